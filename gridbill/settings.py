@@ -1,0 +1,177 @@
+"""The one place configuration comes from: environment variables with documented defaults.
+
+Every variable is listed in README.md ("Configuration"). Nothing else in the code base
+reads ``os.environ``; it asks for :func:`get_settings` instead, so tests can build a
+:class:`Settings` from a plain dict and production cannot silently pick up a stray value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gridbill.errors import UserError
+
+log = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("development", "test", "production")
+SQLITE_SCHEMES = ("sqlite",)
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(UserError):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    database_url: str
+    secret_key: str = field(repr=False)
+    var_dir: Path
+    utility_name: str
+    currency: str
+    time_zone: str
+    base_url: str
+    razorpay_key_id: str
+    razorpay_key_secret: str = field(repr=False)
+    razorpay_webhook_secret: str = field(repr=False)
+    razorpay_base_url: str
+    smtp_host: str
+    smtp_port: int
+    mail_from: str
+    log_level: str
+    db_pool_max: int
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlsplit(self.database_url).scheme in POSTGRES_SCHEMES
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+def _env(environ: Mapping[str, str], name: str, default: str) -> str:
+    value = environ.get(name, "").strip()
+    return value or default
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = _env(environ, name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+
+
+def validate_database_url(url: str) -> str:
+    """Reject URLs Tortoise would misread later with a confusing driver error."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ConfigError(f"DATABASE_URL is malformed ({exc})") from None
+    if parts.scheme in SQLITE_SCHEMES:
+        path = url.split("://", 1)[1]
+        if not path:
+            raise ConfigError("DATABASE_URL 'sqlite://' needs a file path, e.g. sqlite://./var/gridbill.sqlite3")
+        return url
+    if parts.scheme in POSTGRES_SCHEMES:
+        try:
+            parts.port  # noqa: B018 - urlsplit validates the port lazily
+        except ValueError:
+            raise ConfigError("DATABASE_URL has an invalid port number") from None
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ConfigError(
+                "DATABASE_URL must look like postgres://USER:PASSWORD@HOST:PORT/DBNAME"
+            )
+        return url
+    raise ConfigError(
+        f"DATABASE_URL scheme {parts.scheme!r} is not supported; "
+        "use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DBNAME"
+    )
+
+
+def _secret_key(environ: Mapping[str, str], env: str, var_dir: Path) -> str:
+    """Production must be given its key; development keeps a generated one across restarts."""
+    key = environ.get("GRIDBILL_SECRET_KEY", "").strip()
+    if key:
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"GRIDBILL_SECRET_KEY is too short ({len(key)} characters); "
+                f"use at least {MIN_SECRET_KEY_LENGTH}, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        return key
+    if env == "production":
+        raise ConfigError("GRIDBILL_SECRET_KEY must be set when GRIDBILL_ENV=production")
+    path = var_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    log.warning(
+        "GRIDBILL_SECRET_KEY is not set: generated a development key in %s "
+        "(set GRIDBILL_SECRET_KEY in production)",
+        path,
+    )
+    return key
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default: the process environment)."""
+    environ = os.environ if environ is None else environ
+    env = _env(environ, "GRIDBILL_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"GRIDBILL_ENV={env!r} must be one of {', '.join(ENVIRONMENTS)}")
+    var_dir = Path(_env(environ, "GRIDBILL_VAR_DIR", "./var"))
+    database_url = validate_database_url(
+        _env(environ, "DATABASE_URL", f"sqlite://{var_dir / 'gridbill.sqlite3'}")
+    )
+    time_zone = _env(environ, "GRIDBILL_TIME_ZONE", "Asia/Kolkata")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"GRIDBILL_TIME_ZONE={time_zone!r} is not a known IANA time zone") from None
+    currency = _env(environ, "GRIDBILL_CURRENCY", "INR").upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise ConfigError(f"GRIDBILL_CURRENCY={currency!r} must be a 3-letter ISO 4217 code")
+    return Settings(
+        env=env,
+        database_url=database_url,
+        secret_key=_secret_key(environ, env, var_dir),
+        var_dir=var_dir,
+        utility_name=_env(environ, "GRIDBILL_UTILITY_NAME", "Gridbill Demo Power Distribution Ltd"),
+        currency=currency,
+        time_zone=time_zone,
+        base_url=_env(environ, "GRIDBILL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        razorpay_key_id=_env(environ, "RAZORPAY_KEY_ID", "rzp_test_gridbill"),
+        razorpay_key_secret=_env(environ, "RAZORPAY_KEY_SECRET", ""),
+        razorpay_webhook_secret=_env(environ, "RAZORPAY_WEBHOOK_SECRET", ""),
+        razorpay_base_url=_env(environ, "RAZORPAY_BASE_URL", "https://api.razorpay.com").rstrip("/"),
+        smtp_host=_env(environ, "GRIDBILL_SMTP_HOST", "127.0.0.1"),
+        smtp_port=_int(environ, "GRIDBILL_SMTP_PORT", 1025),
+        mail_from=_env(environ, "GRIDBILL_MAIL_FROM", "billing@gridbill.invalid"),
+        log_level=_env(environ, "GRIDBILL_LOG_LEVEL", "INFO").upper(),
+        db_pool_max=_int(environ, "GRIDBILL_DB_POOL_MAX", 10),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,53 @@
+"""Every Tortoise model of gridbill, in one app labelled ``gridbill``.
+
+Modules follow the data flow (docs/architecture.md): identity, customers, tariffs,
+routes, metering, billing, ledger, payments, field, platform.
+"""
+
+from .billing import Bill, BillLine, BillRead, BillRun, DocumentSequence
+from .customers import Account, AccountHolder, Customer, Premise, ServicePoint, TariffAssignment
+from .field import FieldDevice, FieldVisit, Photo, SyncBatch, SyncItem
+from .identity import Consent, PartnerClient, RefreshToken, User
+from .ledger import LedgerEntry
+from .metering import (
+    IntervalReading,
+    IntervalReadingRevision,
+    Meter,
+    MeterInstallation,
+    MultiplierChange,
+    Register,
+    RegisterRead,
+    RegisterReadRevision,
+    UsageDaily,
+    UsageMonthly,
+    ValidationException,
+)
+from .payments import Adjustment, GatewayEvent, Payment, PaymentAllocation, Refund
+from .platform import (
+    AuditLog,
+    IdempotencyKey,
+    JobRun,
+    NotificationPreference,
+    OutboxMessage,
+    SupportMessage,
+    SupportRequest,
+)
+from .routes import BillingCycle, ReaderMessage, Route, RouteStop
+from .tariffs import Holiday, Tariff, TariffVersion
+
+__models__ = [
+    User, RefreshToken, PartnerClient, Consent,
+    Customer, Premise, ServicePoint, Account, AccountHolder, TariffAssignment,
+    Tariff, TariffVersion, Holiday,
+    BillingCycle, Route, RouteStop, ReaderMessage,
+    Meter, MeterInstallation, MultiplierChange, Register, RegisterRead, RegisterReadRevision,
+    IntervalReading, IntervalReadingRevision, ValidationException, UsageDaily, UsageMonthly,
+    BillRun, Bill, BillLine, BillRead, DocumentSequence,
+    LedgerEntry,
+    Payment, PaymentAllocation, Refund, Adjustment, GatewayEvent,
+    FieldDevice, SyncBatch, SyncItem, FieldVisit, Photo,
+    IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
+    AuditLog, JobRun,
+]  # fmt: skip
+
+__all__ = [model.__name__ for model in __models__]

@@ -1,0 +1,42 @@
+"""The append-only account ledger: every rupee owed or paid, as a signed entry."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from domain.enums import LedgerKind
+
+
+class LedgerEntry(Model):
+    """A debit (positive: the customer owes more) or credit (negative) on an account.
+
+    Never updated or deleted (database triggers refuse it): corrections are new entries
+    that point at what they reverse. Balances and ageing as of any date are sums over
+    ``effective_on``. ``source_key`` names what posted the entry (``bill:42``,
+    ``payment:PAY-…``) and is unique, so posting the same thing twice is impossible.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account = fields.ForeignKeyField("gridbill.Account", related_name="ledger", on_delete=fields.RESTRICT)
+    kind = fields.CharEnumField(LedgerKind, max_length=16)
+    amount_paise = fields.BigIntField()
+    effective_on = fields.DateField()
+    posted_at = fields.DatetimeField(auto_now_add=True)
+    source_key = fields.CharField(max_length=80, unique=True)
+    description = fields.CharField(max_length=200, default="")
+    bill = fields.ForeignKeyField("gridbill.Bill", related_name="ledger_entries", null=True, on_delete=fields.RESTRICT)
+    payment = fields.ForeignKeyField(
+        "gridbill.Payment", related_name="ledger_entries", null=True, on_delete=fields.RESTRICT
+    )
+    adjustment = fields.ForeignKeyField(
+        "gridbill.Adjustment", related_name="ledger_entries", null=True, on_delete=fields.RESTRICT
+    )
+    reverses = fields.ForeignKeyField(
+        "gridbill.LedgerEntry", related_name="reversed_by", null=True, on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "ledger_entries"
+        indexes = (Index(fields=("account_id", "effective_on", "id")),)
