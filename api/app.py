@@ -58,10 +58,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with open_database(settings.database_url, pool_max=settings.db_pool_max):
-            async with background_jobs(settings):
-                log.info("gridbill ready on %s", "PostgreSQL" if settings.is_postgres else "SQLite")
-                yield {}
+        async with (
+            open_database(settings.database_url, pool_max=settings.db_pool_max),
+            background_jobs(settings),
+        ):
+            log.info("gridbill ready on %s", "PostgreSQL" if settings.is_postgres else "SQLite")
+            yield {}
 
     graphql = GridbillGraphQL(settings)
     return Starlette(

@@ -78,13 +78,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from jobs.worker import run_worker
-
     if not settings.is_postgres:
         raise CLIError(
             "gridbill worker needs DATABASE_URL=postgres://…: in SQLite mode "
             "`gridbill serve` runs background jobs in-process"
         )
+    from jobs.worker import run_worker
+
     return _run(run_worker(settings, concurrency=args.concurrency, once=args.once))
 
 
@@ -108,7 +108,9 @@ def cmd_createuser(settings: Settings, args: argparse.Namespace) -> int:
     password = args.password or os.environ.get("GRIDBILL_NEW_PASSWORD", "")
     if not password:
         if not sys.stdin.isatty():
-            raise CLIError("no password: pass --password, set GRIDBILL_NEW_PASSWORD or run interactively")
+            raise CLIError(
+                "no password: pass --password, set GRIDBILL_NEW_PASSWORD or run interactively"
+            )
         password = getpass.getpass("Password: ")
         if password != getpass.getpass("Password (again): "):
             raise CLIError("passwords do not match")
@@ -168,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phone")
     p.add_argument("--name", required=True, help="full name")
     p.add_argument("--role", required=True, choices=["staff", "admin", "meter_reader"])
-    p.add_argument("--password", help="prefer GRIDBILL_NEW_PASSWORD or the prompt: argv is visible to ps")
+    p.add_argument(
+        "--password", help="prefer GRIDBILL_NEW_PASSWORD or the prompt: argv is visible to ps"
+    )
     p.set_defaults(handler=cmd_createuser)
     return parser
 

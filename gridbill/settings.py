@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 ENVIRONMENTS = ("development", "test", "production")
 SQLITE_SCHEMES = ("sqlite",)
 POSTGRES_SCHEMES = ("postgres", "postgresql")
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -87,7 +87,9 @@ def validate_database_url(url: str) -> str:
     if parts.scheme in SQLITE_SCHEMES:
         path = url.split("://", 1)[1]
         if not path:
-            raise ConfigError("DATABASE_URL 'sqlite://' needs a file path, e.g. sqlite://./var/gridbill.sqlite3")
+            raise ConfigError(
+                "DATABASE_URL 'sqlite://' needs a file path, e.g. sqlite://./var/gridbill.sqlite3"
+            )
         return url
     if parts.scheme in POSTGRES_SCHEMES:
         try:
@@ -146,7 +148,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"GRIDBILL_TIME_ZONE={time_zone!r} is not a known IANA time zone") from None
+        raise ConfigError(
+            f"GRIDBILL_TIME_ZONE={time_zone!r} is not a known IANA time zone"
+        ) from None
     currency = _env(environ, "GRIDBILL_CURRENCY", "INR").upper()
     if len(currency) != 3 or not currency.isalpha():
         raise ConfigError(f"GRIDBILL_CURRENCY={currency!r} must be a 3-letter ISO 4217 code")
@@ -162,7 +166,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         razorpay_key_id=_env(environ, "RAZORPAY_KEY_ID", "rzp_test_gridbill"),
         razorpay_key_secret=_env(environ, "RAZORPAY_KEY_SECRET", ""),
         razorpay_webhook_secret=_env(environ, "RAZORPAY_WEBHOOK_SECRET", ""),
-        razorpay_base_url=_env(environ, "RAZORPAY_BASE_URL", "https://api.razorpay.com").rstrip("/"),
+        razorpay_base_url=_env(environ, "RAZORPAY_BASE_URL", "https://api.razorpay.com").rstrip(
+            "/"
+        ),
         smtp_host=_env(environ, "GRIDBILL_SMTP_HOST", "127.0.0.1"),
         smtp_port=_int(environ, "GRIDBILL_SMTP_PORT", 1025),
         mail_from=_env(environ, "GRIDBILL_MAIL_FROM", "billing@gridbill.invalid"),

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connection
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
@@ -85,7 +86,9 @@ def _describe(database_url: str) -> str:
 async def ping() -> None:
     """A round trip to the database; raises :class:`DatabaseUnavailable`."""
     try:
-        await asyncio.wait_for(get_connection("default").execute_query("SELECT 1"), CONNECT_TIMEOUT_S)
+        await asyncio.wait_for(
+            get_connection("default").execute_query("SELECT 1"), CONNECT_TIMEOUT_S
+        )
     except Exception as exc:  # every driver has its own exception tree
         raise DatabaseUnavailable(f"database is not reachable: {exc}") from exc
 
@@ -94,11 +97,18 @@ async def ping() -> None:
 async def open_database(database_url: str, *, pool_max: int = 10) -> AsyncIterator[TortoiseContext]:
     """Connect for the duration of the block; a bad URL or dead server is one clear error."""
     _prepare_sqlite(database_url)
+    # Tortoise caches compiled INSERT/DELETE statements per connection *name*, not per
+    # dialect: a process that opens SQLite and then PostgreSQL (the test suite, a data
+    # copy tool) would send SQLite placeholders to PostgreSQL. Start each open afresh.
+    EXECUTOR_CACHE.clear()
     ctx = TortoiseContext()
     async with ctx:
         try:
             await asyncio.wait_for(
-                ctx.init(config=tortoise_config(database_url, pool_max=pool_max), _enable_global_fallback=True),
+                ctx.init(
+                    config=tortoise_config(database_url, pool_max=pool_max),
+                    _enable_global_fallback=True,
+                ),
                 CONNECT_TIMEOUT_S * 2,
             )
             await ping()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -10,25 +12,38 @@ from domain.enums import BillRunStatus, BillStatus
 
 from .base import Timestamped
 
+if TYPE_CHECKING:
+    from .customers import Account, Customer
+    from .identity import User
+    from .metering import Register, RegisterRead
+    from .routes import BillingCycle
+    from .tariffs import TariffVersion
+
 
 class BillRun(Timestamped):
     """One execution of billing for a cycle and period, resumable, so progress is stored."""
 
     id = fields.IntField(primary_key=True)
-    cycle = fields.ForeignKeyField("gridbill.BillingCycle", related_name="bill_runs", on_delete=fields.RESTRICT)
+    cycle: fields.ForeignKeyRelation[BillingCycle] = fields.ForeignKeyField(
+        "gridbill.BillingCycle", related_name="bill_runs", on_delete=fields.RESTRICT
+    )
     period_start = fields.DateField()
     period_end = fields.DateField(description="inclusive")
     status = fields.CharEnumField(BillRunStatus, max_length=10, default=BillRunStatus.PENDING)
-    started_by = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    started_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
-    last_account_id = fields.IntField(default=0, description="resume point: accounts are billed in id order")
+    last_account_id = fields.IntField(
+        default=0, description="resume point: accounts are billed in id order"
+    )
     accounts_total = fields.IntField(default=0)
     bills_created = fields.IntField(default=0)
     bills_estimated = fields.IntField(default=0)
     accounts_skipped = fields.IntField(default=0)
     total_billed_paise = fields.BigIntField(default=0)
-    skip_reasons = fields.JSONField(default=dict)
+    skip_reasons: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     error = fields.TextField(default="")
 
     class Meta:
@@ -48,9 +63,13 @@ class Bill(Timestamped):
 
     id = fields.BigIntField(primary_key=True)
     number = fields.CharField(max_length=32, null=True, unique=True)
-    account = fields.ForeignKeyField("gridbill.Account", related_name="bills", on_delete=fields.RESTRICT)
-    customer = fields.ForeignKeyField("gridbill.Customer", related_name="bills", on_delete=fields.RESTRICT)
-    bill_run = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "gridbill.Account", related_name="bills", on_delete=fields.RESTRICT
+    )
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "gridbill.Customer", related_name="bills", on_delete=fields.RESTRICT
+    )
+    bill_run: fields.ForeignKeyNullableRelation[BillRun] = fields.ForeignKeyField(
         "gridbill.BillRun", related_name="bills", null=True, on_delete=fields.SET_NULL
     )
     period_start = fields.DateField()
@@ -65,18 +84,22 @@ class Bill(Timestamped):
     max_demand_w = fields.BigIntField(default=0)
     charges_paise = fields.BigIntField(default=0, description="this period's charges incl. levies")
     rounding_paise = fields.BigIntField(default=0)
-    total_paise = fields.BigIntField(default=0, description="charges + rounding: what this bill adds")
+    total_paise = fields.BigIntField(
+        default=0, description="charges + rounding: what this bill adds"
+    )
     arrears_paise = fields.BigIntField(default=0, description="ledger balance carried in")
     late_fee_paise = fields.BigIntField(default=0)
     payable_paise = fields.BigIntField(default=0, description="total + arrears + late fee")
-    paid_paise = fields.BigIntField(default=0, description="sum of allocations, kept in step with them")
+    paid_paise = fields.BigIntField(
+        default=0, description="sum of allocations, kept in step with them"
+    )
     issue_date = fields.DateField(null=True)
     due_date = fields.DateField(null=True)
-    tariff_version = fields.ForeignKeyField(
+    tariff_version: fields.ForeignKeyNullableRelation[TariffVersion] = fields.ForeignKeyField(
         "gridbill.TariffVersion", related_name="bills", null=True, on_delete=fields.RESTRICT
     )
-    snapshot = fields.JSONField(null=True)
-    replaces = fields.ForeignKeyField(
+    snapshot: fields.JSONField[Any] = fields.JSONField(null=True)
+    replaces: fields.ForeignKeyNullableRelation[Bill] = fields.ForeignKeyField(
         "gridbill.Bill", related_name="replaced_by", null=True, on_delete=fields.RESTRICT
     )
     issued_at = fields.DatetimeField(null=True)
@@ -99,7 +122,9 @@ class BillLine(Model):
     """One priced component of a bill, rounded once (see docs/tariffs.md, "Rounding")."""
 
     id = fields.BigIntField(primary_key=True)
-    bill = fields.ForeignKeyField("gridbill.Bill", related_name="lines", on_delete=fields.CASCADE)
+    bill: fields.ForeignKeyRelation[Bill] = fields.ForeignKeyField(
+        "gridbill.Bill", related_name="lines", on_delete=fields.CASCADE
+    )
     position = fields.SmallIntField()
     component = fields.CharField(max_length=20, description="fixed, energy, demand, levy, subsidy…")
     code = fields.CharField(max_length=60)
@@ -119,12 +144,16 @@ class BillRead(Model):
     """A pair of reads a bill used for one register, and the consumption derived from them."""
 
     id = fields.BigIntField(primary_key=True)
-    bill = fields.ForeignKeyField("gridbill.Bill", related_name="reads_used", on_delete=fields.CASCADE)
-    register = fields.ForeignKeyField("gridbill.Register", related_name=False, on_delete=fields.RESTRICT)
-    opening_read = fields.ForeignKeyField(
+    bill: fields.ForeignKeyRelation[Bill] = fields.ForeignKeyField(
+        "gridbill.Bill", related_name="reads_used", on_delete=fields.CASCADE
+    )
+    register: fields.ForeignKeyRelation[Register] = fields.ForeignKeyField(
+        "gridbill.Register", related_name=False, on_delete=fields.RESTRICT
+    )
+    opening_read: fields.ForeignKeyNullableRelation[RegisterRead] = fields.ForeignKeyField(
         "gridbill.RegisterRead", related_name=False, null=True, on_delete=fields.RESTRICT
     )
-    closing_read = fields.ForeignKeyField(
+    closing_read: fields.ForeignKeyNullableRelation[RegisterRead] = fields.ForeignKeyField(
         "gridbill.RegisterRead", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     opening_milli = fields.BigIntField()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.indexes import Index
 
 from domain.enums import AccountCategory, AccountStatus
 
 from .base import Timestamped
+
+if TYPE_CHECKING:
+    from .billing import Bill
+    from .routes import BillingCycle
+    from .tariffs import Tariff
 
 
 class Customer(Timestamped):
@@ -38,7 +45,9 @@ class Premise(Timestamped):
     postal_code = fields.CharField(max_length=12, db_index=True)
     latitude = fields.FloatField(null=True, description="WGS84 degrees (location, not money)")
     longitude = fields.FloatField(null=True)
-    access_notes = fields.TextField(default="", description="for meter readers: dog, key, gate code")
+    access_notes = fields.TextField(
+        default="", description="for meter readers: dog, key, gate code"
+    )
 
     class Meta:
         table = "premises"
@@ -49,7 +58,9 @@ class ServicePoint(Timestamped):
 
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=32, unique=True)
-    premise = fields.ForeignKeyField("gridbill.Premise", related_name="service_points", on_delete=fields.RESTRICT)
+    premise: fields.ForeignKeyRelation[Premise] = fields.ForeignKeyField(
+        "gridbill.Premise", related_name="service_points", on_delete=fields.RESTRICT
+    )
     supply_voltage_v = fields.IntField(default=230)
     phases = fields.SmallIntField(default=1)
     feeder = fields.CharField(max_length=32, default="", db_index=True)
@@ -64,15 +75,19 @@ class Account(Timestamped):
 
     id = fields.IntField(primary_key=True)
     number = fields.CharField(max_length=32, unique=True)
-    service_point = fields.ForeignKeyField(
+    service_point: fields.ForeignKeyRelation[ServicePoint] = fields.ForeignKeyField(
         "gridbill.ServicePoint", related_name="accounts", on_delete=fields.RESTRICT
     )
     category = fields.CharEnumField(AccountCategory, max_length=20, db_index=True)
-    status = fields.CharEnumField(AccountStatus, max_length=20, default=AccountStatus.ACTIVE, db_index=True)
+    status = fields.CharEnumField(
+        AccountStatus, max_length=20, default=AccountStatus.ACTIVE, db_index=True
+    )
     sanctioned_load_w = fields.IntField(description="sanctioned load in watts (kW × 1000)")
-    contract_demand_va = fields.IntField(null=True, description="contract demand in VA, for HT/demand tariffs")
+    contract_demand_va = fields.IntField(
+        null=True, description="contract demand in VA, for HT/demand tariffs"
+    )
     security_deposit_paise = fields.BigIntField(default=0)
-    billing_cycle = fields.ForeignKeyField(
+    billing_cycle: fields.ForeignKeyRelation[BillingCycle] = fields.ForeignKeyField(
         "gridbill.BillingCycle", related_name="accounts", on_delete=fields.RESTRICT
     )
     connected_on = fields.DateField()
@@ -91,11 +106,15 @@ class AccountHolder(Timestamped):
     """
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField("gridbill.Account", related_name="holders", on_delete=fields.RESTRICT)
-    customer = fields.ForeignKeyField("gridbill.Customer", related_name="holdings", on_delete=fields.RESTRICT)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "gridbill.Account", related_name="holders", on_delete=fields.RESTRICT
+    )
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "gridbill.Customer", related_name="holdings", on_delete=fields.RESTRICT
+    )
     move_in_on = fields.DateField()
     move_out_on = fields.DateField(null=True)
-    final_bill = fields.ForeignKeyField(
+    final_bill: fields.ForeignKeyNullableRelation[Bill] = fields.ForeignKeyField(
         "gridbill.Bill", related_name=False, null=True, on_delete=fields.RESTRICT
     )
 
@@ -109,10 +128,12 @@ class TariffAssignment(Timestamped):
     """Which tariff an account is on from which date (open-ended when ``effective_to`` is null)."""
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "gridbill.Account", related_name="tariff_assignments", on_delete=fields.RESTRICT
     )
-    tariff = fields.ForeignKeyField("gridbill.Tariff", related_name="assignments", on_delete=fields.RESTRICT)
+    tariff: fields.ForeignKeyRelation[Tariff] = fields.ForeignKeyField(
+        "gridbill.Tariff", related_name="assignments", on_delete=fields.RESTRICT
+    )
     effective_from = fields.DateField()
     effective_to = fields.DateField(null=True, description="exclusive")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -10,6 +12,10 @@ from domain.enums import SyncItemResult
 
 from .base import Timestamped
 
+if TYPE_CHECKING:
+    from .identity import User
+    from .metering import Meter
+
 
 class FieldDevice(Timestamped):
     """A handset enrolled to a meter reader, with its own revocable credential."""
@@ -17,13 +23,19 @@ class FieldDevice(Timestamped):
     id = fields.IntField(primary_key=True)
     device_uid = fields.CharField(max_length=64, unique=True)
     name = fields.CharField(max_length=100)
-    reader = fields.ForeignKeyField("gridbill.User", related_name="devices", on_delete=fields.RESTRICT)
+    reader: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name="devices", on_delete=fields.RESTRICT
+    )
     credential_hash = fields.CharField(max_length=200)
-    enrolled_by = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    enrolled_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     revoked_at = fields.DatetimeField(null=True)
     last_seen_at = fields.DatetimeField(null=True)
     app_version = fields.CharField(max_length=20, default="")
-    pull_cursor = fields.CharField(max_length=200, default="", description="last cursor it acknowledged")
+    pull_cursor = fields.CharField(
+        max_length=200, default="", description="last cursor it acknowledged"
+    )
 
     class Meta:
         table = "field_devices"
@@ -33,7 +45,9 @@ class SyncBatch(Model):
     """One push from a device, replays are answered from here, byte for byte."""
 
     id = fields.BigIntField(primary_key=True)
-    device = fields.ForeignKeyField("gridbill.FieldDevice", related_name="batches", on_delete=fields.RESTRICT)
+    device: fields.ForeignKeyRelation[FieldDevice] = fields.ForeignKeyField(
+        "gridbill.FieldDevice", related_name="batches", on_delete=fields.RESTRICT
+    )
     batch_uuid = fields.UUIDField()
     content_sha256 = fields.CharField(max_length=64)
     device_clock_at = fields.DatetimeField(null=True)
@@ -53,14 +67,16 @@ class SyncItem(Model):
     """One record in a push and what the server did with it."""
 
     id = fields.BigIntField(primary_key=True)
-    batch = fields.ForeignKeyField("gridbill.SyncBatch", related_name="items", on_delete=fields.CASCADE)
+    batch: fields.ForeignKeyRelation[SyncBatch] = fields.ForeignKeyField(
+        "gridbill.SyncBatch", related_name="items", on_delete=fields.CASCADE
+    )
     position = fields.IntField()
     kind = fields.CharField(max_length=12, description="read, edit, skip")
     client_uuid = fields.UUIDField(db_index=True)
-    payload = fields.JSONField()
+    payload: fields.JSONField[Any] = fields.JSONField()
     result = fields.CharEnumField(SyncItemResult, max_length=20)
     rule = fields.CharField(max_length=40, default="")
-    detail = fields.JSONField(default=dict)
+    detail: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     processed_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -73,9 +89,15 @@ class FieldVisit(Timestamped):
 
     id = fields.BigIntField(primary_key=True)
     client_uuid = fields.UUIDField(unique=True)
-    meter = fields.ForeignKeyField("gridbill.Meter", related_name="visits", on_delete=fields.RESTRICT)
-    device = fields.ForeignKeyField("gridbill.FieldDevice", related_name="visits", null=True, on_delete=fields.SET_NULL)
-    reader = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    meter: fields.ForeignKeyRelation[Meter] = fields.ForeignKeyField(
+        "gridbill.Meter", related_name="visits", on_delete=fields.RESTRICT
+    )
+    device: fields.ForeignKeyNullableRelation[FieldDevice] = fields.ForeignKeyField(
+        "gridbill.FieldDevice", related_name="visits", null=True, on_delete=fields.SET_NULL
+    )
+    reader: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     visited_at = fields.DatetimeField()
     skip_code = fields.CharField(max_length=30)
     notes = fields.TextField(default="")
@@ -93,7 +115,9 @@ class Photo(Timestamped):
 
     id = fields.BigIntField(primary_key=True)
     uuid = fields.UUIDField(unique=True)
-    device = fields.ForeignKeyField("gridbill.FieldDevice", related_name="photos", on_delete=fields.RESTRICT)
+    device: fields.ForeignKeyRelation[FieldDevice] = fields.ForeignKeyField(
+        "gridbill.FieldDevice", related_name="photos", on_delete=fields.RESTRICT
+    )
     content_type = fields.CharField(max_length=40, default="image/jpeg")
     size_bytes = fields.BigIntField()
     sha256 = fields.CharField(max_length=64)

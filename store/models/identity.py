@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 
 from domain.enums import Role
 
 from .base import Timestamped
+
+if TYPE_CHECKING:
+    from .customers import Account, Customer
 
 
 class User(Timestamped):
@@ -24,7 +29,7 @@ class User(Timestamped):
     role = fields.CharEnumField(Role, max_length=20, db_index=True)
     password_hash = fields.CharField(max_length=200, null=True)
     is_active = fields.BooleanField(default=True)
-    customer = fields.ForeignKeyField(
+    customer: fields.ForeignKeyNullableRelation[Customer] = fields.ForeignKeyField(
         "gridbill.Customer", related_name="users", null=True, on_delete=fields.RESTRICT
     )
     failed_sign_ins = fields.IntField(default=0)
@@ -40,12 +45,14 @@ class RefreshToken(Timestamped):
     """A rotating refresh token, stored as its SHA-256 only, a reused one revokes its family."""
 
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("gridbill.User", related_name="refresh_tokens", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
     token_hash = fields.CharField(max_length=64, unique=True)
     family = fields.UUIDField(db_index=True)
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
-    replaced_by = fields.ForeignKeyField(
+    replaced_by: fields.ForeignKeyNullableRelation[RefreshToken] = fields.ForeignKeyField(
         "gridbill.RefreshToken", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     user_agent = fields.CharField(max_length=300, default="")
@@ -62,7 +69,9 @@ class PartnerClient(Timestamped):
     client_id = fields.CharField(max_length=64, unique=True)
     secret_hash = fields.CharField(max_length=200)
     name = fields.CharField(max_length=200)
-    scopes = fields.JSONField(default=list, description="granted scopes, e.g. usage:read")
+    scopes: fields.JSONField[list[Any]] = fields.JSONField(
+        default=list, description="granted scopes, e.g. usage:read"
+    )
     is_active = fields.BooleanField(default=True)
     contact_email = fields.CharField(max_length=254, default="")
 
@@ -74,13 +83,20 @@ class Consent(Timestamped):
     """A customer's permission for a partner to read some of their accounts' data."""
 
     id = fields.IntField(primary_key=True)
-    partner = fields.ForeignKeyField("gridbill.PartnerClient", related_name="consents", on_delete=fields.CASCADE)
-    customer = fields.ForeignKeyField("gridbill.Customer", related_name="consents", on_delete=fields.CASCADE)
-    account = fields.ForeignKeyField(
-        "gridbill.Account", related_name="consents", null=True, on_delete=fields.CASCADE,
+    partner: fields.ForeignKeyRelation[PartnerClient] = fields.ForeignKeyField(
+        "gridbill.PartnerClient", related_name="consents", on_delete=fields.CASCADE
+    )
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "gridbill.Customer", related_name="consents", on_delete=fields.CASCADE
+    )
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "gridbill.Account",
+        related_name="consents",
+        null=True,
+        on_delete=fields.CASCADE,
         description="null: all of the customer's accounts",
     )
-    scopes = fields.JSONField(default=list)
+    scopes: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     granted_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)

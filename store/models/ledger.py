@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
 from domain.enums import LedgerKind
+
+if TYPE_CHECKING:
+    from .billing import Bill
+    from .customers import Account
+    from .payments import Adjustment, Payment
 
 
 class LedgerEntry(Model):
@@ -19,21 +26,25 @@ class LedgerEntry(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField("gridbill.Account", related_name="ledger", on_delete=fields.RESTRICT)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "gridbill.Account", related_name="ledger", on_delete=fields.RESTRICT
+    )
     kind = fields.CharEnumField(LedgerKind, max_length=16)
     amount_paise = fields.BigIntField()
     effective_on = fields.DateField()
     posted_at = fields.DatetimeField(auto_now_add=True)
     source_key = fields.CharField(max_length=80, unique=True)
     description = fields.CharField(max_length=200, default="")
-    bill = fields.ForeignKeyField("gridbill.Bill", related_name="ledger_entries", null=True, on_delete=fields.RESTRICT)
-    payment = fields.ForeignKeyField(
+    bill: fields.ForeignKeyNullableRelation[Bill] = fields.ForeignKeyField(
+        "gridbill.Bill", related_name="ledger_entries", null=True, on_delete=fields.RESTRICT
+    )
+    payment: fields.ForeignKeyNullableRelation[Payment] = fields.ForeignKeyField(
         "gridbill.Payment", related_name="ledger_entries", null=True, on_delete=fields.RESTRICT
     )
-    adjustment = fields.ForeignKeyField(
+    adjustment: fields.ForeignKeyNullableRelation[Adjustment] = fields.ForeignKeyField(
         "gridbill.Adjustment", related_name="ledger_entries", null=True, on_delete=fields.RESTRICT
     )
-    reverses = fields.ForeignKeyField(
+    reverses: fields.ForeignKeyNullableRelation[LedgerEntry] = fields.ForeignKeyField(
         "gridbill.LedgerEntry", related_name="reversed_by", null=True, on_delete=fields.RESTRICT
     )
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.indexes import Index
-
 from tortoise.models import Model
 
 from domain.enums import (
@@ -19,6 +20,11 @@ from domain.enums import (
 
 from .base import Timestamped
 
+if TYPE_CHECKING:
+    from .customers import Account, ServicePoint
+    from .field import FieldDevice
+    from .identity import User
+
 
 class Meter(Timestamped):
     id = fields.IntField(primary_key=True)
@@ -29,7 +35,9 @@ class Meter(Timestamped):
     status = fields.CharEnumField(MeterStatus, max_length=12, default=MeterStatus.IN_STORE)
     phases = fields.SmallIntField(default=1)
     manufactured_year = fields.SmallIntField(null=True)
-    probe_address = fields.CharField(max_length=32, default="", description="IEC 62056-21 device address")
+    probe_address = fields.CharField(
+        max_length=32, default="", description="IEC 62056-21 device address"
+    )
 
     class Meta:
         table = "meters"
@@ -39,8 +47,10 @@ class MeterInstallation(Timestamped):
     """A meter's time on a service point, a replacement closes one row and opens another."""
 
     id = fields.IntField(primary_key=True)
-    meter = fields.ForeignKeyField("gridbill.Meter", related_name="installations", on_delete=fields.RESTRICT)
-    service_point = fields.ForeignKeyField(
+    meter: fields.ForeignKeyRelation[Meter] = fields.ForeignKeyField(
+        "gridbill.Meter", related_name="installations", on_delete=fields.RESTRICT
+    )
+    service_point: fields.ForeignKeyRelation[ServicePoint] = fields.ForeignKeyField(
         "gridbill.ServicePoint", related_name="installations", on_delete=fields.RESTRICT
     )
     installed_at = fields.DatetimeField()
@@ -60,7 +70,7 @@ class MultiplierChange(Timestamped):
     """
 
     id = fields.IntField(primary_key=True)
-    installation = fields.ForeignKeyField(
+    installation: fields.ForeignKeyRelation[MeterInstallation] = fields.ForeignKeyField(
         "gridbill.MeterInstallation", related_name="multipliers", on_delete=fields.RESTRICT
     )
     effective_from = fields.DatetimeField()
@@ -78,13 +88,17 @@ class Register(Timestamped):
     """One quantity a meter accumulates, named by its OBIS code (1.8.0 import, 2.8.0 export…)."""
 
     id = fields.IntField(primary_key=True)
-    meter = fields.ForeignKeyField("gridbill.Meter", related_name="registers", on_delete=fields.RESTRICT)
+    meter: fields.ForeignKeyRelation[Meter] = fields.ForeignKeyField(
+        "gridbill.Meter", related_name="registers", on_delete=fields.RESTRICT
+    )
     obis_code = fields.CharField(max_length=20)
     unit = fields.CharEnumField(RegisterUnit, max_length=6)
     digits = fields.SmallIntField(default=6, description="integer digits before rollover to zero")
     decimals = fields.SmallIntField(default=0)
     is_billing = fields.BooleanField(default=True)
-    tou_period = fields.CharField(max_length=20, default="", description="for TOU registers 1.8.1, 1.8.2…")
+    tou_period = fields.CharField(
+        max_length=20, default="", description="for TOU registers 1.8.1, 1.8.2…"
+    )
 
     class Meta:
         table = "registers"
@@ -102,17 +116,27 @@ class RegisterRead(Timestamped):
 
     id = fields.BigIntField(primary_key=True)
     client_uuid = fields.UUIDField(unique=True)
-    register = fields.ForeignKeyField("gridbill.Register", related_name="reads", on_delete=fields.RESTRICT)
+    register: fields.ForeignKeyRelation[Register] = fields.ForeignKeyField(
+        "gridbill.Register", related_name="reads", on_delete=fields.RESTRICT
+    )
     value_milli = fields.BigIntField()
     read_at = fields.DatetimeField()
     read_type = fields.CharEnumField(ReadType, max_length=12, default=ReadType.REGULAR)
     source = fields.CharEnumField(ReadSource, max_length=10)
     quality = fields.CharEnumField(ReadQuality, max_length=10, default=ReadQuality.PENDING)
-    quality_flags = fields.JSONField(default=list, description="VEE rule codes that fired")
+    quality_flags: fields.JSONField[list[Any]] = fields.JSONField(
+        default=list, description="VEE rule codes that fired"
+    )
     estimation_method = fields.CharField(max_length=40, default="")
-    captured_by = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
-    device = fields.ForeignKeyField("gridbill.FieldDevice", related_name="reads", null=True, on_delete=fields.SET_NULL)
-    device_captured_at = fields.DatetimeField(null=True, description="capture time by the device's clock")
+    captured_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    device: fields.ForeignKeyNullableRelation[FieldDevice] = fields.ForeignKeyField(
+        "gridbill.FieldDevice", related_name="reads", null=True, on_delete=fields.SET_NULL
+    )
+    device_captured_at = fields.DatetimeField(
+        null=True, description="capture time by the device's clock"
+    )
     received_at = fields.DatetimeField()
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
@@ -134,13 +158,17 @@ class RegisterReadRevision(Model):
     """An earlier value of a read, kept whenever it is edited, re-sent or re-validated."""
 
     id = fields.BigIntField(primary_key=True)
-    read = fields.ForeignKeyField("gridbill.RegisterRead", related_name="revisions", on_delete=fields.RESTRICT)
+    read: fields.ForeignKeyRelation[RegisterRead] = fields.ForeignKeyField(
+        "gridbill.RegisterRead", related_name="revisions", on_delete=fields.RESTRICT
+    )
     revision = fields.IntField()
     value_milli = fields.BigIntField()
     read_at = fields.DatetimeField()
     source = fields.CharEnumField(ReadSource, max_length=10)
     quality = fields.CharEnumField(ReadQuality, max_length=10)
-    changed_by = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    changed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     reason = fields.TextField(default="")
     recorded_at = fields.DatetimeField(auto_now_add=True)
 
@@ -157,7 +185,9 @@ class IntervalReading(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    register = fields.ForeignKeyField("gridbill.Register", related_name="intervals", on_delete=fields.RESTRICT)
+    register: fields.ForeignKeyRelation[Register] = fields.ForeignKeyField(
+        "gridbill.Register", related_name="intervals", on_delete=fields.RESTRICT
+    )
     interval_start = fields.DatetimeField()
     length_s = fields.IntField(default=900)
     value_wh = fields.BigIntField()
@@ -174,7 +204,7 @@ class IntervalReading(Model):
 
 class IntervalReadingRevision(Model):
     id = fields.BigIntField(primary_key=True)
-    reading = fields.ForeignKeyField(
+    reading: fields.ForeignKeyRelation[IntervalReading] = fields.ForeignKeyField(
         "gridbill.IntervalReading", related_name="revisions", on_delete=fields.RESTRICT
     )
     revision = fields.IntField()
@@ -195,15 +225,19 @@ class ValidationException(Timestamped):
     id = fields.BigIntField(primary_key=True)
     rule = fields.CharField(max_length=40)
     status = fields.CharEnumField(ExceptionStatus, max_length=10, default=ExceptionStatus.OPEN)
-    register_read = fields.ForeignKeyField(
+    register_read: fields.ForeignKeyNullableRelation[RegisterRead] = fields.ForeignKeyField(
         "gridbill.RegisterRead", related_name="exceptions", null=True, on_delete=fields.RESTRICT
     )
-    interval_reading = fields.ForeignKeyField(
+    interval_reading: fields.ForeignKeyNullableRelation[IntervalReading] = fields.ForeignKeyField(
         "gridbill.IntervalReading", related_name="exceptions", null=True, on_delete=fields.RESTRICT
     )
-    meter = fields.ForeignKeyField("gridbill.Meter", related_name="exceptions", on_delete=fields.RESTRICT)
-    detail = fields.JSONField(default=dict)
-    resolved_by = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    meter: fields.ForeignKeyRelation[Meter] = fields.ForeignKeyField(
+        "gridbill.Meter", related_name="exceptions", on_delete=fields.RESTRICT
+    )
+    detail: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    resolved_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     resolved_at = fields.DatetimeField(null=True)
     resolution_reason = fields.TextField(default="")
 
@@ -219,7 +253,9 @@ class UsageDaily(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField("gridbill.Account", related_name="usage_days", on_delete=fields.RESTRICT)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "gridbill.Account", related_name="usage_days", on_delete=fields.RESTRICT
+    )
     day = fields.DateField()
     tou_period = fields.CharField(max_length=20, default="")
     import_wh = fields.BigIntField(default=0)
@@ -235,7 +271,9 @@ class UsageDaily(Model):
 
 class UsageMonthly(Model):
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField("gridbill.Account", related_name="usage_months", on_delete=fields.RESTRICT)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "gridbill.Account", related_name="usage_months", on_delete=fields.RESTRICT
+    )
     month = fields.DateField(description="first day of the month")
     tou_period = fields.CharField(max_length=20, default="")
     import_wh = fields.BigIntField(default=0)

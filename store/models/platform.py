@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -9,6 +11,10 @@ from tortoise.models import Model
 from domain.enums import NotificationChannel, OutboxStatus, SupportStatus
 
 from .base import Timestamped
+
+if TYPE_CHECKING:
+    from .customers import Account, Customer
+    from .identity import User
 
 
 class IdempotencyKey(Model):
@@ -18,7 +24,7 @@ class IdempotencyKey(Model):
     scope = fields.CharField(max_length=60, description="operation and caller")
     key = fields.CharField(max_length=100)
     request_sha256 = fields.CharField(max_length=64)
-    response = fields.JSONField(null=True)
+    response: fields.JSONField[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField(db_index=True)
 
@@ -36,13 +42,15 @@ class OutboxMessage(Model):
     id = fields.BigIntField(primary_key=True)
     event = fields.CharField(max_length=40, description="bill.issued, payment.captured…")
     channel = fields.CharEnumField(NotificationChannel, max_length=8)
-    user = fields.ForeignKeyField("gridbill.User", related_name="notifications", null=True, on_delete=fields.SET_NULL)
-    customer = fields.ForeignKeyField(
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name="notifications", null=True, on_delete=fields.SET_NULL
+    )
+    customer: fields.ForeignKeyNullableRelation[Customer] = fields.ForeignKeyField(
         "gridbill.Customer", related_name="notifications", null=True, on_delete=fields.SET_NULL
     )
     recipient = fields.CharField(max_length=254)
     subject = fields.CharField(max_length=200, default="")
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     dedupe_key = fields.CharField(max_length=120, unique=True)
     status = fields.CharEnumField(OutboxStatus, max_length=8, default=OutboxStatus.PENDING)
     attempts = fields.SmallIntField(default=0)
@@ -53,12 +61,17 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox_messages"
-        indexes = (Index(fields=("status", "next_attempt_at")), Index(fields=("customer_id", "created_at")))
+        indexes = (
+            Index(fields=("status", "next_attempt_at")),
+            Index(fields=("customer_id", "created_at")),
+        )
 
 
 class NotificationPreference(Timestamped):
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("gridbill.User", related_name="notification_preferences", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name="notification_preferences", on_delete=fields.CASCADE
+    )
     event = fields.CharField(max_length=40)
     channel = fields.CharEnumField(NotificationChannel, max_length=8)
     enabled = fields.BooleanField(default=True)
@@ -71,25 +84,36 @@ class NotificationPreference(Timestamped):
 class SupportRequest(Timestamped):
     id = fields.IntField(primary_key=True)
     number = fields.CharField(max_length=32, unique=True)
-    customer = fields.ForeignKeyField("gridbill.Customer", related_name="support_requests", on_delete=fields.RESTRICT)
-    account = fields.ForeignKeyField(
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "gridbill.Customer", related_name="support_requests", on_delete=fields.RESTRICT
+    )
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "gridbill.Account", related_name="support_requests", null=True, on_delete=fields.RESTRICT
     )
     category = fields.CharField(max_length=30, description="billing, outage, meter, payment, other")
     subject = fields.CharField(max_length=200)
     status = fields.CharEnumField(SupportStatus, max_length=20, default=SupportStatus.OPEN)
-    assigned_to = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    assigned_to: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     closed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "support_requests"
-        indexes = (Index(fields=("customer_id", "created_at")), Index(fields=("status", "created_at")))
+        indexes = (
+            Index(fields=("customer_id", "created_at")),
+            Index(fields=("status", "created_at")),
+        )
 
 
 class SupportMessage(Model):
     id = fields.BigIntField(primary_key=True)
-    request = fields.ForeignKeyField("gridbill.SupportRequest", related_name="messages", on_delete=fields.CASCADE)
-    author = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    request: fields.ForeignKeyRelation[SupportRequest] = fields.ForeignKeyField(
+        "gridbill.SupportRequest", related_name="messages", on_delete=fields.CASCADE
+    )
+    author: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     body = fields.TextField()
     is_internal = fields.BooleanField(default=False, description="staff-only note")
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -103,13 +127,17 @@ class AuditLog(Model):
 
     id = fields.BigIntField(primary_key=True)
     at = fields.DatetimeField(auto_now_add=True, db_index=True)
-    actor = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
-    actor_label = fields.CharField(max_length=100, default="", description="system, partner:ID, device:UID")
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    actor_label = fields.CharField(
+        max_length=100, default="", description="system, partner:ID, device:UID"
+    )
     action = fields.CharField(max_length=60)
     entity = fields.CharField(max_length=40)
     entity_id = fields.CharField(max_length=40)
-    before = fields.JSONField(null=True)
-    after = fields.JSONField(null=True)
+    before: fields.JSONField[Any] = fields.JSONField(null=True)
+    after: fields.JSONField[Any] = fields.JSONField(null=True)
     reason = fields.TextField(default="")
     request_id = fields.CharField(max_length=40, default="")
 
@@ -127,7 +155,7 @@ class JobRun(Model):
     started_at = fields.DatetimeField()
     finished_at = fields.DatetimeField(null=True)
     succeeded = fields.BooleanField(null=True)
-    result = fields.JSONField(default=dict)
+    result: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "job_runs"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.indexes import Index
 
 from .base import Timestamped
+
+if TYPE_CHECKING:
+    from .identity import User
+    from .metering import Meter
 
 
 class BillingCycle(Timestamped):
@@ -28,8 +34,10 @@ class Route(Timestamped):
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=20, unique=True)
     name = fields.CharField(max_length=100)
-    cycle = fields.ForeignKeyField("gridbill.BillingCycle", related_name="routes", on_delete=fields.RESTRICT)
-    reader = fields.ForeignKeyField(
+    cycle: fields.ForeignKeyRelation[BillingCycle] = fields.ForeignKeyField(
+        "gridbill.BillingCycle", related_name="routes", on_delete=fields.RESTRICT
+    )
+    reader: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "gridbill.User", related_name="routes", null=True, on_delete=fields.SET_NULL
     )
 
@@ -48,22 +56,31 @@ class RouteStop(Timestamped):
     """
 
     id = fields.IntField(primary_key=True)
-    route = fields.ForeignKeyField("gridbill.Route", related_name="stops", on_delete=fields.RESTRICT)
-    meter = fields.ForeignKeyField("gridbill.Meter", related_name="route_stops", on_delete=fields.RESTRICT)
+    route: fields.ForeignKeyRelation[Route] = fields.ForeignKeyField(
+        "gridbill.Route", related_name="stops", on_delete=fields.RESTRICT
+    )
+    meter: fields.ForeignKeyRelation[Meter] = fields.ForeignKeyField(
+        "gridbill.Meter", related_name="route_stops", on_delete=fields.RESTRICT
+    )
     active_meter = fields.IntField(null=True, unique=True)
     sequence = fields.IntField()
     removed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "route_stops"
-        indexes = (Index(fields=("route_id", "updated_at", "id")), Index(fields=("route_id", "sequence")))
+        indexes = (
+            Index(fields=("route_id", "updated_at", "id")),
+            Index(fields=("route_id", "sequence")),
+        )
 
 
 class ReaderMessage(Timestamped):
     """A note from the office to a meter reader, delivered by the field sync."""
 
     id = fields.IntField(primary_key=True)
-    reader = fields.ForeignKeyField("gridbill.User", related_name="reader_messages", on_delete=fields.CASCADE)
+    reader: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name="reader_messages", on_delete=fields.CASCADE
+    )
     body = fields.TextField()
     read_at = fields.DatetimeField(null=True)
 

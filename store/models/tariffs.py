@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from .base import Timestamped
+
+if TYPE_CHECKING:
+    from .identity import User
 
 
 class Tariff(Timestamped):
@@ -29,14 +34,20 @@ class TariffVersion(Timestamped):
     """
 
     id = fields.IntField(primary_key=True)
-    tariff = fields.ForeignKeyField("gridbill.Tariff", related_name="versions", on_delete=fields.RESTRICT)
+    tariff: fields.ForeignKeyRelation[Tariff] = fields.ForeignKeyField(
+        "gridbill.Tariff", related_name="versions", on_delete=fields.RESTRICT
+    )
     version = fields.IntField()
     effective_from = fields.DateField()
     effective_to = fields.DateField(null=True, description="exclusive")
-    document = fields.JSONField()
+    document: fields.JSONField[Any] = fields.JSONField()
     document_sha256 = fields.CharField(max_length=64)
-    source_reference = fields.CharField(max_length=300, default="", description="regulator order cited")
-    created_by = fields.ForeignKeyField("gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    source_reference = fields.CharField(
+        max_length=300, default="", description="regulator order cited"
+    )
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
 
     class Meta:
         table = "tariff_versions"

@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install install-dev lint migrate demo-data serve schema clean
+
+run: install ## install, migrate the embedded SQLite database, load demo data, serve
+	$(BIN)/gridbill migrate
+	$(BIN)/gridbill demo-data --if-empty
+	$(BIN)/gridbill serve --host $(HOST) --port $(PORT)
+
+test: install-dev ## install with test tools; lint, type-check, test on SQLite and PostgreSQL
+	$(BIN)/python scripts/check.py
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "gridbill needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+lint: install-dev
+	$(BIN)/python scripts/check.py --lint-only
+
+schema: install ## re-export docs/schema.graphql after changing GraphQL types
+	$(BIN)/python -m api.export_schema > docs/schema.graphql
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""The test command's body: lint, type-check, then the suite on SQLite and PostgreSQL.
+
+``make test`` runs this inside the project's virtualenv. PostgreSQL is a throwaway
+cluster started here (scripts/pg_cluster.py) and removed afterwards, so nothing has to
+be set up by hand. Extra arguments go to pytest (``make test ARGS=-k…`` is not needed:
+``.venv/bin/python scripts/check.py -k ledger``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from pg_cluster import TempPostgres  # noqa: E402
+
+
+def step(title: str, command: list[str], env: dict[str, str] | None = None) -> None:
+    print(f"\n==> {title}: {' '.join(command)}", flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env)
+    if result.returncode != 0:
+        print(f"\n{title} failed (exit {result.returncode})", file=sys.stderr)
+        sys.exit(result.returncode)
+    print(f"    {title} ok in {time.monotonic() - started:.1f}s", flush=True)
+
+
+def lint() -> None:
+    step("ruff check", [str(BIN / "ruff"), "check", "."])
+    step("ruff format", [str(BIN / "ruff"), "format", "--check", "."])
+    step("mypy", [str(BIN / "mypy")])
+
+
+def main(pytest_args: list[str]) -> None:
+    if "--lint-only" in pytest_args:
+        lint()
+        return
+    lint()
+    with TempPostgres() as pg:
+        print(f"\n==> throwaway PostgreSQL on port {pg.port} in {pg.root}", flush=True)
+        env = {**os.environ, "GRIDBILL_TEST_PG_URL": pg.url}
+        step(
+            "pytest (SQLite and PostgreSQL)",
+            [str(BIN / "python"), "-m", "pytest", *pytest_args],
+            env,
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

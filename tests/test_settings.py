@@ -1,0 +1,85 @@
+"""Configuration comes from the environment, with safe defaults and one-line errors."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from gridbill.settings import ConfigError, load_settings
+
+KEY = "k" * 48
+
+
+def test_defaults_are_the_embedded_sqlite_demo(tmp_path: Path) -> None:
+    settings = load_settings({"GRIDBILL_VAR_DIR": str(tmp_path), "GRIDBILL_SECRET_KEY": KEY})
+    assert settings.database_url == f"sqlite://{tmp_path / 'gridbill.sqlite3'}"
+    assert not settings.is_postgres
+    assert settings.env == "development"
+    assert (settings.currency, settings.time_zone) == ("INR", "Asia/Kolkata")
+    assert settings.zone.key == "Asia/Kolkata"
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_postgres_url_selects_postgres(tmp_path: Path, scheme: str) -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"{scheme}://u:p@db:5432/gridbill",
+            "GRIDBILL_VAR_DIR": str(tmp_path),
+            "GRIDBILL_SECRET_KEY": KEY,
+        }
+    )
+    assert settings.is_postgres
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@h/db", "scheme 'mysql' is not supported"),
+        ("postgres://u@h:notaport/db", "invalid port"),
+        ("postgres://u@h:5432", "must look like postgres://"),
+        ("sqlite://", "needs a file path"),
+        ("just-a-path.db", "scheme '' is not supported"),
+    ],
+)
+def test_malformed_database_url_is_named(tmp_path: Path, url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as excinfo:
+        load_settings(
+            {"DATABASE_URL": url, "GRIDBILL_VAR_DIR": str(tmp_path), "GRIDBILL_SECRET_KEY": KEY}
+        )
+    assert "\n" not in str(excinfo.value)
+
+
+def test_production_requires_a_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="GRIDBILL_SECRET_KEY must be set"):
+        load_settings({"GRIDBILL_ENV": "production", "GRIDBILL_VAR_DIR": str(tmp_path)})
+    assert not (tmp_path / "secret_key").exists(), "production never generates a key"
+
+
+def test_development_generates_and_keeps_a_key(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        first = load_settings({"GRIDBILL_VAR_DIR": str(tmp_path)})
+    assert "GRIDBILL_SECRET_KEY is not set" in caplog.text
+    key_file = tmp_path / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(first.secret_key) >= 32
+    assert load_settings({"GRIDBILL_VAR_DIR": str(tmp_path)}).secret_key == first.secret_key
+    assert KEY not in repr(first) and first.secret_key not in repr(first)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GRIDBILL_SECRET_KEY": "short"}, "too short"),
+        ({"GRIDBILL_TIME_ZONE": "Mars/Olympus"}, "not a known IANA time zone"),
+        ({"GRIDBILL_CURRENCY": "RUPEES"}, "3-letter ISO 4217"),
+        ({"GRIDBILL_ENV": "staging"}, "must be one of"),
+        ({"GRIDBILL_SMTP_PORT": "twenty-five"}, "not a whole number"),
+    ],
+)
+def test_bad_values_are_rejected(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"GRIDBILL_SECRET_KEY": KEY, "GRIDBILL_VAR_DIR": str(tmp_path), **env})
