@@ -45,6 +45,11 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from store.db import migrate
 
     applied = _run_value(migrate(settings.database_url))
+    if settings.is_postgres:
+        from jobs.procrastinate_app import ensure_schema
+
+        if _run_value(ensure_schema(settings)):
+            applied.append("procrastinate.schema")
     if applied:
         for name in applied:
             print(f"applied {name}")

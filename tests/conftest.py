@@ -41,8 +41,24 @@ def backends() -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", backends(), scope="session")
+    """Parametrize by backend; ``on_sqlite``/``on_postgres`` pin a test to one engine."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    chosen = backends()
+    for only in ("sqlite", "postgres"):
+        if f"on_{only}" in metafunc.fixturenames:
+            chosen = [b for b in chosen if b == only]
+    metafunc.parametrize("backend", chosen, scope="session")
+
+
+@pytest.fixture
+def on_sqlite(backend: str) -> None:
+    """Request this to run a test on SQLite only (e.g. the embedded in-process engine)."""
+
+
+@pytest.fixture
+def on_postgres(backend: str) -> None:
+    """Request this to run a test on PostgreSQL only (e.g. procrastinate, LISTEN/NOTIFY)."""
 
 
 def with_database(admin_url: str, name: str) -> str:
@@ -54,7 +70,7 @@ def pg_execute(sql: str) -> None:
     admin = pg_admin_url()
     assert admin is not None
     with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql)  # type: ignore[arg-type]  # psycopg wants LiteralString
 
 
 @pytest.fixture(scope="session")
