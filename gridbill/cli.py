@@ -65,10 +65,14 @@ def _run_value(coro: Coroutine[Any, Any, Any]) -> Any:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    if args.migrate:
-        cmd_migrate(settings, args)
+    from store.db import check_database
+
     if args.workers > 1 and not settings.is_postgres:
         raise CLIError("--workers > 1 needs PostgreSQL: SQLite mode runs jobs in-process")
+    if args.migrate:
+        cmd_migrate(settings, args)
+    else:
+        _run_value(check_database(settings.database_url))  # one line now, not a uvicorn traceback
     print(f"gridbill {__version__} serving on http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(
         "api.app:create_app",

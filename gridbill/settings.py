@@ -1,8 +1,10 @@
 """The one place configuration comes from: environment variables with documented defaults.
 
 Every variable is listed in README.md ("Configuration"). Nothing else in the code base
-reads ``os.environ``; it asks for :func:`get_settings` instead, so tests can build a
-:class:`Settings` from a plain dict and production cannot silently pick up a stray value.
+reads ``os.environ`` (the one exception is ``gridbill createuser``, which takes the new
+user's password from ``GRIDBILL_NEW_PASSWORD`` so it stays out of the process list); it
+asks for :func:`get_settings` instead, so tests can build a :class:`Settings` from a
+plain dict and production cannot silently pick up a stray value.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def validate_database_url(url: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"DATABASE_URL is malformed ({exc})") from None
     if parts.scheme in SQLITE_SCHEMES:
-        path = url.split("://", 1)[1]
+        path = url.split("://", 1)[1] if "://" in url else ""
         if not path:
             raise ConfigError(
                 "DATABASE_URL 'sqlite://' needs a file path, e.g. sqlite://./var/gridbill.sqlite3"
@@ -120,12 +122,18 @@ def _secret_key(environ: Mapping[str, str], env: str, var_dir: Path) -> str:
     if env == "production":
         raise ConfigError("GRIDBILL_SECRET_KEY must be set when GRIDBILL_ENV=production")
     path = var_dir / SECRET_KEY_FILE
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    try:
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read or create the development secret key {path} ({exc.strerror}); "
+            "set GRIDBILL_SECRET_KEY or fix GRIDBILL_VAR_DIR"
+        ) from None
     log.warning(
         "GRIDBILL_SECRET_KEY is not set: generated a development key in %s "
         "(set GRIDBILL_SECRET_KEY in production)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,20 @@ def tortoise_config(database_url: str, *, pool_max: int = 10) -> dict[str, Any]:
 
 
 def _prepare_sqlite(database_url: str) -> None:
+    """Create the file's folder and prove the file opens, before Tortoise tries.
+
+    Tortoise 1.1 holds an internal lock when its SQLite connect fails, so the next query
+    waits forever: an unopenable file must be caught here, with the reason.
+    """
     path = sqlite_path(database_url)
-    if path is not None:
+    if path is None:
+        return
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(path, timeout=CONNECT_TIMEOUT_S)) as conn:
+            conn.execute("SELECT 1")
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseUnavailable(f"cannot open SQLite database {path}: {exc}") from None
 
 
 def _describe(database_url: str) -> str:
@@ -111,7 +123,9 @@ async def open_database(database_url: str, *, pool_max: int = 10) -> AsyncIterat
                 ),
                 CONNECT_TIMEOUT_S * 2,
             )
-            await ping()
+            await asyncio.wait_for(
+                get_connection("default").execute_query("SELECT 1"), CONNECT_TIMEOUT_S
+            )
         except UserError:
             raise
         except Exception as exc:
@@ -126,7 +140,7 @@ async def open_database(database_url: str, *, pool_max: int = 10) -> AsyncIterat
 
 async def migrate(database_url: str) -> list[str]:
     """Apply every pending migration; returns the names applied."""
-    _prepare_sqlite(database_url)
+    await check_database(database_url)  # the same one-line errors as every other command
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:
@@ -135,8 +149,12 @@ async def migrate(database_url: str) -> list[str]:
 
     try:
         await tortoise_migrate(config=tortoise_config(database_url), progress=progress)
-    except OSError as exc:
-        raise DatabaseUnavailable(f"cannot connect to {_describe(database_url)}: {exc}") from exc
     finally:
         await Tortoise.close_connections()
     return applied
+
+
+async def check_database(database_url: str) -> None:
+    """Connect once and disconnect: raises :class:`DatabaseUnavailable` with the reason."""
+    async with open_database(database_url):
+        pass

@@ -70,6 +70,31 @@ def test_password_of_unreachable_database_is_not_printed(tmp_path: Path) -> None
     assert "hunter2-secret" not in result.stderr
 
 
+def test_unopenable_sqlite_file_fails_fast(tmp_path: Path) -> None:
+    """Tortoise would wait forever on its own lock; we must answer in one line, quickly."""
+    folder_as_file = tmp_path / "db.sqlite3"
+    folder_as_file.mkdir()
+    result = gridbill(
+        "migrate", env=base_env(tmp_path, DATABASE_URL=f"sqlite://{folder_as_file}"), timeout=30
+    )
+    assert_one_line_error(result, "cannot open SQLite database")
+
+
+def test_unknown_postgres_role_is_one_line(
+    on_postgres: None, fresh_database_url: str, tmp_path: Path
+) -> None:
+    url = fresh_database_url.replace("postgres://postgres@", "postgres://no_such_role:pw@", 1)
+    for command in ("migrate", "serve"):
+        result = gridbill(command, env=base_env(tmp_path, DATABASE_URL=url), timeout=60)
+        assert_one_line_error(result, "cannot connect to postgres://no_such_role:***@")
+        assert ":pw@" not in result.stderr
+
+
+def test_server_with_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    env = base_env(tmp_path, DATABASE_URL="postgres://u@127.0.0.1:1/gridbill")
+    assert_one_line_error(gridbill("serve", "--port", "1", env=env, timeout=60), "cannot connect")
+
+
 def test_production_server_refuses_to_start_without_secret(tmp_path: Path) -> None:
     env = base_env(tmp_path, GRIDBILL_ENV="production", GRIDBILL_SECRET_KEY="")
     assert_one_line_error(
