@@ -17,6 +17,7 @@ from typing import Any
 
 from gridbill import __version__
 from gridbill.errors import UserError
+from gridbill.quote import add_parser as add_quote_parser
 from gridbill.settings import Settings, get_settings
 
 log = logging.getLogger("gridbill")
@@ -183,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--password", help="prefer GRIDBILL_NEW_PASSWORD or the prompt: argv is visible to ps"
     )
     p.set_defaults(handler=cmd_createuser)
+
+    add_quote_parser(sub)
     return parser
 
 
