@@ -202,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gridbill: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `gridbill … | head`: the reader left; stop quietly like other Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

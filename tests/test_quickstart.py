@@ -77,3 +77,5 @@ def test_quick_start_end_to_end(fresh_database_url: str, subprocess_env: dict[st
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if server.stdout:
+            server.stdout.close()
