@@ -1,0 +1,1 @@
+"""Kivy screens of the field app: route list, meter, read capture, sync status (planned)."""
