@@ -19,6 +19,7 @@ from gridbill import __version__
 from gridbill.errors import UserError
 from gridbill.quote import add_parser as add_quote_parser
 from gridbill.settings import Settings, get_settings
+from gridbill.tariff_command import add_parser as add_tariff_parser
 
 log = logging.getLogger("gridbill")
 
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_createuser)
 
     add_quote_parser(sub)
+    add_tariff_parser(sub)
     return parser
 
 

@@ -114,7 +114,11 @@ async def test_migrated_schema_matches_models(database_url: str, fresh_database_
 
 async def test_migrate_is_idempotent(fresh_database_url: str) -> None:
     first = await migrate(fresh_database_url)
-    assert first == ["gridbill.0001_initial", "gridbill.0002_ledger_append_only"]
+    assert first == [
+        "gridbill.0001_initial",
+        "gridbill.0002_ledger_append_only",
+        "gridbill.0003_tariff_source",
+    ]
     assert await migrate(fresh_database_url) == []
 
 

@@ -42,9 +42,7 @@ class TariffVersion(Timestamped):
     effective_to = fields.DateField(null=True, description="exclusive")
     document: fields.JSONField[Any] = fields.JSONField()
     document_sha256 = fields.CharField(max_length=64)
-    source_reference = fields.CharField(
-        max_length=300, default="", description="regulator order cited"
-    )
+    source_reference = fields.TextField(default="", description="regulator order cited")
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
