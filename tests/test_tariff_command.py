@@ -102,7 +102,14 @@ async def test_assignment_moves_an_account_from_a_date(
 
     await assign(account_number="A-1", tariff_code="DERC-DOM-1.1", effective_from=date(2019, 8, 1))
     moved = gridbill(
-        subprocess_env, "assign", "--account", "A-1", "--tariff", "DERC-DOM-1.1", "--from", "2019-07-01"
+        subprocess_env,
+        "assign",
+        "--account",
+        "A-1",
+        "--tariff",
+        "DERC-DOM-1.1",
+        "--from",
+        "2019-07-01",
     )
     assert moved.returncode == 1 and "must start after it" in moved.stderr
     unknown = gridbill(
