@@ -98,6 +98,25 @@ class BulkWriter:
             return {row[key[0]]: row["id"] for row in rows}
         return {tuple(row[column] for column in key): row["id"] for row in rows}
 
+    async def ids_where(
+        self, table: str, key: Sequence[str], column: str, values: Sequence[Any]
+    ) -> dict[Any, int]:
+        """Like :meth:`ids`, for the rows whose ``column`` is one of ``values`` only."""
+        if not values:
+            return {}
+        names = ", ".join(quoted(c) for c in key)
+        if self.dialect.postgres:
+            marks = ", ".join(f"${n}" for n in range(1, len(values) + 1))
+        else:
+            marks = ", ".join("?" for _ in values)
+        rows = await self.client.execute_query_dict(
+            f"SELECT id, {names} FROM {quoted(table)} WHERE {quoted(column)} IN ({marks})",  # noqa: S608
+            list(values),
+        )
+        if len(key) == 1:
+            return {row[key[0]]: row["id"] for row in rows}
+        return {tuple(row[c] for c in key): row["id"] for row in rows}
+
     async def count(self, table: str) -> int:
         rows = await self.client.execute_query_dict(f"SELECT COUNT(*) AS n FROM {quoted(table)}")  # noqa: S608
         return int(rows[0]["n"])

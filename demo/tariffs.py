@@ -1,10 +1,21 @@
-"""The demo utility's three tariffs, as MSEDCL-like rate documents.
+"""The demo utility's three tariffs, as MSEDCL-like documents in gridbill's tariff format.
 
-The document format is a *draft* ("gridbill-tariff/0-draft"): the tariff engine issue will
-formalise the real format (docs/tariffs.md) and replace these documents, so they are kept
-deliberately simple. Rates are strings so that they stay exact decimals in rupees. The
-numbers are of the order of the Maharashtra regulator's low-tension orders, for
-illustration only, not a copy of any real order.
+The documents are "gridbill-tariff/1" (docs/tariffs.md) and are validated by
+:func:`domain.tariff.parse_tariff` like any tariff an analyst enters. The numbers are of
+the order of the Maharashtra regulator's orders for MSEDCL (MERC Case No. 322 of 2019 and
+its successors), for illustration only, not a copy of any real order:
+
+* LT-1A residential: fixed charge, telescopic energy slabs, wheeling, 16% duty and the tax
+  on sale of electricity, rounded to the rupee;
+* LT-2 commercial: the same shape with time-of-day (peak adder, night rebate, billed from
+  the TOU registers 1.8.1/1.8.2 or interval data) and a demand charge on the
+  maximum-demand register 1.6.0;
+* HT-1 industrial: a demand charge with a floor of 75% of the sanctioned load, flat energy,
+  time-of-day and 7.5% duty.
+
+Slabs and monthly charges are prorated on 30-day months, as MSEDCL bills a 31-day period
+as 1.03 months. Export (2.8.0) of the rooftop-solar homes is not billed: the tariff format
+has no net metering yet.
 """
 
 from __future__ import annotations
@@ -16,12 +27,13 @@ from datetime import date
 from typing import Any
 
 from domain.enums import AccountCategory
-
-DRAFT_FORMAT = "gridbill-tariff/0-draft"
+from domain.tariff import FORMAT
 
 # Time-of-day windows in local time, by the TOU register each one accumulates in.
 PEAK_WINDOWS: tuple[tuple[str, str], ...] = (("09:00", "12:00"), ("18:00", "22:00"))
 OFF_PEAK_WINDOWS: tuple[tuple[str, str], ...] = (("22:00", "06:00"),)
+# The TOU registers' period names (Register.tou_period) are the calendar's period names.
+TOU_REGISTERS = {"1.8.1": "peak", "1.8.2": "off_peak"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,87 +45,126 @@ class DemoTariff:
     document: dict[str, Any]
 
 
-def _tou(peak_adder: str, off_peak_rebate: str) -> dict[str, Any]:
+def _hours(windows: tuple[tuple[str, str], ...]) -> list[str]:
+    return [f"{start[:2]}-{end[:2]}" for start, end in windows]
+
+
+def _tod_calendar() -> dict[str, Any]:
+    """Every day alike (MSEDCL's time of day has no weekend), holidays included."""
     return {
-        "peak": {
-            "register": "1.8.1",
-            "windows": [list(w) for w in PEAK_WINDOWS],
-            "adder": peak_adder,
-        },
-        "off_peak": {
-            "register": "1.8.2",
-            "windows": [list(w) for w in OFF_PEAK_WINDOWS],
-            "adder": off_peak_rebate,
-        },
-        "holidays_as": "normal",
+        "periods": ["peak", "off_peak", "normal"],
+        "default_period": "normal",
+        "weekend": [],
+        "holidays": "weekday",
+        "rules": [
+            {"period": "off_peak", "hours": _hours(OFF_PEAK_WINDOWS)},
+            {"period": "peak", "hours": _hours(PEAK_WINDOWS)},
+        ],
     }
 
 
-def _levies(duty_percent: str) -> list[dict[str, str]]:
+def _tod_charge(peak_adder: str, night_rebate: str) -> dict[str, Any]:
+    return {
+        "code": "TOD",
+        "description": "Time-of-day charge",
+        "calendar": "tod",
+        "periods": {
+            "peak": {"rate": peak_adder},
+            "off_peak": {"rate": night_rebate},
+            "normal": {"rate": "0"},
+        },
+    }
+
+
+def _common(code: str, name: str, source: str) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "code": code,
+        "name": name,
+        "currency": "INR",
+        "time_zone": "Asia/Kolkata",
+        "source": source,
+        "proration": {"basis": "fixed_days", "days": 30},
+        "rounding": {"total": "1"},
+        "late_payment": {
+            "percent_per_month": "1.25",
+            "grace_days": 0,
+            "accrual": "per_month_or_part",
+        },
+    }
+
+
+def _levies(duty_percent: str, base: list[str]) -> list[dict[str, Any]]:
     return [
-        {"name": "Electricity duty", "type": "percent_of_charges", "rate": duty_percent},
-        {"name": "Tax on sale of electricity", "type": "per_kwh", "rate": "0.26"},
+        {"code": "ED", "description": "Electricity duty", "percent": duty_percent, "base": base},
+        {"code": "TOSE", "description": "Tax on sale of electricity", "per_kwh": "0.26"},
     ]
 
 
 def _domestic() -> dict[str, Any]:
     return {
-        "format": DRAFT_FORMAT,
-        "currency": "INR",
-        "fixed": [
+        **_common("LT-1A", "LT-1A Residential", "demo order, residential (MSEDCL-like)"),
+        "fixed_charges": [{"code": "FC", "description": "Fixed charge", "rate": "128"}],
+        "energy_charges": [
             {
-                "name": "Fixed charge (single phase)",
-                "per": "month",
-                "amount": "128.00",
-                "phases": 1,
+                "code": "EC",
+                "description": "Energy charge",
+                "slabs": [
+                    {"up_to": "100", "rate": "3.46"},
+                    {"up_to": "300", "rate": "7.43"},
+                    {"up_to": "500", "rate": "10.32"},
+                    {"rate": "11.71"},
+                ],
             },
-            {"name": "Fixed charge (three phase)", "per": "month", "amount": "425.00", "phases": 3},
+            {"code": "WC", "description": "Wheeling charge", "rate": "1.38"},
         ],
-        "energy": {
-            "type": "telescopic",
-            "slabs": [
-                {"upto_kwh": 100, "rate": "3.46"},
-                {"upto_kwh": 300, "rate": "7.43"},
-                {"upto_kwh": 500, "rate": "10.32"},
-                {"upto_kwh": 1000, "rate": "11.71"},
-                {"upto_kwh": None, "rate": "11.71"},
-            ],
-        },
-        "wheeling": {"per_kwh": "1.38"},
-        "net_metering": {"export_register": "2.8.0", "settlement": "net_energy"},
-        "levies": _levies("16"),
+        "levies": _levies("16", ["FC", "EC", "WC"]),
+        "prompt_payment": {"percent": "1", "within_days": 7, "base": ["FC", "EC"]},
     }
 
 
 def _commercial() -> dict[str, Any]:
     return {
-        "format": DRAFT_FORMAT,
-        "currency": "INR",
-        "fixed": [{"name": "Fixed charge", "per": "month", "amount": "470.00"}],
-        "energy": {
-            "type": "telescopic",
-            "slabs": [{"upto_kwh": 200, "rate": "8.10"}, {"upto_kwh": None, "rate": "10.90"}],
-        },
-        "wheeling": {"per_kwh": "1.38"},
-        "tou": _tou("1.10", "-1.50"),
-        "levies": _levies("21"),
+        **_common("LT-2", "LT-2 Commercial", "demo order, commercial (MSEDCL-like)"),
+        "calendars": {"tod": _tod_calendar()},
+        "fixed_charges": [{"code": "FC", "description": "Fixed charge", "rate": "470"}],
+        "energy_charges": [
+            {
+                "code": "EC",
+                "description": "Energy charge",
+                "slabs": [{"up_to": "200", "rate": "8.10"}, {"rate": "10.90"}],
+            },
+            {"code": "WC", "description": "Wheeling charge", "rate": "1.38"},
+            _tod_charge("1.10", "-1.50"),
+        ],
+        "demand_charges": [
+            {"code": "DC", "description": "Demand charge", "unit": "kW", "rate": "110"}
+        ],
+        "levies": _levies("21", ["FC", "EC", "WC", "TOD", "DC"]),
+        "prompt_payment": {"percent": "1", "within_days": 7, "base": ["FC", "EC"]},
     }
 
 
 def _industrial() -> dict[str, Any]:
     return {
-        "format": DRAFT_FORMAT,
-        "currency": "INR",
-        "fixed": [],
-        "demand": {
-            "register": "1.6.0",
-            "per_kva_month": "469.00",
-            "billing_demand": "max(recorded, 75% of contract demand)",
-        },
-        "energy": {"type": "flat", "slabs": [{"upto_kwh": None, "rate": "7.63"}]},
-        "wheeling": {"per_kwh": "0.66"},
-        "tou": _tou("1.10", "-1.50"),
-        "levies": _levies("7.5"),
+        **_common("HT-1", "HT-1 Industrial", "demo order, industrial (MSEDCL-like)"),
+        "calendars": {"tod": _tod_calendar()},
+        "demand_charges": [
+            {
+                "code": "DC",
+                "description": "Demand charge",
+                "unit": "kW",
+                "rate": "469",
+                "floor": {"percent": "75", "of": "sanctioned_load"},
+            }
+        ],
+        "energy_charges": [
+            {"code": "EC", "description": "Energy charge", "rate": "7.63"},
+            {"code": "WC", "description": "Wheeling charge", "rate": "0.66"},
+            _tod_charge("1.10", "-1.50"),
+        ],
+        "levies": _levies("7.5", ["DC", "EC", "WC", "TOD"]),
+        "prompt_payment": {"percent": "1", "within_days": 7, "base": ["EC"]},
     }
 
 

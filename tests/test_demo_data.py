@@ -208,7 +208,7 @@ async def test_reference_data(settings: Settings, loaded: str) -> None:
         assert all(re.fullmatch(r"\+919\d{9}", str(phone)) for phone in phones)
         assert all(c.postal_address.endswith("Maharashtra") for c in await Customer.all())
         for version in await TariffVersion.all().prefetch_related("tariff"):
-            assert version.document["format"] == "gridbill-tariff/0-draft"
+            assert version.document["format"] == "gridbill-tariff/1"
             assert version.document_sha256 == document_sha256(version.document)
             assert version.effective_from == date(2025, 4, 1)
         holidays = {h.day: h.name for h in await Holiday.all()}

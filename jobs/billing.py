@@ -1,0 +1,44 @@
+"""Billing's background tasks: bill runs, issuing reviewed drafts, and bill PDFs.
+
+Each is a plain async function over the services, so a worker (PostgreSQL), the server's
+in-process runner (SQLite) and the ``gridbill bill-run`` command do the same work.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from gridbill.settings import get_settings
+from jobs.registry import task
+from services.bill_documents import render_bills
+from services.bill_run import run_bill_run
+from services.billing import draft_ids, issue_bills
+
+
+@task(name="bill_run")
+async def bill_run(cycle: str, period: str) -> dict[str, Any]:
+    """Draft a cycle's bills for a month (``period`` YYYY-MM), resuming an unfinished run."""
+    settings = get_settings()
+    summary = await run_bill_run(cycle_code=cycle, period=period, zone=settings.zone)
+    return summary.as_dict()
+
+
+@task(name="issue_bills")
+async def issue_bill_run(cycle: str, period: str, issue_date: str | None = None) -> dict[str, Any]:
+    """Issue a cycle's reviewed drafts for a month, then render their PDFs."""
+    settings = get_settings()
+    day = date.fromisoformat(issue_date) if issue_date else datetime.now(settings.zone).date()
+    result = await issue_bills(
+        await draft_ids(cycle_code=cycle, period=period),
+        issue_date=day,
+        utility_name=settings.utility_name,
+    )
+    rendered = await render_bills(result.issued, settings)
+    return {"issued": len(result.issued), "payable_paise": result.payable_paise, "pdfs": rendered}
+
+
+@task(name="render_bill_pdfs")
+async def render_bill_pdfs(bill_ids: list[int]) -> dict[str, Any]:
+    """Render and store the PDFs of issued bills (deferred right after they are issued)."""
+    return {"rendered": await render_bills(bill_ids, get_settings())}

@@ -1,0 +1,163 @@
+"""Set-based SQL for bill runs: read a chunk of accounts' data, write a chunk of bills.
+
+Billing a utility is a bulk job: a query per table per chunk of accounts, not per
+account, and multi-row inserts (``INSERT … ON CONFLICT DO NOTHING RETURNING``) so the
+database's unique constraint, not a prior check, decides which process bills an account.
+The SQL is written once with ``?`` placeholders and works on SQLite (3.35+) and
+PostgreSQL; :class:`Sql` turns placeholders and values into each driver's form.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+# Both drivers allow 32,766 parameters or more in one statement; stay well under.
+MAX_PARAMS = 30_000
+
+
+@functools.lru_cache(maxsize=128)
+def _numbered(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2, …`` (our SQL has no literal '?')."""
+    parts = sql.split("?")
+    out = [parts[0]]
+    for n, part in enumerate(parts[1:], start=1):
+        out.append(f"${n}{part}")
+    return "".join(out)
+
+
+class Sql:
+    """One connection (often a transaction) and its dialect's value forms."""
+
+    def __init__(self, client: BaseDBAsyncClient) -> None:
+        self.client = client
+        self.postgres = client.capabilities.dialect == "postgres"
+
+    # --- values ---------------------------------------------------------------------------
+
+    def day(self, value: date | None) -> Any:
+        if value is None or self.postgres:
+            return value
+        return value.isoformat()
+
+    def ts(self, value: datetime | None) -> Any:
+        if value is None or self.postgres:
+            return value
+        return value.astimezone(UTC).isoformat(" ")
+
+    def flag(self, value: bool) -> Any:
+        return value if self.postgres else int(value)
+
+    @staticmethod
+    def json(value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    # --- statements -------------------------------------------------------------------------
+
+    def _sql(self, sql: str) -> str:
+        return _numbered(sql) if self.postgres else sql
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return await self.client.execute_query_dict(self._sql(sql), list(params))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        count, _ = await self.client.execute_query(self._sql(sql), list(params))
+        return count
+
+    async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self.client.execute_many(self._sql(sql), [list(r) for r in rows])
+
+    async def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        suffix: str = "",
+        returning: str = "",
+    ) -> list[dict[str, Any]]:
+        """Multi-row INSERT in batches under the parameter limit; RETURNING rows if asked.
+
+        Batches have power-of-two sizes, so a long run prepares a handful of statement
+        shapes per table (the drivers cache prepared statements by their text).
+        """
+        per_row = len(columns)
+        batch = _power_of_two(max(1, MAX_PARAMS // per_row))
+        names = ", ".join(columns)
+        marks = "(" + ", ".join("?" for _ in columns) + ")"
+        returned: list[dict[str, Any]] = []
+        pending = list(rows)
+        start = 0
+        while start < len(pending):
+            size = min(batch, _power_of_two(len(pending) - start))
+            chunk = pending[start : start + size]
+            start += size
+            values = ", ".join(marks for _ in chunk)
+            sql = f"INSERT INTO {table} ({names}) VALUES {values} {suffix}"  # noqa: S608 - our own constants
+            if returning:
+                sql += f" RETURNING {returning}"
+            params = [v for row in chunk for v in row]
+            if returning:
+                returned += await self.rows(sql, params)
+            else:
+                await self.execute(sql, params)
+        return returned
+
+    @staticmethod
+    def marks(count: int) -> str:
+        return ", ".join("?" for _ in range(count))
+
+    @staticmethod
+    def inlist(values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """Placeholders and values for ``IN (…)``, padded to a power-of-two length by
+        repeating the last value, so statement texts repeat (and stay cached)."""
+        padded = list(values)
+        if padded:
+            padded += [padded[-1]] * (_power_of_two(len(padded), up=True) - len(padded))
+        return Sql.marks(len(padded)), padded
+
+
+def _power_of_two(n: int, *, up: bool = False) -> int:
+    """The largest power of two ≤ ``n`` (or the smallest ≥ ``n`` with ``up``)."""
+    if n <= 1:
+        return 1
+    below = 1 << (n.bit_length() - 1)
+    return below if not up or below == n else below * 2
+
+
+def as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def as_date_or_none(value: Any) -> date | None:
+    return None if value is None else as_date(value)
+
+
+def as_dt(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def as_dt_or_none(value: Any) -> datetime | None:
+    return None if value is None else as_dt(value)
+
+
+def as_json(value: Any) -> Any:
+    if value is None or isinstance(value, dict | list):
+        return value
+    return json.loads(value)
+
+
+def chunks_of(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

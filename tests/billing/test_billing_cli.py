@@ -1,0 +1,115 @@
+"""``gridbill bill-run``: the summary a person reads, issuing, and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from gridbill.bill_run_command import BillRunCommandError, add_parser
+from gridbill.settings import Settings
+from jobs.procrastinate_app import ensure_schema
+from store.db import open_database
+from store.models import Bill, LedgerEntry
+from tests.billing.billing_factories import Utility, read
+from tests.conftest import pg_admin_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bill_run(settings: Settings, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="gridbill")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["bill-run", *argv, "--no-progress"])
+    result: int = args.handler(settings, args)
+    return result
+
+
+async def small_utility(url: str) -> None:
+    async with open_database(url):
+        utility = await Utility.create()
+        for n in range(3):
+            site = await utility.account()
+            await read(site, "1.8.0", "100", date(2026, 2, 8))
+            if n:  # the first account has no read this month: estimated
+                await read(site, "1.8.0", str(100 + 50 * n), date(2026, 3, 8))
+        await utility.account()  # no reads at all: skipped
+
+
+def test_run_prints_a_summary_then_issue_numbers_posts_and_renders(
+    settings: Settings, subprocess_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(small_utility(settings.database_url))
+    if settings.is_postgres:  # as `gridbill migrate` does: the job queue's tables
+        asyncio.run(ensure_schema(settings))
+    assert bill_run(settings, "--cycle", "C08", "--period", "2026-03") == 0
+    out = capsys.readouterr().out
+    assert re.search(r"Bill run #1 of cycle C08 for 2026-03: completed", out)
+    assert re.search(r"accounts\s+4\n", out) and re.search(r"bills\s+3 \(1 estimated\)", out)
+    assert re.search(r"skipped\s+1\n\s+1\s+no opening read", out)
+    assert re.search(r"total billed\s+Rs [\d,]+\.\d\d", out) and "--issue" in out
+    assert bill_run(settings, "--cycle", "C08", "--period", "2026-03", "--issue",
+                    "--issue-date", "2026-03-11") == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Issued 3 bills of cycle C08 for 2026-03 dated 2026-03-11" in out
+    assert "BL/2025-26/000001 to BL/2025-26/000003" in out
+    if settings.is_postgres:  # the PDFs were queued: a worker renders them
+        assert "queued for the workers" in out
+        worker = subprocess.run(
+            [sys.executable, "-m", "gridbill.cli", "worker", "--once"],
+            env=subprocess_env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert worker.returncode == 0, worker.stderr
+
+    async def check() -> None:
+        async with open_database(settings.database_url):
+            bills = await Bill.filter(status="issued")
+            assert len(bills) == 3 and all(b.pdf_path for b in bills)
+            assert await LedgerEntry.filter(kind="bill").count() == 3
+
+    asyncio.run(check())
+    assert len(list((settings.var_dir / "bills" / "2025-26").glob("*.pdf"))) == 3
+
+
+def test_bad_options_are_one_line_errors(settings: Settings) -> None:
+    with pytest.raises(BillRunCommandError, match="--chunk-size"):
+        bill_run(settings, "--cycle", "C08", "--period", "2026-03", "--chunk-size", "0")
+    with pytest.raises(BillRunCommandError, match="not a date"):
+        bill_run(
+            settings, "--cycle", "C08", "--period", "2026-03", "--issue", "--issue-date", "11/3"
+        )
+
+
+def test_as_a_process_an_unknown_cycle_is_one_line(
+    settings: Settings, subprocess_env: dict[str, str]
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gridbill.bill_run_command", "--cycle", "NOPE", "--period", "2026-03"],
+        env=subprocess_env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("gridbill: error: no billing cycle 'NOPE'")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_at_a_tiny_size(backend: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDBILL_", "DATABASE_URL"))}
+    database = "sqlite"
+    if backend == "postgres":
+        env["BENCH_PG_URL"] = pg_admin_url() or ""
+        database = "postgres"
+    result = subprocess.run(
+        [sys.executable, "bench/bill_run.py", "--accounts", "50", "--database", database],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith(("sqlite", "postgresql")))
+    assert re.search(r"accounts\s+50\s+bills\s+50\s+.*bills/s\s+peak memory\s+\d+ MiB", line)
