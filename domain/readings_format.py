@@ -1,0 +1,289 @@
+"""The file formats head-end systems deliver readings in: NDJSON and CSV, one row each.
+
+A row is either an *interval reading* (``kwh``: energy in the interval starting at
+``timestamp``, ``minutes`` long) or a *register reading* (``reading``: what the register
+showed at ``timestamp``, in its unit). Field names are the same in both formats:
+
+=============  ========  =============================================================
+field          required  meaning
+=============  ========  =============================================================
+``meter``      yes       the meter's serial number
+``obis``       no        the register's OBIS code, ``1.8.0`` (import) unless given;
+                         ``1-0:1.8.0*255`` is read as ``1.8.0``
+``timestamp``  yes       ISO 8601 with a zone: ``2026-04-01T00:15:00+05:30`` or ``…Z``
+``kwh``        one of    energy in the interval, kWh (up to 3 decimals: Wh)
+``reading``    the two   the register's value, in its unit (kWh, kW…), up to 3 decimals
+``minutes``    no        interval length, 15 unless given (kwh rows only)
+``quality``    no        the head-end's verdict: ``valid`` (default), ``estimated``,
+                         ``suspect``
+``uuid``       no        the capture's UUID (reading rows only); derived when absent
+=============  ========  =============================================================
+
+Parsing is pure: text in, a :class:`ReadingRow` or a :class:`RowError` (with the reason
+a person can act on) out. Checks that need the database (is the meter known?) and the
+VEE rules come later.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Final
+
+FIELDS: Final = ("meter", "obis", "timestamp", "kwh", "reading", "minutes", "quality", "uuid")
+DEFAULT_OBIS: Final = "1.8.0"
+DEFAULT_MINUTES: Final = 15
+MAX_SERIAL: Final = 40
+READINGS_NAMESPACE: Final = uuid.UUID("5d0f7a7e-2b1c-4c53-9a55-6f1e4f7d8a01")
+
+
+class Kind(StrEnum):
+    INTERVAL = "interval"
+    REGISTER = "register"
+
+
+class SourceQuality(StrEnum):
+    """What the head-end says of a value; our own VEE still runs on every one."""
+
+    VALID = "valid"
+    ESTIMATED = "estimated"
+    SUSPECT = "suspect"
+
+
+class RowError(ValueError):
+    """One row that cannot be used; the message is the reason reported for its row."""
+
+
+class FormatError(ValueError):
+    """A whole file that cannot be read (a CSV header without the columns it needs)."""
+
+
+@dataclass(slots=True)
+class ReadingRow:
+    row: int  # line number in the file (a CSV header is line 1)
+    serial: str
+    obis: str
+    at: datetime  # UTC: the interval's start, or the moment of the register reading
+    kind: Kind
+    value: int  # interval: Wh as the meter counted it; register: thousandths of its unit
+    length_s: int  # interval length in seconds, 0 for register readings
+    quality: SourceQuality
+    client_uuid: uuid.UUID | None
+
+    def derived_uuid(self) -> uuid.UUID:
+        """The capture's UUID: given, or derived from meter, register and time, so that
+        the same reading sent again without one is recognised as the same."""
+        if self.client_uuid is not None:
+            return self.client_uuid
+        return uuid.uuid5(READINGS_NAMESPACE, f"{self.serial}|{self.obis}|{self.at.isoformat()}")
+
+
+Value = str | int | Decimal | None
+
+
+def build_row(
+    row: int,
+    serial: Value,
+    obis: Value,
+    timestamp: Value,
+    kwh: Value,
+    reading: Value,
+    minutes: Value,
+    quality: Value,
+    client_uuid: Value,
+) -> ReadingRow:
+    """A typed row from the fields' values (None or "" when a field is absent)."""
+    if type(serial) is not str or not serial or serial[0] == " " or serial[-1] == " ":
+        serial = serial.strip() if isinstance(serial, str) else ""
+        if not serial:
+            raise RowError("meter (the serial number) is missing")
+    if len(serial) > MAX_SERIAL:
+        raise RowError(f"meter {serial[:MAX_SERIAL]}… is longer than {MAX_SERIAL} characters")
+    at = parse_timestamp(timestamp)
+    has_kwh = kwh is not None and kwh != ""
+    has_reading = reading is not None and reading != ""
+    if has_kwh == has_reading:
+        raise RowError("give exactly one of kwh (interval energy) or reading (register value)")
+    if has_kwh:
+        value = _milli(kwh, "kwh")
+        kind = Kind.INTERVAL
+        length_s = _minutes(minutes) * 60
+        if client_uuid is not None and client_uuid != "":
+            raise RowError("uuid applies to register readings, not to kwh rows")
+        if at.second or at.microsecond:
+            raise RowError(f"interval start {at.isoformat()} is not on a whole minute")
+        parsed_uuid = None
+    else:
+        value = _milli(reading, "reading")
+        kind = Kind.REGISTER
+        length_s = 0
+        if minutes is not None and minutes != "":
+            raise RowError("minutes applies to kwh rows, not to register readings")
+        parsed_uuid = _uuid(client_uuid)
+    return ReadingRow(
+        row, serial, parse_obis(obis), at, kind, value, length_s, _quality(quality), parsed_uuid
+    )
+
+
+_OBIS: dict[str, str] = {}
+
+
+def parse_obis(value: Value) -> str:
+    if value is None or value == "":
+        return DEFAULT_OBIS
+    if not isinstance(value, str):
+        raise RowError("obis must be text like 1.8.0")
+    known = _OBIS.get(value)
+    if known is not None:
+        return known
+    code = value.strip()
+    if ":" in code:
+        code = code.split(":", 1)[1]
+    code = code.split("*", 1)[0]
+    parts = code.split(".")
+    if not 2 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise RowError(f"obis {value!r} is not an OBIS code like 1.8.0")
+    if len(_OBIS) < 1000:
+        _OBIS[value] = code
+    return code
+
+
+def parse_timestamp(value: Value) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise RowError("timestamp is missing")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise RowError(
+                f"timestamp {value!r} is not ISO 8601 like 2026-04-01T00:15:00+05:30"
+            ) from None
+    if moment.tzinfo is None:
+        raise RowError(f"timestamp {value!r} has no zone: add Z or an offset like +05:30")
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+def _milli(value: Value, name: str) -> int:
+    if type(value) is str:
+        whole, dot, fraction = value.partition(".")
+        if (
+            whole.isascii()
+            and whole.isdigit()
+            and (not dot or (len(fraction) <= 3 and fraction.isascii() and fraction.isdigit()))
+        ):  # the usual "12.345": exact in integers, no Decimal needed
+            return int(whole) * 1000 + (int(fraction.ljust(3, "0")) if fraction else 0)
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    elif isinstance(value, str | Decimal):
+        try:
+            number = Decimal(value.strip() if isinstance(value, str) else value)
+        except InvalidOperation:
+            raise RowError(f"{name} {value!r} is not a number") from None
+    else:
+        raise RowError(f"{name} must be a number")
+    if not number.is_finite():
+        raise RowError(f"{name} {value!r} is not a number")
+    if number < 0:
+        raise RowError(f"{name} {value} is negative")
+    milli = number * 1000
+    if milli != milli.to_integral_value():
+        raise RowError(f"{name} {value} has more than 3 decimals (finer than Wh)")
+    return int(milli)
+
+
+def _minutes(value: Value) -> int:
+    if value is None or value == "":
+        return DEFAULT_MINUTES
+    try:
+        minutes = int(value)
+    except ValueError:
+        raise RowError(f"minutes {value!r} is not a whole number") from None
+    if minutes != value and str(minutes) != str(value).strip():
+        raise RowError(f"minutes {value} is not a whole number")
+    if minutes <= 0 or 1440 % minutes:
+        raise RowError(f"minutes {minutes} does not divide a day (15, 30 and 60 do)")
+    return minutes
+
+
+def _quality(value: Value) -> SourceQuality:
+    if value is None or value == "":
+        return SourceQuality.VALID
+    try:
+        return SourceQuality(str(value).strip().lower())
+    except ValueError:
+        raise RowError(
+            f"quality {value!r} is not one of {', '.join(q.value for q in SourceQuality)}"
+        ) from None
+
+
+def _uuid(value: Value) -> uuid.UUID | None:
+    if value is None or value == "":
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise RowError(f"uuid {value!r} is not a UUID") from None
+
+
+# --- NDJSON --------------------------------------------------------------------------
+
+
+def parse_ndjson_line(line: str, row: int) -> ReadingRow:
+    """One JSON object per line; numbers may be JSON numbers or strings."""
+    try:
+        item = json.loads(line, parse_float=Decimal)
+    except ValueError as exc:
+        raise RowError(f"not a JSON object: {exc.args[0] if exc.args else exc}") from None
+    if not isinstance(item, dict):
+        raise RowError("not a JSON object")
+    unknown = [key for key in item if key not in FIELDS]
+    if unknown:
+        raise RowError(f"unknown field {unknown[0]!r} (fields: {', '.join(FIELDS)})")
+    values: list[Value] = []
+    for name in FIELDS:
+        value = item.get(name)
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal | None):
+            raise RowError(f"{name} must be text or a number")
+        values.append(value)
+    return build_row(row, *values)
+
+
+# --- CSV -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """Where each field is in the CSV's records, from its header line."""
+
+    positions: tuple[int | None, ...]  # per FIELDS entry
+    width: int
+
+    @classmethod
+    def from_header(cls, header: Sequence[str]) -> CsvLayout:
+        names = [name.strip().lower() for name in header]
+        unknown = [name for name in names if name not in FIELDS]
+        if unknown:
+            raise FormatError(
+                f"CSV header has unknown column {unknown[0]!r} (columns: {', '.join(FIELDS)})"
+            )
+        if len(set(names)) != len(names):
+            raise FormatError("CSV header names a column twice")
+        for required in ("meter", "timestamp"):
+            if required not in names:
+                raise FormatError(f"CSV header has no {required!r} column")
+        if "kwh" not in names and "reading" not in names:
+            raise FormatError("CSV header needs a 'kwh' or a 'reading' column")
+        positions = tuple(names.index(name) if name in names else None for name in FIELDS)
+        return cls(positions, len(names))
+
+    def parse(self, record: Sequence[str], row: int) -> ReadingRow:
+        if len(record) != self.width:
+            raise RowError(f"has {len(record)} columns, the header has {self.width}")
+        return build_row(row, *[None if p is None else record[p] for p in self.positions])

@@ -1,0 +1,141 @@
+"""Meters to ingest into and the deliveries to ingest, shared by the meter-data tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.enums import AccountStatus, MeterKind, MeterStatus, RegisterUnit
+from domain.vee import VeeConfig
+from services.ingest import Format, IngestResult, ingest
+from store.models import (
+    Account,
+    BillingCycle,
+    Meter,
+    MeterInstallation,
+    MultiplierChange,
+    Premise,
+    Register,
+    ServicePoint,
+)
+
+IST = ZoneInfo("Asia/Kolkata")
+INSTALLED = datetime(2026, 1, 1, tzinfo=UTC)
+START = datetime(2026, 3, 1, tzinfo=IST)  # local midnight, 1 March 2026
+STEP = timedelta(minutes=15)
+
+
+@dataclass
+class Site:
+    account: Account
+    meter: Meter
+    import_register: Register
+    export_register: Register
+    demand_register: Register
+
+
+_sites = 0
+
+
+async def make_site(
+    serial: str = "SM0001",
+    *,
+    ct: tuple[int, int] | None = None,
+    status: AccountStatus = AccountStatus.ACTIVE,
+    installed_at: datetime = INSTALLED,
+    digits: int = 6,
+) -> Site:
+    global _sites
+    _sites += 1
+    n = _sites
+    cycle, _ = await BillingCycle.get_or_create(code="C1", defaults={"name": "Cycle 1"})
+    premise = await Premise.create(
+        code=f"P{n}-{serial}", address_line1="1 MG Road", city="Pune", state="MH",
+        postal_code="411001",
+    )  # fmt: skip
+    point = await ServicePoint.create(code=f"SP{n}-{serial}", premise=premise)
+    account = await Account.create(
+        number=f"A-{serial}", service_point=point, category="domestic", sanctioned_load_w=5000,
+        billing_cycle=cycle, connected_on=date(2025, 6, 1), status=status,
+    )  # fmt: skip
+    meter = await Meter.create(serial=serial, kind=MeterKind.SMART, status=MeterStatus.INSTALLED)
+    installation = await MeterInstallation.create(
+        meter=meter, service_point=point, installed_at=installed_at
+    )
+    if ct is not None:
+        await MultiplierChange.create(
+            installation=installation, effective_from=installed_at, ct_primary_a=ct[0],
+            ct_secondary_a=ct[1],
+        )  # fmt: skip
+    imp = await Register.create(
+        meter=meter, obis_code="1.8.0", unit=RegisterUnit.KWH, digits=digits
+    )
+    exp = await Register.create(
+        meter=meter, obis_code="2.8.0", unit=RegisterUnit.KWH, digits=digits
+    )
+    dem = await Register.create(meter=meter, obis_code="1.6.0", unit=RegisterUnit.KW, digits=4)
+    return Site(account, meter, imp, exp, dem)
+
+
+def kwh(wh: int) -> str:
+    return str(Decimal(wh) / 1000)
+
+
+def interval_rows(
+    serial: str, start: datetime, values: Iterable[int], *, obis: str = "1.8.0", **extra: Any
+) -> list[dict[str, Any]]:
+    """NDJSON-ready rows, one 15-minute interval each, values in Wh."""
+    return [
+        {"meter": serial, "obis": obis, "timestamp": (start + i * STEP).isoformat(),
+         "kwh": kwh(v), **extra}
+        for i, v in enumerate(values)
+    ]  # fmt: skip
+
+
+def ndjson(rows: Iterable[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def csv_text(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> bytes:
+    lines = [",".join(columns)]
+    lines += [",".join(str(r.get(c, "")) for c in columns) for r in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def stream(data: bytes, block: int = 997) -> AsyncIterator[bytes]:
+    """The delivery in odd-sized blocks, so lines are cut across reads."""
+    for i in range(0, len(data), block):
+        yield data[i : i + block]
+
+
+async def run_ingest(
+    data: bytes,
+    fmt: Format = Format.NDJSON,
+    *,
+    config: VeeConfig | None = None,
+    chunk_rows: int = 10_000,
+    series_checks: bool = True,
+) -> IngestResult:
+    return await ingest(
+        stream(data), fmt=fmt, config=config or VeeConfig(), zone=IST, label="test",
+        chunk_rows=chunk_rows, series_checks=series_checks,
+    )  # fmt: skip
+
+
+def day_profile(base: int = 100) -> list[int]:
+    """96 plausible quarter-hour values (Wh) for one day: low at night, an evening peak."""
+    values = []
+    for i in range(96):
+        hour = i // 4
+        if 18 <= hour < 22:
+            values.append(base * 3)
+        elif 6 <= hour < 18:
+            values.append(base * 2)
+        else:
+            values.append(base)
+    return values

@@ -1,0 +1,26 @@
+"""The ingestion benchmark runs end to end at a tiny size (the real figures: docs/meter-data.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import PG_ENV
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "ingest.py"
+
+
+def test_benchmark_at_a_tiny_size() -> None:
+    args = [sys.executable, str(BENCH), "--readings", "2000", "--meters", "10"]
+    pg_url = os.environ.get(PG_ENV)
+    args += ["--database", "both", "--pg-url", pg_url] if pg_url else ["--database", "sqlite"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDBILL_", "DATABASE_URL"))}
+    result = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("SQLite") and "2,000" in line for line in lines), result.stdout
+    if pg_url:
+        (postgres,) = [line for line in lines if line.startswith("PostgreSQL")]
+        assert "2,000" in postgres and postgres.split()[-1] != "-"  # the COPY ratio is there
