@@ -4,13 +4,18 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+SANDBOX_PORT ?= 8100
 
-.PHONY: run test install install-dev lint migrate demo-data serve schema clean
+.PHONY: run test install install-dev lint schema clean
 
-run: install ## install, migrate the embedded SQLite database, load demo data, serve
+# The demo pays through the loopback sandbox gateway (gridbill gateway), never Razorpay.
+run: export RAZORPAY_KEY_SECRET ?= sandbox_key_secret
+run: export RAZORPAY_WEBHOOK_SECRET ?= sandbox_webhook_secret
+run: export RAZORPAY_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: install ## install, migrate the embedded SQLite database, load demo data, serve (with the sandbox gateway)
 	$(BIN)/gridbill migrate
 	$(BIN)/gridbill demo-data --if-empty
-	$(BIN)/gridbill serve --host $(HOST) --port $(PORT)
+	@sh -c '$(BIN)/gridbill gateway --port $(SANDBOX_PORT) & gw=$$!; trap "kill $$gw 2>/dev/null" EXIT INT TERM; $(BIN)/gridbill serve --host $(HOST) --port $(PORT)'
 
 test: install-dev ## install with test tools; lint, type-check, test on SQLite and PostgreSQL
 	$(BIN)/python scripts/check.py

@@ -1,0 +1,98 @@
+"""Reconciliation against the sandbox: lost webhooks repaired, the rest listed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import pytest
+import razorpay
+from payments_helpers import KEY_ID, KEY_SECRET, checkout, make_account
+from tortoise.context import TortoiseContext
+
+from domain.enums import PaymentStatus
+from gateway import SandboxGateway
+from gridbill.reconcile_command import add_parser, cmd_reconcile
+from gridbill.settings import Settings
+from services.payments import start_payment
+from services.reconcile import reconcile
+from store.db import open_database
+from store.models import LedgerEntry, Payment
+
+
+def today(settings: Settings) -> datetime:
+    return datetime.now(UTC).astimezone(settings.zone)
+
+
+async def test_reconcile_repairs_lost_webhooks_and_lists_the_rest(
+    db: TortoiseContext, pay_settings: Settings, sandbox: SandboxGateway
+) -> None:
+    sandbox.config.drop_webhooks = True  # nothing reaches us: only reconciliation can tell
+    account = await make_account()
+    lost = await start_payment(pay_settings, account_id=account.id, amount_paise=50_000)
+    await checkout(sandbox, lost.order_id)
+    unpaid = await start_payment(pay_settings, account_id=account.id, amount_paise=1_000)
+    failed = await start_payment(pay_settings, account_id=account.id, amount_paise=2_000)
+    await checkout(sandbox, failed.order_id, outcome="failure")
+
+    sdk = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=sandbox.url)
+    stranger = sdk.order.create({"amount": 700, "currency": "INR", "receipt": "elsewhere"})
+    await checkout(sandbox, stranger["id"])
+    differs = sdk.order.create({"amount": 5_000, "currency": "INR"})
+    await Payment.create(
+        reference="PAY-DIFF", account=account, method="razorpay", amount_paise=4_000,
+        gateway_order_id=differs["id"],
+    )  # fmt: skip
+    await checkout(sandbox, differs["id"])
+
+    day = today(pay_settings).date()
+    dry = await reconcile(pay_settings, day=day, repair=False)
+    assert [f.reference for f in dry.missing_here if f.reference] == [lost.reference]
+    assert (await Payment.get(reference=lost.reference)).status == PaymentStatus.CREATED
+
+    report = await reconcile(pay_settings, day=day)
+    assert [f.reference for f in report.repaired] == [lost.reference]
+    assert (await Payment.get(reference=lost.reference)).status == PaymentStatus.CAPTURED
+    assert await LedgerEntry.filter(source_key=f"payment:{lost.reference}").count() == 1
+    assert sorted(f.reference for f in report.unpaid_orders) == sorted(
+        [unpaid.reference, failed.reference]
+    )
+    assert [f.order_id for f in report.missing_here] == [stranger["id"]]
+    assert [(f.reference, f.ours_paise, f.gateway_paise) for f in report.amount_mismatches] == [
+        ("PAY-DIFF", 4_000, 5_000)
+    ]
+    again = await reconcile(pay_settings, day=day)
+    assert again.repaired == [] and again.duplicates == []
+
+
+def test_reconcile_command(
+    pay_settings: Settings, sandbox: SandboxGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox.config.drop_webhooks = True
+
+    async def setup() -> str:
+        async with open_database(pay_settings.database_url):
+            account = await make_account()
+            started = await start_payment(pay_settings, account_id=account.id, amount_paise=50_000)
+            await checkout(sandbox, started.order_id)
+            return started.reference
+
+    reference = asyncio.run(setup())
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    day = today(pay_settings).date().isoformat()
+    args = parser.parse_args(["reconcile", "--date", day, "--format", "json"])
+    assert cmd_reconcile(pay_settings, args) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert [f["reference"] for f in output["repaired"]] == [reference]
+
+    async def status() -> PaymentStatus:
+        async with open_database(pay_settings.database_url):
+            return (await Payment.get(reference=reference)).status
+
+    assert asyncio.run(status()) == PaymentStatus.CAPTURED
+    args = parser.parse_args(["reconcile", "--date", "nope"])
+    with pytest.raises(Exception, match="not a date"):
+        cmd_reconcile(pay_settings, args)
