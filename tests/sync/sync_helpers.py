@@ -1,0 +1,169 @@
+"""Helpers for the field sync tests: a small utility with two readers, their routes and
+devices, batches to push, and the sync routes in a Starlette app."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from domain.enums import AccountCategory, MeterKind, ReadQuality, ReadSource, RegisterUnit, Role
+from gridbill.settings import Settings
+from store.db import open_database
+from store.models import (
+    Account,
+    BillingCycle,
+    FieldDevice,
+    Meter,
+    MeterInstallation,
+    Premise,
+    Register,
+    RegisterRead,
+    Route,
+    RouteStop,
+    ServicePoint,
+    User,
+)
+from sync import devices
+from sync.protocol import Batch, parse_batch
+from sync.push import PushResult, push
+from sync.routes import sync_routes
+
+ZONE = ZoneInfo("Asia/Kolkata")
+NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+"""Tests push as if the server received every batch at this moment."""
+
+
+@dataclass
+class World:
+    cycle: BillingCycle
+    reader: User
+    other_reader: User
+    route: Route
+    other_route: Route
+    meters: list[Meter]
+    registers: list[Register]
+    other_meter: Meter
+    other_register: Register
+    devices: dict[str, FieldDevice] = field(default_factory=dict)
+    credentials: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, name: str) -> dict[str, str]:
+        device = self.devices[name]
+        return {"Authorization": f"Device {device.device_uid}:{self.credentials[name]}"}
+
+
+async def _meter(
+    n: int, cycle: BillingCycle, route: Route | None, digits: int = 5
+) -> tuple[Meter, Register]:
+    premise = await Premise.create(
+        code=f"P{n}", address_line1=f"{n} MG Road", city="Pune", state="MH", postal_code="411001",
+        latitude=18.5 + n / 1000, longitude=73.8, access_notes="dog in yard" if n == 0 else "",
+    )  # fmt: skip
+    point = await ServicePoint.create(code=f"SP{n}", premise=premise)
+    await Account.create(
+        number=f"A{n:04d}", service_point=point, category=AccountCategory.DOMESTIC,
+        sanctioned_load_w=5000, billing_cycle=cycle, connected_on=date(2020, 1, 1),
+    )  # fmt: skip
+    meter = await Meter.create(serial=f"M{n:05d}", kind=MeterKind.MANUAL)
+    await MeterInstallation.create(
+        meter=meter, service_point=point, installed_at=datetime(2020, 1, 1, tzinfo=UTC)
+    )
+    register = await Register.create(
+        meter=meter, obis_code="1.8.0", unit=RegisterUnit.KWH, digits=digits
+    )
+    if route is not None:
+        await RouteStop.create(
+            route=route, meter=meter, active_meter=meter.id, sequence=10 * (n + 1)
+        )
+    # Two earlier monthly reads: the older one billed.
+    for months_ago, value, billed in ((2, 10_000_000, True), (1, 10_300_000, False)):
+        await RegisterRead.create(
+            client_uuid=uuid.uuid4(), register=register, value_milli=value + n * 1000,
+            read_at=NOW - timedelta(days=30 * months_ago), source=ReadSource.MANUAL,
+            quality=ReadQuality.VALID, received_at=NOW - timedelta(days=30 * months_ago), billed=billed,
+        )  # fmt: skip
+    return meter, register
+
+
+async def build_world(meter_count: int = 3) -> World:
+    cycle = await BillingCycle.create(code="C05", name="Cycle 05", read_day=20)
+    reader = await User.create(
+        email="reader@gridbill.example", full_name="Reader One", role=Role.METER_READER
+    )
+    other = await User.create(
+        email="reader2@gridbill.example", full_name="Reader Two", role=Role.METER_READER
+    )
+    route = await Route.create(code="R01", name="Route one", cycle=cycle, reader=reader)
+    other_route = await Route.create(code="R02", name="Route two", cycle=cycle, reader=other)
+    meters, registers = [], []
+    for n in range(meter_count):
+        m, r = await _meter(n, cycle, route)
+        meters.append(m)
+        registers.append(r)
+    om, orr = await _meter(99, cycle, other_route)
+    world = World(cycle, reader, other, route, other_route, meters, registers, om, orr)
+    for name, email in (("a", reader.email), ("b", reader.email), ("c", other.email)):
+        assert email is not None
+        enrolled = await devices.enroll(reader_email=email, name=f"handset {name}")
+        world.devices[name] = await FieldDevice.get(device_uid=enrolled.device_uid)
+        world.credentials[name] = enrolled.credential
+    return world
+
+
+def read_item(
+    register: Register,
+    value_milli: int,
+    captured_at: datetime,
+    *,
+    item_uuid: uuid.UUID | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "kind": "read", "uuid": str(item_uuid or uuid.uuid4()), "register_id": register.id,
+        "value_milli": value_milli, "captured_at": captured_at.isoformat(), "source": "manual", **extra,
+    }  # fmt: skip
+
+
+def batch_body(items: list[dict[str, Any]], *, batch_id: uuid.UUID | None = None,
+               device_clock: datetime = NOW, time_zone: str = "Asia/Kolkata") -> dict[str, Any]:  # fmt: skip
+    return {
+        "protocol": 1,
+        "batch_id": str(batch_id or uuid.uuid4()),
+        "device_clock": device_clock.astimezone(ZoneInfo(time_zone)).isoformat(),
+        "time_zone": time_zone,
+        "app_version": "test",
+        "items": items,
+    }
+
+
+def as_batch(body: dict[str, Any]) -> Batch:
+    import json
+
+    return parse_batch(json.dumps(body).encode())
+
+
+async def push_body(
+    device: FieldDevice, body: dict[str, Any], *, postgres: bool, received_at: datetime = NOW
+) -> PushResult:
+    return await push(device, as_batch(body), zone=ZONE, postgres=postgres, received_at=received_at)
+
+
+def app_for(settings: Settings) -> Starlette:
+    """The sync routes alone, with pulls seeing changes at once (no settle delay)."""
+    settings = dataclasses.replace(settings, sync_pull_settle_s=0)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with open_database(settings.database_url, pool_max=settings.db_pool_max):
+            yield {}
+
+    return Starlette(routes=[Mount("/sync", routes=sync_routes(settings))], lifespan=lifespan)
