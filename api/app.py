@@ -1,4 +1,15 @@
-"""The ASGI application factory: GraphQL, health probes and the lifespan that owns resources."""
+"""The ASGI application factory: GraphQL, partner tokens, bill PDFs, health probes, lifespan.
+
+Routes:
+
+* ``/graphql``: GET and POST (GraphiQL in a browser), and WebSocket (graphql-transport-ws
+  subscriptions, authenticated in ``connection_init``);
+* ``POST /oauth/token``: partner applications' client credentials grant;
+* ``GET /bills/{id}/pdf``: a bill's PDF through a signed, expiring link;
+* ``/healthz`` (liveness) and ``/readyz`` (readiness: the database answers).
+
+Middleware: a request id on every request, and a cap on request bodies (413).
+"""
 
 from __future__ import annotations
 
@@ -7,35 +18,100 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter  # strawberry's own HTTP adapter package
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
 
+from api.auth import bearer_token, token_from_connection_params, viewer_from_token
+from api.cache import ResponseCache
 from api.context import Context
+from api.http import RequestIdMiddleware, bill_pdf_endpoint, oauth_token_endpoint
+from api.ingest_route import ingest_route
+from api.limits import BodySizeLimit
 from api.schema.root import schema
+from api.webhooks_route import webhook_routes
 from gridbill.settings import Settings, get_settings
 from jobs.runtime import background_jobs
+from services import audit, events
+from services.tokens import InvalidToken
 from store.db import DatabaseUnavailable, open_database, ping
+from sync.routes import sync_routes
 
 log = logging.getLogger(__name__)
 
 
 class GridbillGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache: ResponseCache) -> None:
         super().__init__(schema, graphql_ide="graphiql")
         self.settings = settings
+        self.cache = cache
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
-        return Context(
+        context = Context(
             settings=self.settings,
             request=request,
             response=response if isinstance(response, Response) else None,
+            request_id=audit.request_id.get(),
         )
+        if isinstance(request, Request):
+            try:
+                token = bearer_token(request.headers.get("authorization"))
+                if token:
+                    context.viewer = viewer_from_token(self.settings, token)
+            except InvalidToken as exc:
+                context.auth_error = str(exc)
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A socket is authenticated once, by the access token in ``connection_init``."""
+        try:
+            token = token_from_connection_params(context.connection_params)
+            if not token:
+                raise InvalidToken("send the access token in connection_init")
+            context.viewer = viewer_from_token(self.settings, token)
+        except InvalidToken:
+            raise ConnectionRejectionError from None
+        return {"viewer": context.viewer.audit_label}
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        key = None
+        if request_adapter.method == "POST":
+            key = self.cache.key(
+                context.viewer,
+                request_data.query,
+                request_data.operation_name,
+                request_data.variables,
+            )
+        if key is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return ExecutionResult(data=cached, errors=None)
+            generation = self.cache.generation(key[0])
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if key is not None and not result.errors and result.data is not None:
+            self.cache.put(key, generation, result.data)
+        return result
 
 
 async def healthz(_: Request) -> JSONResponse:
@@ -55,23 +131,37 @@ async def readyz(_: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; raises ConfigError before anything starts if settings are bad."""
     settings = settings or get_settings()
+    cache = ResponseCache(ttl_s=min(settings.api_cache_ttl_s, settings.download_link_ttl_s // 2))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with (
             open_database(settings.database_url, pool_max=settings.db_pool_max),
             background_jobs(settings),
+            events.event_bus(settings) as hub,
         ):
+            hub.listeners.append(cache.on_event)
             log.info("gridbill ready on %s", "PostgreSQL" if settings.is_postgres else "SQLite")
             yield {}
 
-    graphql = GridbillGraphQL(settings)
-    return Starlette(
+    graphql = GridbillGraphQL(settings, cache)
+    app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/oauth/token", oauth_token_endpoint(settings), methods=["POST"]),
+            Route("/bills/{bill_id:int}/pdf", bill_pdf_endpoint(settings), methods=["GET"]),
+            *webhook_routes(settings),
+            ingest_route(settings),
+            Mount("/sync", routes=sync_routes(settings)),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes),
         ],
         lifespan=lifespan,
     )
+    app.state.response_cache = cache
+    return app

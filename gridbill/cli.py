@@ -16,8 +16,13 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from gridbill import __version__
+from gridbill.bill_run_command import add_parser as add_bill_run_parser
+from gridbill.device_command import add_parser as add_device_parser
 from gridbill.errors import UserError
+from gridbill.gateway_command import add_parser as add_gateway_parser
+from gridbill.import_command import add_parser as add_import_parser
 from gridbill.quote import add_parser as add_quote_parser
+from gridbill.reconcile_command import add_parser as add_reconcile_parser
 from gridbill.settings import Settings, get_settings
 from gridbill.tariff_command import add_parser as add_tariff_parser
 
@@ -188,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_quote_parser(sub)
     add_tariff_parser(sub)
+    add_gateway_parser(sub)
+    add_reconcile_parser(sub)
+    add_device_parser(sub)
+    add_import_parser(sub)
+    add_bill_run_parser(sub)
     return parser
 
 

@@ -53,6 +53,17 @@ class Settings:
     mail_from: str
     log_level: str
     db_pool_max: int
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    partner_token_ttl_s: int = 3600
+    download_link_ttl_s: int = 3600
+    api_max_body_bytes: int = 1024 * 1024
+    api_cache_ttl_s: int = 300
+    sync_max_body_bytes: int = 16 * 1024 * 1024
+    sync_max_photo_bytes: int = 10 * 1024 * 1024
+    sync_auth_cache_ttl_s: int = 60
+    sync_pull_settle_s: int = 5
+    vee_config_path: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -78,6 +89,13 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+
+
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(environ, name, default)
+    if value < 1:
+        raise ConfigError(f"{name}={value} must be 1 or more")
+    return value
 
 
 def validate_database_url(url: str) -> str:
@@ -182,6 +200,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_from=_env(environ, "GRIDBILL_MAIL_FROM", "billing@gridbill.invalid"),
         log_level=_env(environ, "GRIDBILL_LOG_LEVEL", "INFO").upper(),
         db_pool_max=_int(environ, "GRIDBILL_DB_POOL_MAX", 10),
+        access_token_ttl_s=_positive(environ, "GRIDBILL_ACCESS_TOKEN_TTL", 900),
+        refresh_token_ttl_s=_positive(environ, "GRIDBILL_REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+        partner_token_ttl_s=_positive(environ, "GRIDBILL_PARTNER_TOKEN_TTL", 3600),
+        download_link_ttl_s=_positive(environ, "GRIDBILL_DOWNLOAD_LINK_TTL", 3600),
+        api_max_body_bytes=_positive(environ, "GRIDBILL_API_MAX_BODY_BYTES", 1024 * 1024),
+        api_cache_ttl_s=_int(environ, "GRIDBILL_API_CACHE_TTL", 300),
+        sync_max_body_bytes=_positive(environ, "GRIDBILL_SYNC_MAX_BODY_BYTES", 16 * 1024 * 1024),
+        sync_max_photo_bytes=_positive(environ, "GRIDBILL_SYNC_MAX_PHOTO_BYTES", 10 * 1024 * 1024),
+        sync_auth_cache_ttl_s=_int(environ, "GRIDBILL_SYNC_AUTH_CACHE_TTL", 60),
+        sync_pull_settle_s=_int(environ, "GRIDBILL_SYNC_PULL_SETTLE", 5),
+        vee_config_path=_env(environ, "GRIDBILL_VEE_CONFIG", ""),
     )
 
 

@@ -1,18 +1,88 @@
-"""The one GraphQL schema: root types assembled from each area's resolvers."""
+"""The one GraphQL schema: root types assembled from each area's resolvers, with its limits.
+
+Limits (``api/limits.py``): query depth, aliases and tokens are capped while parsing and
+validating; parsed and validated documents are cached; unexpected errors are masked.
+"""
 
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
+from api.errors import MaskUnexpectedErrors, log_errors
+from api.limits import LIMIT_RULES, MAX_TOKENS
+from api.resolvers.accounts import AccountMutations, AccountQueries
+from api.resolvers.billing_ops import BillingMutations
+from api.resolvers.bills import BillQueries
 from api.resolvers.health import resolve_health
+from api.resolvers.identity import IdentityMutations, IdentityQueries
+from api.resolvers.meter_data import MeterDataMutations, MeterDataQueries
+from api.resolvers.operations import OperationsMutations, OperationsQueries
+from api.resolvers.payments import PaymentMutations, PaymentQueries
+from api.resolvers.subscriptions import Subscription
+from api.resolvers.support import SupportMutations, SupportQueries
+from api.resolvers.usage import UsageQueries
+from api.schema.common import BIG_INT, BigInt
 from api.schema.health import Health
 
 
 @strawberry.type
-class Query:
+class HealthQueries:
     health: Health = strawberry.field(
         resolver=resolve_health, description="Server and database status. Needs no sign-in."
     )
 
 
-schema = strawberry.Schema(query=Query)
+Query = merge_types(
+    "Query",
+    (
+        HealthQueries,
+        IdentityQueries,
+        AccountQueries,
+        BillQueries,
+        UsageQueries,
+        SupportQueries,
+        OperationsQueries,
+        PaymentQueries,
+        MeterDataQueries,
+    ),
+)
+
+Mutation = merge_types(
+    "Mutation",
+    (
+        IdentityMutations,
+        SupportMutations,
+        AccountMutations,
+        OperationsMutations,
+        BillingMutations,
+        PaymentMutations,
+        MeterDataMutations,
+    ),
+)
+
+
+class GridbillSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors, execution_context)
+
+
+schema = GridbillSchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    config=StrawberryConfig(scalar_map={BigInt: BIG_INT}),
+    extensions=[
+        lambda: MaxTokensLimiter(MAX_TOKENS),
+        lambda: AddValidationRules(list(LIMIT_RULES)),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        MaskUnexpectedErrors,
+    ],
+)

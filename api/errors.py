@@ -1,0 +1,104 @@
+"""Errors the client can switch on, and masking for the ones it cannot.
+
+Two kinds of failure reach a client:
+
+* **Expected** ones have a stable ``code``. Mutations return them as a typed result
+  (``XError`` in the ``XSuccess | XError`` union); queries raise :class:`ApiError`,
+  which arrives as a GraphQL error with ``extensions.code`` (``UNAUTHENTICATED``,
+  ``FORBIDDEN``, ``NOT_FOUND``, ``BAD_USER_INPUT``…).
+* **Unexpected** ones (bugs, a database outage) are masked: the client sees
+  ``Internal server error`` with ``extensions.code = INTERNAL`` and the request id,
+  and the full traceback is logged server-side with the same request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
+
+from services.audit import request_id
+from services.errors import Refused
+
+log = logging.getLogger("gridbill.api")
+
+INTERNAL_MESSAGE = "Internal server error"
+
+
+class ApiError(Exception):
+    """An expected failure of a query field; ``extensions`` carries the stable code."""
+
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions: dict[str, Any] = {"code": code, **extra}
+
+
+def unauthenticated(message: str = "sign in first") -> ApiError:
+    return ApiError("UNAUTHENTICATED", message)
+
+
+def forbidden(message: str = "you may not do this") -> ApiError:
+    return ApiError("FORBIDDEN", message)
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError("NOT_FOUND", f"{what} not found")
+
+
+def bad_input(message: str, field: str | None = None) -> ApiError:
+    return ApiError("BAD_USER_INPUT", message, **({"field": field} if field else {}))
+
+
+def from_refusal(refusal: Refused) -> ApiError:
+    extra: dict[str, Any] = {}
+    if refusal.field:
+        extra["field"] = refusal.field
+    if refusal.retry_after_s is not None:
+        extra["retryAfterSeconds"] = refusal.retry_after_s
+    return ApiError(refusal.code, refusal.message, **extra)
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Validation errors, typed API errors and refusals pass; anything else is masked."""
+    original = error.original_error
+    if original is None:
+        return True
+    if isinstance(original, ApiError | GraphQLError):
+        return True
+    return isinstance(original, Refused)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """MaskErrors that keeps typed errors and tags masked ones with a code and request id."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            should_mask_error=lambda e: not is_expected(e), error_message=INTERNAL_MESSAGE
+        )
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL", "requestId": request_id.get()}
+        return masked
+
+
+def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
+    """Schema.process_errors: tracebacks for bugs, one line for expected failures."""
+    operation = execution_context.operation_name if execution_context else None
+    for error in errors:
+        if is_expected(error):
+            log.debug("graphql error in %s: %s", operation, error.message)
+            continue
+        original = error.original_error
+        log.error(
+            "unexpected error in GraphQL operation %s at %s [request %s]: %s",
+            operation or "(anonymous)",
+            ".".join(str(p) for p in error.path or ()),
+            request_id.get(),
+            error.message,
+            exc_info=(type(original), original, original.__traceback__) if original else None,
+        )

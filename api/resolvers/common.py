@@ -1,0 +1,48 @@
+"""Small helpers every resolver uses: ids, refusals as typed results."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from api.errors import not_found
+from api.schema.common import error_fields
+from services.errors import NotFound, Refused
+
+T = TypeVar("T")
+S = TypeVar("S")
+E = TypeVar("E")
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: object, what: str = "object") -> int:
+    """A numeric id from a GraphQL ID; anything else is simply not found."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise not_found(what) from None
+    if not 0 < number <= MAX_ID:
+        raise not_found(what)
+    return number
+
+
+def id_or_refuse(value: object, what: str, field: str) -> int:
+    """Like :func:`parse_id`, for mutations: a bad id is a NOT_FOUND refusal."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise NotFound(what, field=field) from None
+    if not 0 < number <= MAX_ID:
+        raise NotFound(what, field=field)
+    return number
+
+
+async def result(
+    work: Callable[[], Awaitable[T]], success: Callable[[T], S], error_type: Callable[..., E]
+) -> S | E:
+    """Run a mutation's work; a Refused becomes ``error_type``, success ``success(value)``."""
+    try:
+        value = await work()
+    except Refused as refusal:
+        return error_type(**error_fields(refusal))
+    return success(value)

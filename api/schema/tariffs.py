@@ -1,0 +1,87 @@
+"""Tariffs, their immutable versions, and bill estimates priced on them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+from strawberry import ID
+from strawberry.scalars import JSON
+
+from api.context import Context
+from api.permissions import requires
+from api.schema.common import BigInt, Error
+from api.schema.decorators import field
+from domain.access import Operation
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type(name="TariffVersion", description="One regulator order's rates; never edited.")
+class TariffVersionType:
+    id: ID
+    version: int
+    effective_from: date
+    effective_to: date | None = strawberry.field(description="Exclusive; null while in force.")
+    document_sha256: str
+    source_reference: str
+
+    @field(
+        name="document",
+        description="The tariff document (docs/tariffs.md).",
+        extensions=requires(Operation.READ_TARIFFS),
+    )
+    def document_json(self) -> JSON:
+        return self.document  # type: ignore[attr-defined,no-any-return]
+
+
+@strawberry.type(name="Tariff", description="A named rate schedule, e.g. LT-1A residential.")
+class TariffType:
+    id: ID
+    code: str
+    name: str
+    category: str
+    currency: str
+
+    @field(extensions=requires(Operation.READ_TARIFFS))
+    async def versions(self, info: Info) -> list[TariffVersionType]:
+        return await info.context.loaders.tariff_versions.load(int(self.id))  # type: ignore[return-value]
+
+
+@strawberry.type(description="One line of an estimate, priced exactly as a bill line would be.")
+class EstimateLine:
+    component: str
+    code: str
+    description: str
+    quantity: str | None
+    unit: str
+    rate: str | None
+    amount: str = strawberry.field(
+        description="In the currency's major unit, e.g. rupees: `1234.50`."
+    )
+    amount_paise: BigInt
+    tou_period: str | None
+
+
+@strawberry.type(description="What a bill for the given usage would be on the account's tariff.")
+class BillEstimate:
+    tariff_code: str
+    tariff_name: str
+    currency: str
+    period_start: date
+    period_end: date = strawberry.field(description="Inclusive.")
+    kwh: str
+    lines: list[EstimateLine]
+    total: str
+    total_paise: BigInt
+
+
+@strawberry.type(
+    description="Why no estimate could be made (NO_TARIFF, NOT_PRICEABLE, INVALID_INPUT…)."
+)
+class EstimateError(Error):
+    pass
+
+
+BillEstimateResult = Annotated[BillEstimate | EstimateError, strawberry.union("BillEstimateResult")]

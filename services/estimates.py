@@ -1,0 +1,87 @@
+"""What-if bill estimates: "what would N kWh cost on my tariff?"
+
+The same tariff engine as the bill run (``domain.pricing``), on the versions of the
+account's tariff in force over the period, the account's sanctioned load and the
+tariff's holiday calendar. Nothing is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from tortoise.expressions import Q
+
+from domain.metering import PricingError
+from domain.pricing import Effective, Quote, price
+from domain.tariff import Tariff as TariffRules
+from domain.tariff import TariffError, parse_tariff
+from domain.usage import TotalUsage, UsageError
+from services.errors import Refused
+from store.models import Account, Holiday, Tariff, TariffAssignment, TariffVersion
+
+MAX_KWH = Decimal(10_000_000)
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Estimate:
+    tariff: Tariff
+    rules: TariffRules
+    quote: Quote
+
+
+async def estimate(
+    account: Account, *, kwh: Decimal, start: date, days: int, max_demand_kw: Decimal | None = None
+) -> Estimate:
+    if not kwh.is_finite() or kwh < 0 or kwh > MAX_KWH:
+        raise Refused("INVALID_INPUT", "kWh must be between 0 and 10,000,000", field="kwh")
+    if not 1 <= days <= MAX_DAYS:
+        raise Refused("INVALID_INPUT", f"days must be between 1 and {MAX_DAYS}", field="days")
+    end = start + timedelta(days=days)
+    assignment = (
+        await TariffAssignment.filter(account_id=account.id, effective_from__lte=start)
+        .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=start))
+        .order_by("-effective_from")
+        .first()
+    )
+    if assignment is None:
+        assignment = (
+            await TariffAssignment.filter(account_id=account.id).order_by("-effective_from").first()
+        )
+    if assignment is None:
+        raise Refused("NO_TARIFF", "the account is not on a tariff yet")
+    tariff = await Tariff.get(id=assignment.tariff_id)  # type: ignore[attr-defined]
+    versions = await TariffVersion.filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gt=start),
+        tariff_id=tariff.id,
+        effective_from__lt=end,
+    ).order_by("effective_from")
+    if not versions:
+        raise Refused("NO_TARIFF", f"tariff {tariff.code} has no rates in force then")
+    try:
+        effective = [
+            Effective(parse_tariff(v.document), v.effective_from, v.effective_to) for v in versions
+        ]
+    except TariffError as exc:
+        raise Refused("TARIFF_INVALID", f"tariff {tariff.code} cannot be used: {exc}") from None
+    first = effective[0]
+    if first.start > start:  # the account's first period starts before the first version
+        effective[0] = Effective(first.tariff, start, first.end)
+    holiday_days: list[date] = await Holiday.filter(  # type: ignore[assignment]
+        calendar=tariff.holiday_calendar, day__gte=start, day__lt=end
+    ).values_list("day", flat=True)
+    holidays = frozenset(holiday_days)
+    contract = account.contract_demand_va
+    try:
+        quote = price(
+            effective,
+            TotalUsage(kwh, start, end, max_demand_kw),
+            sanctioned_load_kw=Decimal(account.sanctioned_load_w) / 1000,
+            contract_demand_kva=Decimal(contract) / 1000 if contract is not None else None,
+            holidays=holidays,
+        )
+    except (PricingError, UsageError) as exc:
+        raise Refused("NOT_PRICEABLE", f"cannot estimate on {tariff.code}: {exc}") from None
+    return Estimate(tariff, effective[-1].tariff, quote)

@@ -1,0 +1,32 @@
+"""bench/api.py runs end to end at a tiny size: demo data, bills, three servers, all rounds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_api_bench_runs_at_a_tiny_size(
+    on_postgres: None, database_url: str, subprocess_env: dict[str, str]
+) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "api.py"), "--database-url", database_url,
+         "--customers", "20", "--viewers", "5", "--clients", "2", "--client-processes", "1",
+         "--duration", "0.3", "--warmup", "0.1", "--repeats", "1"],
+        env=subprocess_env, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(figures) == {
+        "plain-bills", "graphql-bills", "graphql-bills (no cache)", "plain-usage", "graphql-usage",
+    }  # fmt: skip
+    for name, row in figures.items():
+        assert row["rps"] > 0 and row["errors"] == 0, (name, row)
+    assert "plain is" in done.stdout
