@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -90,7 +90,7 @@ class GatewayState:
         self.deliveries: list[Delivery] = []
         self.pending = 0
         self.tasks: set[asyncio.Task[None]] = set()
-        self.http: httpx.AsyncClient | None = None
+        self.http: httpx2.AsyncClient | None = None
 
     # --- webhooks ---------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ class GatewayState:
                 headers=headers,
                 timeout=self.config.timeout_s,
             )
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             delivery.errors.append(f"{type(exc).__name__}: {exc}")
             return False
         delivery.status = response.status_code
@@ -540,7 +540,7 @@ def create_gateway_app(config: GatewayConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with httpx.AsyncClient() as http:
+        async with httpx2.AsyncClient() as http:
             state.http = http
             try:
                 yield

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 from domain.enums import AccountCategory, BillStatus
 from gateway import SandboxGateway
@@ -38,7 +38,7 @@ async def wait_delivered(sandbox: SandboxGateway) -> None:
 
 
 async def checkout(sandbox: SandboxGateway, order_id: str, outcome: str = "success") -> Any:
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         response = await http.post(
             f"{sandbox.url}/sandbox/checkout",
             json={"order_id": order_id, "outcome": outcome, "method": "upi", "key_id": KEY_ID},

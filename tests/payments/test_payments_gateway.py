@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import razorpay
 import uvicorn
@@ -86,7 +86,7 @@ def test_orders_payments_refunds_through_the_sdk(gw: SandboxGateway) -> None:
     with pytest.raises(BadRequestError):
         razorpay.Client(auth=(KEY_ID, "wrong"), base_url=gw.url).order.fetch(order["id"])
 
-    result = httpx.post(f"{gw.url}/sandbox/checkout", json={"order_id": order["id"]}).json()
+    result = httpx2.post(f"{gw.url}/sandbox/checkout", json={"order_id": order["id"]}).json()
     assert client.utility.verify_payment_signature({**result, "razorpay_order_id": order["id"]})
     payment = client.payment.fetch(result["razorpay_payment_id"])
     assert (payment["status"], payment["captured"], payment["amount"]) == ("captured", True, 5000)
@@ -169,7 +169,7 @@ def test_webhooks_are_signed_and_retried_with_backoff(gw: SandboxGateway) -> Non
         gw.config.webhook_url = receiver.url
         client = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=gw.url)
         order = client.order.create({"amount": 1000, "currency": "INR"})
-        httpx.post(
+        httpx2.post(
             f"{gw.url}/sandbox/checkout", json={"order_id": order["id"], "outcome": "failure"}
         )
         wait_idle(gw)
@@ -189,7 +189,7 @@ def test_out_of_order_and_duplicate_delivery(gw: SandboxGateway) -> None:
         gw.config.duplicate = True
         client = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=gw.url)
         order = client.order.create({"amount": 1000, "currency": "INR"})
-        httpx.post(f"{gw.url}/sandbox/checkout", json={"order_id": order["id"]})
+        httpx2.post(f"{gw.url}/sandbox/checkout", json={"order_id": order["id"]})
         wait_idle(gw)
     events = [d.event for d in gw.state.deliveries]
     assert list(dict.fromkeys(events)) == ["order.paid", "payment.captured", "payment.authorized"]
@@ -218,8 +218,8 @@ def test_gateway_command_refuses_without_secrets(tmp_path: Path) -> None:
 def test_gateway_stops_cleanly() -> None:
     config = GatewayConfig(KEY_ID, KEY_SECRET, WEBHOOK_SECRET)
     gateway = SandboxGateway(config).start()
-    assert httpx.get(f"{gateway.url}/sandbox/status").json() == {"pending": 0, "deliveries": []}
+    assert httpx2.get(f"{gateway.url}/sandbox/status").json() == {"pending": 0, "deliveries": []}
     gateway.stop()
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{gateway.url}/sandbox/status")
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(f"{gateway.url}/sandbox/status")
     asyncio.run(asyncio.sleep(0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
+import httpx2
 import pytest
 from payments_helpers import FIXTURES, WEBHOOK_SECRET, checkout, make_account, wait_delivered
 from tortoise.context import TortoiseContext
@@ -91,7 +91,7 @@ async def test_webhook_replayed_five_times_is_one_payment(
     await checkout(sandbox, started.order_id)
     await wait_delivered(sandbox)
     captured = next(d for d in sandbox.state.deliveries if d.event == "payment.captured")
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         response = await http.post(
             f"{sandbox.url}/sandbox/events/{captured.event_id}/redeliver", params={"times": 5}
         )
@@ -174,13 +174,13 @@ async def test_bad_callback_signature_is_refused(
 
 async def post_event(
     url: str, body: bytes, *, event_id: str, signature: str | None = None
-) -> httpx.Response:
+) -> httpx2.Response:
     headers = {
         "Content-Type": "application/json",
         "X-Razorpay-Signature": signature or sign_webhook(WEBHOOK_SECRET, body),
         "X-Razorpay-Event-Id": event_id,
     }
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         return await http.post(url, content=body, headers=headers)
 
 
