@@ -123,7 +123,7 @@ async def _issue(settings: Settings, args: argparse.Namespace, day: date) -> int
         )
         try:
             result = await issue_bills(
-                ids, issue_date=day, utility_name=settings.utility_name,
+                ids, issue_date=day, utility_name=settings.utility_name, payee_vpa=settings.upi_vpa,
                 chunk_size=args.chunk_size, progress=bar.update,
             )  # fmt: skip
         finally:

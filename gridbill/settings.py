@@ -28,6 +28,7 @@ SQLITE_SCHEMES = ("sqlite",)
 POSTGRES_SCHEMES = ("postgres", "postgresql")
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
+DEMO_UPI_VPA = "gridbill.demo@upi"
 
 
 class ConfigError(UserError):
@@ -41,6 +42,7 @@ class Settings:
     secret_key: str = field(repr=False)
     var_dir: Path
     utility_name: str
+    upi_vpa: str
     currency: str
     time_zone: str
     base_url: str
@@ -177,6 +179,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"GRIDBILL_TIME_ZONE={time_zone!r} is not a known IANA time zone"
         ) from None
+    upi_vpa = _env(environ, "GRIDBILL_UPI_VPA", DEMO_UPI_VPA)
+    if env == "production" and upi_vpa == DEMO_UPI_VPA:
+        log.warning("GRIDBILL_UPI_VPA is not set: bills will carry the demo UPI payee address")
     currency = _env(environ, "GRIDBILL_CURRENCY", "INR").upper()
     if len(currency) != 3 or not currency.isalpha():
         raise ConfigError(f"GRIDBILL_CURRENCY={currency!r} must be a 3-letter ISO 4217 code")
@@ -186,6 +191,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=_secret_key(environ, env, var_dir),
         var_dir=var_dir,
         utility_name=_env(environ, "GRIDBILL_UTILITY_NAME", "Gridbill Demo Power Distribution Ltd"),
+        upi_vpa=upi_vpa,
         currency=currency,
         time_zone=time_zone,
         base_url=_env(environ, "GRIDBILL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),

@@ -33,6 +33,7 @@ async def issue_bill_run(cycle: str, period: str, issue_date: str | None = None)
         await draft_ids(cycle_code=cycle, period=period),
         issue_date=day,
         utility_name=settings.utility_name,
+        payee_vpa=settings.upi_vpa,
     )
     rendered = await render_bills(result.issued, settings)
     return {"issued": len(result.issued), "payable_paise": result.payable_paise, "pdfs": rendered}

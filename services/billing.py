@@ -40,6 +40,7 @@ from domain.billing import (
 from domain.enums import AdjustmentKind, BillStatus, LedgerKind
 from domain.ledger import credits_after, late_fee
 from gridbill.errors import UserError
+from gridbill.settings import DEMO_UPI_VPA
 from services.bill_run import insert_drafts
 from services.billing_drafts import Context, Draft, QuoteCache, Skip, draft, plan
 from services.billing_inputs import (
@@ -68,7 +69,6 @@ from store.models import Account, AccountHolder, Bill, BillingCycle
 
 ISSUE_CHUNK = 500
 # The UPI payee the bills' QR codes pay (a utility's collection VPA).
-UPI_PAYEE_VPA = "gridbill.demo@upi"
 HISTORY_MONTHS = 12
 
 
@@ -102,6 +102,7 @@ async def issue_bills(
     *,
     issue_date: date,
     utility_name: str,
+    payee_vpa: str = DEMO_UPI_VPA,
     chunk_size: int = ISSUE_CHUNK,
     progress: Callable[[int], object] | None = None,
 ) -> IssueResult:
@@ -111,7 +112,7 @@ async def issue_bills(
     for start in range(0, len(ordered), chunk_size):
         chunk = ordered[start : start + chunk_size]
         async with in_transaction() as connection:
-            issued = await _issue_chunk(Sql(connection), chunk, issue_date, utility_name)
+            issued = await _issue_chunk(Sql(connection), chunk, issue_date, utility_name, payee_vpa)
         for bill_id, number, payable in issued:
             result.issued.append(bill_id)
             result.numbers.append(number)
@@ -171,7 +172,7 @@ ORDER BY b.id
 
 
 async def _issue_chunk(
-    sql: Sql, ids: Sequence[int], issue_date: date, utility_name: str
+    sql: Sql, ids: Sequence[int], issue_date: date, utility_name: str, payee_vpa: str
 ) -> list[tuple[int, str, int]]:
     await _lock_drafts(sql, ids)
     bills = await sql.rows(ISSUE_QUERY.format(marks=sql.marks(len(ids))), list(ids))
@@ -237,7 +238,7 @@ async def _issue_chunk(
                 "by": (issue_date + timedelta(days=prompt.within_days)).isoformat() if prompt else None,
             },
             "upi": upi_link(
-                payee_vpa=UPI_PAYEE_VPA,
+                payee_vpa=payee_vpa,
                 payee_name=utility_name,
                 amount_paise=payable,
                 note=f"Electricity bill {number}",

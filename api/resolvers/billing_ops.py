@@ -144,7 +144,10 @@ class BillingMutations:
             async with in_transaction():
                 try:
                     issued = await issue_bills(
-                        ids, issue_date=day, utility_name=settings.utility_name
+                        ids,
+                        issue_date=day,
+                        utility_name=settings.utility_name,
+                        payee_vpa=settings.upi_vpa,
                     )
                 except UserError as exc:
                     raise _refuse(exc) from None

@@ -12,12 +12,11 @@ import zxingcpp
 from pypdf import PdfReader
 
 from domain.billing import upi_link
-from gridbill.settings import Settings, get_settings
+from gridbill.settings import DEMO_UPI_VPA, Settings, get_settings
 from jobs.inprocess import InProcessRunner
 from jobs.registry import load_tasks
 from jobs.runtime import background_jobs, defer
 from services.bill_documents import BillDocumentError, money, pdf_for, render_bill
-from services.billing import UPI_PAYEE_VPA
 from store.models import Bill, JobRun
 from tests.billing.billing_factories import Utility, issue, read, run
 
@@ -57,7 +56,7 @@ async def test_the_pdf_shows_the_bill_and_its_qr_code_pays_it(
     assert "Consumption: 150 kWh over 28 days" in text
     assert codes == [
         upi_link(
-            payee_vpa=UPI_PAYEE_VPA,
+            payee_vpa=DEMO_UPI_VPA,
             payee_name="Test Power Ltd",
             amount_paise=bill.payable_paise,
             note=f"Electricity bill {bill.number}",
