@@ -12,6 +12,7 @@ SANDBOX_PORT ?= 8100
 run: export RAZORPAY_KEY_SECRET ?= sandbox_key_secret
 run: export RAZORPAY_WEBHOOK_SECRET ?= sandbox_webhook_secret
 run: export RAZORPAY_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: export GRIDBILL_BASE_URL ?= http://$(HOST):$(PORT)
 run: install ## install, migrate the embedded SQLite database, load demo data, serve (with the sandbox gateway)
 	$(BIN)/gridbill migrate
 	$(BIN)/gridbill demo-data --if-empty
