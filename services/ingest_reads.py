@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from domain.enums import ExceptionStatus, ReadQuality, ReadSource, ReadType
 from domain.interval_estimation import Method
-from domain.readings_format import ReadingRow, SourceQuality
+from domain.readings_format import Kind, ReadingRow, SourceQuality
 from domain.vee import (
     SECONDS_PER_DAY,
     Flag,
@@ -322,3 +322,18 @@ def judge_read(
     if row.quality is SourceQuality.ESTIMATED:
         return Verdict(ReadQuality.ESTIMATED.value, flags, Method.HEAD_END.value)
     return Verdict(ReadQuality.VALID.value, flags, "")
+
+
+async def judge_single(
+    sql: Sql, info: RegisterInfo, at: datetime, value_milli: int, *, config: VeeConfig,
+    zone: ZoneInfo,
+) -> Verdict:  # fmt: skip
+    """The VEE verdict of one read not stored yet (a staff read), against the register's
+    stored history: the same rules a delivery's reads are judged by."""
+    row = ReadingRow(
+        row=0, serial=info.serial, obis=info.obis, at=at, kind=Kind.REGISTER, value=value_milli,
+        length_s=0, quality=SourceQuality.VALID, client_uuid=None,
+    )  # fmt: skip
+    history = await _history(sql, [(row, info)], set(), config)
+    timeline = history.get(info.id, [])
+    return judge_read(row, info, timeline, now=datetime.now(UTC), config=config, zone=zone)

@@ -1,5 +1,9 @@
 """Meters and their registers for staff: add to store, install, replace, remove.
 
+A register is never deleted once it has reads (they are RESTRICT-protected): removing one
+sets ``is_billing`` to false, the register model's only "in use" flag, so bill runs skip
+it while its history stays. Its OBIS code stays taken on the meter.
+
 A meter's life: ``in_store`` → ``installed`` (a :class:`MeterInstallation` at a service
 point, with its install reads) → ``removed`` (the installation closed with removal
 reads). A replacement is a removal and an installation at the same moment in one
@@ -15,7 +19,14 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
-from domain.enums import MeterKind, MeterStatus, ReadSource, ReadType, RegisterUnit
+from domain.enums import (
+    MeterKind,
+    MeterStatus,
+    ReadQuality,
+    ReadSource,
+    ReadType,
+    RegisterUnit,
+)
 from services import audit
 from services.errors import NotFound, Refused
 from services.viewer import Viewer
@@ -112,6 +123,53 @@ async def add_register(viewer: Viewer, *, meter_id: int, spec: RegisterSpec) -> 
         await audit.record(
             viewer=viewer, action="meter.register_added", entity="meter", entity_id=meter_id,
             after={"obis_code": spec.obis_code, "unit": spec.unit},
+        )  # fmt: skip
+    return register
+
+
+UNBILLED_READS = "UNBILLED_READS"
+# Actual reads (not estimates) a bill would use: still to be billed, the register stays.
+ACTUAL_QUALITIES = (ReadQuality.VALID, ReadQuality.EDITED, ReadQuality.PENDING, ReadQuality.SUSPECT)
+
+
+async def remove_register(viewer: Viewer, *, register_id: int, reason: str = "") -> Register:
+    """Take a register out of billing (``is_billing`` false); it is never deleted.
+
+    Refused with ``UNBILLED_READS`` while the register has actual reads after its last
+    billed read that no bill has used yet: bill them (or reject the reads) first.
+    """
+    async with in_transaction():
+        register = await Register.get_or_none(id=register_id)
+        if register is None:
+            raise NotFound("register", field="registerId")
+        if not register.is_billing:
+            raise Refused("INVALID_STATE", f"register {register.obis_code} is already removed")
+        last_billed = (
+            await RegisterRead.filter(register_id=register_id, billed=True)
+            .order_by("-read_at")
+            .first()
+        )
+        unbilled = RegisterRead.filter(
+            register_id=register_id, billed=False, quality__in=ACTUAL_QUALITIES
+        ).exclude(source=ReadSource.ESTIMATED)
+        if last_billed is not None:
+            unbilled = unbilled.filter(read_at__gt=last_billed.read_at)
+        count = await unbilled.count()
+        if count:
+            raise Refused(
+                UNBILLED_READS,
+                f"register {register.obis_code} has {count} unbilled read(s) since its last "
+                "bill: bill or reject them first",
+                field="registerId",
+            )
+        await Register.filter(id=register_id).update(is_billing=False)
+        register.is_billing = False
+        meter_id: int = register.meter_id  # type: ignore[attr-defined]
+        await audit.record(
+            viewer=viewer, action="meter.register_removed", entity="meter", entity_id=meter_id,
+            before={"register_id": register_id, "obis_code": register.obis_code, "is_billing": True},
+            after={"register_id": register_id, "obis_code": register.obis_code, "is_billing": False},
+            reason=reason,
         )  # fmt: skip
     return register
 

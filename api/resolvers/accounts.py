@@ -8,7 +8,7 @@ from api.context import Context
 from api.errors import from_refusal, not_found
 from api.pagination import paginate
 from api.permissions import requires
-from api.resolvers.common import id_or_refuse, parse_id, result
+from api.resolvers.common import id_or_refuse, parse_id, read_values, result
 from api.schema.common import Connection
 from api.schema.customers import AccountType, CustomerType
 from api.schema.decorators import field, mutation
@@ -21,10 +21,12 @@ from api.schema.operations import (
     MoveInInput,
     MoveOutInput,
     OperationError,
+    UpdateCustomerInput,
 )
 from domain.access import Operation
 from services import accounts
 from services.errors import Refused
+from services.vee import load_config
 from services.viewer import Viewer
 from store.models import Account, Customer
 
@@ -122,6 +124,27 @@ class AccountMutations:
         )
 
     @mutation(
+        description=(
+            "Change a customer's name, e-mail, phone or postal address (null fields stay)."
+        ),
+        extensions=requires(Operation.WRITE_CUSTOMERS),
+    )
+    async def update_customer(self, info: Info, input: UpdateCustomerInput) -> CustomerResult:
+        changes = accounts.CustomerChanges(
+            name=input.name, email=input.email, phone=input.phone,
+            postal_address=input.postal_address,
+        )  # fmt: skip
+        return await result(
+            lambda: accounts.update_customer(
+                info.context.viewer,
+                customer_id=id_or_refuse(input.customer_id, "customer", "customerId"),
+                changes=changes,
+            ),
+            lambda c: CustomerSuccess(customer=c),  # type: ignore[arg-type]
+            OperationError,
+        )
+
+    @mutation(
         description="A customer takes over an account from a date.",
         extensions=requires(Operation.WRITE_ACCOUNTS),
     )
@@ -138,17 +161,38 @@ class AccountMutations:
         )
 
     @mutation(
-        description="The account's holder leaves (their last day).",
+        description=(
+            "The account's holder leaves (their last day); with `finalRead` the move-out "
+            "read is recorded and the final bill drafted."
+        ),
         extensions=requires(Operation.WRITE_ACCOUNTS),
     )
     async def move_out(self, info: Info, input: MoveOutInput) -> AccountHolderResult:
-        return await result(
-            lambda: accounts.move_out(
+        settings = info.context.settings
+
+        async def work() -> accounts.MoveOut:
+            final_read = None
+            if input.final_read is not None:
+                final_read = accounts.FinalRead(
+                    at=input.final_read.read_at,
+                    reads=read_values(input.final_read.reads, "finalRead.reads"),
+                    zone=settings.zone, config=load_config(settings),
+                    close_account=input.final_read.close_account,
+                )  # fmt: skip
+            return await accounts.move_out(
                 info.context.viewer,
                 account_id=id_or_refuse(input.account_id, "account", "accountId"),
                 on=input.on,
                 reason=input.reason,
+                final_read=final_read,
+            )
+
+        return await result(
+            work,
+            lambda m: AccountHolderSuccess(
+                holder=m.holder,  # type: ignore[arg-type]
+                final_bill=m.final_bill,  # type: ignore[arg-type]
+                final_bill_awaits_read=m.final_bill is None,
             ),
-            lambda h: AccountHolderSuccess(holder=h),  # type: ignore[arg-type]
             OperationError,
         )

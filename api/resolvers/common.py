@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, TypeVar
 
 from api.errors import not_found
 from api.schema.common import error_fields
 from services.errors import NotFound, Refused
+from services.meters import ReadValue
+
+if TYPE_CHECKING:
+    from api.schema.operations import ReadInput
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -46,3 +51,19 @@ async def result(
     except Refused as refusal:
         return error_type(**error_fields(refusal))
     return success(value)
+
+
+def read_values(reads: list[ReadInput] | None, field: str) -> list[ReadValue]:
+    """Register displays (``12345.6``) as thousandths of their unit; bad ones refused."""
+    out = []
+    for read in reads or []:
+        try:
+            milli = Decimal(read.value.strip()) * 1000
+        except InvalidOperation:
+            raise Refused(
+                "INVALID_INPUT", f"{read.value!r} is not a register value", field=field
+            ) from None
+        if not milli.is_finite() or milli != milli.to_integral_value():
+            raise Refused("INVALID_INPUT", "give at most 3 decimals", field=field)
+        out.append(ReadValue(read.obis_code.strip(), int(milli)))
+    return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import strawberry
@@ -12,7 +11,7 @@ from api.context import Context
 from api.errors import not_found
 from api.pagination import paginate
 from api.permissions import requires
-from api.resolvers.common import id_or_refuse, parse_id, result
+from api.resolvers.common import id_or_refuse, parse_id, read_values, result
 from api.schema.common import Connection
 from api.schema.decorators import field, mutation
 from api.schema.metering import MeterType
@@ -30,11 +29,11 @@ from api.schema.operations import (
     MeterResult,
     MeterSuccess,
     OperationError,
-    ReadInput,
     RegisterInput,
     RegisterResult,
     RegisterSuccess,
     RemoveMeterInput,
+    RemoveRegisterInput,
     RemoveRouteStopInput,
     ReplaceMeterInput,
     RouteResult,
@@ -63,21 +62,6 @@ def _register(spec: RegisterInput) -> meters.RegisterSpec:
         obis_code=spec.obis_code.strip(), unit=enums.RegisterUnit(spec.unit), digits=spec.digits,
         decimals=spec.decimals, tou_period=spec.tou_period, is_billing=spec.is_billing,
     )  # fmt: skip
-
-
-def _reads(reads: list[ReadInput] | None, field: str) -> list[meters.ReadValue]:
-    out = []
-    for read in reads or []:
-        try:
-            milli = Decimal(read.value.strip()) * 1000
-        except InvalidOperation:
-            raise Refused(
-                "INVALID_INPUT", f"{read.value!r} is not a register value", field=field
-            ) from None
-        if not milli.is_finite() or milli != milli.to_integral_value():
-            raise Refused("INVALID_INPUT", "give at most 3 decimals", field=field)
-        out.append(meters.ReadValue(read.obis_code.strip(), int(milli)))
-    return out
 
 
 @strawberry.type
@@ -172,6 +156,24 @@ class OperationsMutations:
         )
 
     @mutation(
+        description=(
+            "Take a register out of billing (kept with its reads, isBilling false); "
+            "UNBILLED_READS while it has actual reads after its last bill."
+        ),
+        extensions=requires(Operation.WRITE_METERS),
+    )
+    async def remove_register(self, info: Info, input: RemoveRegisterInput) -> RegisterResult:
+        return await result(
+            lambda: meters.remove_register(
+                info.context.viewer,
+                register_id=id_or_refuse(input.register_id, "register", "registerId"),
+                reason=input.reason,
+            ),
+            lambda r: RegisterSuccess(register=r),  # type: ignore[arg-type]
+            OperationError,
+        )
+
+    @mutation(
         description="Install a meter from the store at a service point.",
         extensions=requires(Operation.WRITE_METERS),
     )
@@ -185,7 +187,7 @@ class OperationsMutations:
                 ),
                 at=input.at,
                 seal_numbers=input.seal_numbers,
-                reads=_reads(input.reads, "reads"),
+                reads=read_values(input.reads, "reads"),
             ),
             lambda i: MeterInstallationSuccess(installation=i),  # type: ignore[arg-type]
             OperationError,
@@ -201,7 +203,7 @@ class OperationsMutations:
                 info.context.viewer,
                 meter_id=id_or_refuse(input.meter_id, "meter", "meterId"),
                 at=input.at,
-                reads=_reads(input.reads, "reads"),
+                reads=read_values(input.reads, "reads"),
                 reason=input.reason,
             ),
             lambda i: MeterInstallationSuccess(installation=i),  # type: ignore[arg-type]
@@ -219,8 +221,8 @@ class OperationsMutations:
                 old_meter_id=id_or_refuse(input.old_meter_id, "meter", "oldMeterId"),
                 new_meter_id=id_or_refuse(input.new_meter_id, "meter", "newMeterId"),
                 at=input.at,
-                removal_reads=_reads(input.removal_reads, "removalReads"),
-                install_reads=_reads(input.install_reads, "installReads"),
+                removal_reads=read_values(input.removal_reads, "removalReads"),
+                install_reads=read_values(input.install_reads, "installReads"),
                 seal_numbers=input.seal_numbers,
                 reason=input.reason,
             ),

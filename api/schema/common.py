@@ -72,6 +72,8 @@ class ErrorCode(Enum):
     NOT_PRICEABLE = "NOT_PRICEABLE"
     INVALID_STATE = "INVALID_STATE"
     UNAVAILABLE = "UNAVAILABLE"
+    UNBILLED_READS = "UNBILLED_READS"
+    SUSPECT_READ = "SUSPECT_READ"
 
 
 def error_code(code: str) -> ErrorCode:

@@ -10,6 +10,7 @@ from strawberry import ID
 from strawberry.scalars import JSON
 
 from api.context import Context
+from api.schema.bills import BillType
 from api.schema.common import Error
 from api.schema.customers import AccountHolderType, CustomerType
 from api.schema.decorators import field
@@ -88,6 +89,14 @@ class CustomerSuccess:
 @strawberry.type
 class AccountHolderSuccess:
     holder: AccountHolderType
+    final_bill: BillType | None = strawberry.field(
+        default=None,
+        description="moveOut with a `finalRead`: the draft final bill, to review and issue.",
+    )
+    final_bill_awaits_read: bool = strawberry.field(
+        default=False,
+        description="moveOut without a `finalRead`: the final bill awaits a move-out read.",
+    )
 
 
 @strawberry.type
@@ -168,10 +177,35 @@ class MoveInInput:
 
 
 @strawberry.input
+class UpdateCustomerInput:
+    customer_id: ID
+    name: str | None = strawberry.field(default=None, description="Null: unchanged.")
+    email: str | None = strawberry.field(default=None, description='Null: unchanged; "": none.')
+    phone: str | None = strawberry.field(default=None, description='Null: unchanged; "": none.')
+    postal_address: str | None = strawberry.field(default=None, description="Null: unchanged.")
+
+
+@strawberry.input(description="The move-out read: every billing register's value on the last day.")
+class FinalReadInput:
+    read_at: datetime = strawberry.field(description="When it was read, on the move-out day.")
+    reads: list[ReadInput]
+    close_account: bool = strawberry.field(
+        default=True, description="Close the account with the final bill (false: someone moves in)."
+    )
+
+
+@strawberry.input
 class MoveOutInput:
     account_id: ID
     on: date = strawberry.field(description="The holder's last day.")
     reason: str = ""
+    final_read: FinalReadInput | None = strawberry.field(
+        default=None,
+        description=(
+            "Records the move-out read (checked by VEE; SUSPECT_READ if it fails) and drafts "
+            "the final bill in the same transaction. Without it the final bill awaits a read."
+        ),
+    )
 
 
 @strawberry.input
@@ -202,6 +236,17 @@ class CreateMeterInput:
 class AddRegisterInput:
     meter_id: ID
     register: RegisterInput
+
+
+@strawberry.input(
+    description=(
+        "Take a register out of billing; it is kept (isBilling false) with its reads. "
+        "UNBILLED_READS while it has actual reads no bill has used yet."
+    )
+)
+class RemoveRegisterInput:
+    register_id: ID
+    reason: str = ""
 
 
 @strawberry.input
