@@ -20,6 +20,7 @@ once for the whole batch before the first item.
 from __future__ import annotations
 
 import bisect
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,10 @@ from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
 from domain.enums import AccountStatus, ReadQuality, ReadSource, SyncItemResult
+from domain.vee import VeeConfig
+from gridbill.settings import get_settings
+from services.vee import load_config
+from services.vee_pending import validate_pending_reads
 from store.models import (
     Account,
     FieldDevice,
@@ -56,6 +61,8 @@ CHUNK = 250
 FIELD_SOURCES = frozenset({ReadSource.MANUAL.value, ReadSource.PROBE.value})
 NEIGHBOUR_WINDOW = timedelta(days=45)
 """Reads this far before a new read are loaded with it: its predecessor and cycle mates."""
+
+log = logging.getLogger(__name__)
 
 
 class BatchConflict(Exception):
@@ -110,6 +117,13 @@ class Context:
     meter_route: dict[int, str] = field(default_factory=dict)
     known_meters: set[int] = field(default_factory=set)
     last_billed: dict[int, tuple[datetime, str, int]] = field(default_factory=dict)
+    rejudge: dict[int, datetime] = field(default_factory=dict)
+    """Per register, the earliest read this push added, edited or re-flagged: VEE judges
+    its reads from there on again."""
+
+    def changed_at(self, register_id: int, moment: datetime) -> None:
+        self.rejudge[register_id] = min(moment, self.rejudge.get(register_id, moment))
+
     existing_reads: dict[uuid.UUID, RegisterRead] = field(default_factory=dict)
     existing_visits: dict[uuid.UUID, FieldVisit] = field(default_factory=dict)
     done_edits: dict[uuid.UUID, Outcome] = field(default_factory=dict)
@@ -134,13 +148,21 @@ async def push(
     zone: ZoneInfo,
     postgres: bool,
     received_at: datetime | None = None,
+    vee_config: VeeConfig | None = None,
 ) -> PushResult:
-    """Apply ``batch`` from ``device``; raises :class:`BatchConflict`."""
+    """Apply ``batch`` from ``device``; raises :class:`BatchConflict`.
+
+    Once the items are committed, the pending reads of the registers the batch names are
+    judged by the register-read VEE rules (``services.vee_pending``, with ``vee_config``
+    or the utility's configuration); a failure there is logged, not the push's: the
+    periodic task ``validate_pending_reads`` judges them later.
+    """
     received_at = received_at or datetime.now(UTC)
     stored, replayed = await _open_batch(device, batch, received_at)
     done = {i.position: i for i in await SyncItem.filter(batch_id=stored.id)}
     results: dict[int, dict[str, Any]] = {p: _item_json(i, True) for p, i in done.items()}
     pending = [(p, item) for p, item in enumerate(batch.items) if p not in done]
+    touched = {item.register_id for item in batch.items if isinstance(item, ReadItem)}
     if pending:
         correction = conflicts.ClockCorrection(
             stored.clock_offset_s, abs(stored.clock_offset_s) > conflicts.CLOCK_SKEW_LIMIT_S
@@ -160,17 +182,42 @@ async def push(
                 run = []
                 results[position] = await _apply(ctx, position, item, raw)
         results.update(await _apply_run(ctx, run))
+        rejudge = ctx.rejudge
+    else:
+        rejudge = {}
     if stored.completed_at is None or replayed:
         await SyncBatch.filter(id=stored.id).update(
             completed_at=stored.completed_at or datetime.now(UTC),
             item_count=len(batch.items),
         )
+    await _validate(touched | set(rejudge), rejudge, zone, vee_config)
     return PushResult(
         batch_uuid=batch.batch_uuid,
         replayed=replayed,
         clock_offset_s=stored.clock_offset_s,
         results=[results[p] for p in range(len(batch.items))],
     )
+
+
+async def _validate(
+    register_ids: set[int],
+    rejudge: dict[int, datetime],
+    zone: ZoneInfo,
+    config: VeeConfig | None,
+) -> None:
+    """Judge the pending reads of the registers a push touched; never fail the push."""
+    if not register_ids:
+        return
+    try:
+        if config is None:
+            config = load_config(get_settings())
+        await validate_pending_reads(register_ids, zone=zone, config=config, rejudge_from=rejudge)
+    except Exception:
+        log.exception(
+            "validating the pushed reads of %d registers failed: the periodic task "
+            "validate_pending_reads will judge them",
+            len(register_ids),
+        )
 
 
 async def _open_batch(
@@ -457,6 +504,12 @@ async def _apply_chunk(ctx: Context, run: list[tuple[int, Item, Any]]) -> dict[i
                     )
         out = {row.position: _item_json(row, False) for row in rows}
     ctx.existing_reads.update(new_reads)
+    for read in new_reads.values():
+        ctx.changed_at(read.register_id, read.read_at)  # type: ignore[attr-defined]
+    for register_id, window in windows.items():
+        for point in window.points:
+            if point.uuid in window.changed:
+                ctx.changed_at(register_id, point.read_at)
     return out
 
 
@@ -786,6 +839,7 @@ async def _apply_edit(ctx: Context, item: EditItem, conn: Any) -> Outcome:
         read.value_milli = item.value_milli
         read.revision += 1
         read.quality = ReadQuality.PENDING
+        ctx.changed_at(read.register_id, read.read_at)  # type: ignore[attr-defined]
         if item.notes is not None:
             read.notes = item.notes
         window = [

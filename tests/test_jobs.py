@@ -152,7 +152,10 @@ def test_procrastinate_app_has_every_task_and_the_schedule(tmp_path: Path) -> No
     app = build_app(settings)
     assert {task.name for task in load_tasks()} <= set(app.tasks)
     crons = {key: p.cron for key, p in app.periodic_registry.periodic_tasks.items()}
-    assert crons == {("housekeeping", "housekeeping"): "0 3 * * *"}
+    assert crons == {
+        ("housekeeping", "housekeeping"): "0 3 * * *",
+        ("validate_pending_reads", "validate_pending_reads"): "*/10 * * * *",
+    }
     assert not build_app(settings, periodic=False).periodic_registry.periodic_tasks
 
 
