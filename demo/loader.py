@@ -23,6 +23,8 @@ from tqdm import tqdm
 from gridbill.errors import UserError
 from gridbill.passwords import hash_secret
 from gridbill.settings import Settings
+from services import usage_aggregates
+from services.vee import load_config
 from store.db import migrate, open_database
 
 from .bulk import BulkWriter
@@ -78,6 +80,7 @@ async def load_demo_data(
     keys = Secrets(plan)
     await asyncio.gather(migrate(settings.database_url), asyncio.to_thread(keys.compute))
     counts = await _write(settings, plan, keys, progress)
+    await _aggregate_usage(settings)
     elapsed = time.perf_counter() - started
     print(
         render_summary(
@@ -125,6 +128,14 @@ async def _write(settings: Settings, plan: DemoUtility, keys: Secrets, progress:
         raise DemoDataError(f"loading demo data failed and nothing was saved: {exc}") from exc
     finally:
         bar.close()
+
+
+async def _aggregate_usage(settings: Settings) -> None:
+    """The bulk insert bypasses ingestion, so build the daily and monthly usage it would keep."""
+    async with open_database(settings.database_url):
+        await usage_aggregates.rebuild(
+            zone=settings.zone, calendar=load_config(settings).usage_calendar
+        )
 
 
 def _row_total(plan: DemoUtility) -> int:

@@ -45,6 +45,7 @@ from store.models import (
     RouteStop,
     TariffAssignment,
     TariffVersion,
+    UsageDaily,
     User,
 )
 
@@ -160,6 +161,18 @@ async def test_smart_meter_intervals_add_up_to_their_register_reads(
                         ]
                         recorded = sum(_in_period(i, obis) for i in window)
                         assert recorded == after.value_milli - before.value_milli
+
+
+async def test_smart_meter_usage_is_aggregated_for_the_app(settings: Settings, loaded: str) -> None:
+    """The bulk load bypasses ingestion, so the loader must build the daily usage itself."""
+    async with open_database(settings.database_url):
+        for meter in await Meter.filter(kind=MeterKind.SMART):
+            register = await Register.get(meter=meter, obis_code="1.8.0")
+            installation = await MeterInstallation.get(meter=meter)
+            account = await Account.get(service_point_id=installation.service_point_id)  # type: ignore[attr-defined]
+            total = sum(i.value_wh for i in await IntervalReading.filter(register=register))
+            daily = await UsageDaily.filter(account=account, tou_period="")
+            assert daily and sum(d.import_wh for d in daily) == total
 
 
 def _in_period(interval: IntervalReading, obis: str) -> int:
