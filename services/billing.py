@@ -37,7 +37,7 @@ from domain.billing import (
     prompt_rebate,
     upi_link,
 )
-from domain.enums import AdjustmentKind, BillStatus, LedgerKind
+from domain.enums import AdjustmentKind, BillStatus, LedgerKind, PaymentStatus
 from domain.ledger import credits_after, late_fee
 from gridbill.errors import UserError
 from gridbill.settings import DEMO_UPI_VPA
@@ -65,7 +65,8 @@ from services.ledger import (
     late_fee_key,
     post,
 )
-from store.models import Account, AccountHolder, Bill, BillingCycle
+from services.payments_ledger import apply_account_credit, lock_account
+from store.models import Account, AccountHolder, Bill, BillingCycle, PaymentAllocation
 
 ISSUE_CHUNK = 500
 # The UPI payee the bills' QR codes pay (a utility's collection VPA).
@@ -113,6 +114,7 @@ async def issue_bills(
         chunk = ordered[start : start + chunk_size]
         async with in_transaction() as connection:
             issued = await _issue_chunk(Sql(connection), chunk, issue_date, utility_name, payee_vpa)
+            await _apply_held_credit([bill_id for bill_id, _, _ in issued])
         for bill_id, number, payable in issued:
             result.issued.append(bill_id)
             result.numbers.append(number)
@@ -120,6 +122,26 @@ async def issue_bills(
         if progress is not None:
             progress(len(chunk))
     return result
+
+
+async def _apply_held_credit(bill_ids: Sequence[int]) -> None:
+    """Settle newly issued bills from credit their accounts hold (earlier overpayments).
+
+    Runs in the issuing transaction, so a bill is never seen issued and unpaid while its
+    account holds money that should have paid it. Only accounts with unallocated credit
+    rows are touched, and they are locked in id order like every other money change.
+    """
+    if not bill_ids:
+        return
+    accounts = set(await Bill.filter(id__in=bill_ids).values_list("account_id", flat=True))
+    holding: list[int] = await PaymentAllocation.filter(
+        payment__account_id__in=accounts,
+        payment__status=PaymentStatus.CAPTURED,
+        bill_id__isnull=True,
+    ).values_list("payment__account_id", flat=True)  # type: ignore[assignment]
+    for account_id in sorted(set(holding)):
+        await lock_account(account_id)
+        await apply_account_credit(account_id)
 
 
 async def _lock_drafts(sql: Sql, ids: Sequence[int]) -> None:
