@@ -55,6 +55,7 @@ from services.billing_inputs import (
     read_row,
 )
 from services.billing_store import Sql, as_date, as_dt_or_none, as_json
+from services.events import publish
 from services.ledger import (
     Posting,
     balances,
@@ -106,8 +107,15 @@ async def issue_bills(
     payee_vpa: str = DEMO_UPI_VPA,
     chunk_size: int = ISSUE_CHUNK,
     progress: Callable[[int], object] | None = None,
+    announce: bool = True,
 ) -> IssueResult:
-    """Issue the given draft bills (others are left alone), a chunk per transaction."""
+    """Issue the given draft bills (others are left alone), a chunk per transaction.
+
+    Each chunk is announced (``bill.issued``) once it commits, so subscribers and the
+    API's per-customer answer cache hear of bills issued by the CLI or a job too. A
+    caller that wraps this in its own transaction passes ``announce=False`` and calls
+    :func:`announce_bills` after its commit.
+    """
     result = IssueResult()
     ordered = sorted(set(bill_ids))
     for start in range(0, len(ordered), chunk_size):
@@ -115,6 +123,8 @@ async def issue_bills(
         async with in_transaction() as connection:
             issued = await _issue_chunk(Sql(connection), chunk, issue_date, utility_name, payee_vpa)
             await _apply_held_credit([bill_id for bill_id, _, _ in issued])
+        if announce:
+            await announce_bills("bill.issued", [bill_id for bill_id, _, _ in issued])
         for bill_id, number, payable in issued:
             result.issued.append(bill_id)
             result.numbers.append(number)
@@ -122,6 +132,16 @@ async def issue_bills(
         if progress is not None:
             progress(len(chunk))
     return result
+
+
+async def announce_bills(name: str, bill_ids: list[int]) -> None:
+    """Publish one event per bill to its customer; call after the change committed."""
+    rows = await Bill.filter(id__in=bill_ids).values("id", "customer_id", "account_id", "status")
+    for row in rows:
+        await publish(
+            name, customer_id=row["customer_id"], bill_id=row["id"], account_id=row["account_id"],
+            status=str(row["status"]),
+        )  # fmt: skip
 
 
 async def _apply_held_credit(bill_ids: Sequence[int]) -> None:

@@ -44,9 +44,9 @@ from gridbill.errors import UserError
 from jobs.runtime import defer
 from services import adjustments, audit
 from services.bill_run import prepare_run
+from services.billing import announce_bills as announce
 from services.billing import cancel_bill, issue_bills, rebill
 from services.errors import Refused
-from services.events import publish
 from store.models import Bill, BillRun
 
 Info = strawberry.Info[Context, None]
@@ -55,16 +55,6 @@ MAX_ISSUE = 500
 
 def _refuse(exc: UserError, code: str = "INVALID_STATE", field: str | None = None) -> Refused:
     return Refused(code, str(exc), field=field)
-
-
-async def announce(name: str, bill_ids: list[int]) -> None:
-    """Publish one event per bill to its customer (after the change committed)."""
-    rows = await Bill.filter(id__in=bill_ids).values("id", "customer_id", "account_id", "status")
-    for row in rows:
-        await publish(
-            name, customer_id=row["customer_id"], bill_id=row["id"], account_id=row["account_id"],
-            status=str(row["status"]),
-        )  # fmt: skip
 
 
 @strawberry.type
@@ -148,6 +138,7 @@ class BillingMutations:
                         issue_date=day,
                         utility_name=settings.utility_name,
                         payee_vpa=settings.upi_vpa,
+                        announce=False,  # announced below, once the audit row commits too
                     )
                 except UserError as exc:
                     raise _refuse(exc) from None

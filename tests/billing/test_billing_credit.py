@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from domain.enums import PaymentMethod
 from gridbill.settings import Settings
+from services import events
 from services.payments_offline import record_offline_payment
 from store.models import Bill, LedgerEntry, PaymentAllocation
 from tests.billing.billing_factories import Utility, issue, read, run
@@ -43,3 +45,21 @@ async def test_credit_from_an_overpayment_pays_the_next_bill_at_issue(
     assert sum(a.amount_paise for a in held) == 40_000 - march.paid_paise
     balance = sum(e.amount_paise for e in await LedgerEntry.filter(account_id=site.account.id))
     assert balance == march.total_paise - march.paid_paise
+
+
+async def test_bills_issued_outside_the_api_are_announced(
+    utility: Utility, settings: Settings
+) -> None:
+    """The CLI and jobs issue bills too: subscribers and the API's answer cache must hear."""
+    site = await utility.account()
+    for day, kwh in ((date(2026, 1, 8), "0"), (date(2026, 2, 8), "100")):
+        await read(site, "1.8.0", kwh, day)
+    await run("2026-02")
+    async with (
+        events.event_bus(settings) as hub,
+        hub.subscribe(lambda e: e.name == "bill.issued") as queue,
+    ):
+        await issue("2026-02", date(2026, 2, 11))
+        event = await asyncio.wait_for(queue.get(), timeout=10)
+    (bill,) = await bills_of(site.account.id)
+    assert (event.customer_id, event.data["bill_id"]) == (site.customer.id, bill.id)
