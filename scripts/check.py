@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from pg_cluster import TempPostgres  # noqa: E402
+from pg_cluster import TempPostgres, stop_on_sigterm  # noqa: E402
 
 
 def step(title: str, command: list[str], env: dict[str, str] | None = None) -> None:
@@ -42,6 +42,7 @@ def main(pytest_args: list[str]) -> None:
         lint()
         return
     lint()
+    stop_on_sigterm()
     with TempPostgres() as pg:
         print(f"\n==> throwaway PostgreSQL on port {pg.port} in {pg.root}", flush=True)
         env = {**os.environ, "GRIDBILL_TEST_PG_URL": pg.url}

@@ -19,6 +19,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -116,7 +117,13 @@ class TempPostgres:
         self.stop()
 
 
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so ``with TempPostgres()`` still removes the cluster."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main(argv: list[str]) -> int:
+    stop_on_sigterm()
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
     if not argv:
