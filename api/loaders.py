@@ -25,6 +25,7 @@ from store.models import (
     BillLine,
     BillRead,
     Customer,
+    FieldDevice,
     LedgerEntry,
     Meter,
     MeterInstallation,
@@ -37,6 +38,7 @@ from store.models import (
     RouteStop,
     ServicePoint,
     SupportMessage,
+    SyncItem,
     Tariff,
     TariffAssignment,
     TariffVersion,
@@ -205,6 +207,16 @@ class RouteStopsByRouteLoader(GroupLoader[RouteStop]):
     extra = {"removed_at__isnull": True}
 
 
+class SyncItemsByBatchLoader(GroupLoader[SyncItem]):
+    model = SyncItem
+    key = "batch_id"
+    order = ("position",)
+
+
+class FieldDeviceByIdLoader(ByIdLoader[FieldDevice]):
+    model = FieldDevice
+
+
 class TariffVersionsByTariffLoader(GroupLoader[TariffVersion]):
     model = TariffVersion
     key = "tariff_id"
@@ -283,6 +295,14 @@ class Loaders:
     @cached_property
     def user(self) -> UserByIdLoader:
         return UserByIdLoader()
+
+    @cached_property
+    def field_device(self) -> FieldDeviceByIdLoader:
+        return FieldDeviceByIdLoader()
+
+    @cached_property
+    def sync_items(self) -> SyncItemsByBatchLoader:
+        return SyncItemsByBatchLoader()
 
     @cached_property
     def bill(self) -> BillByIdLoader:

@@ -42,7 +42,7 @@ from domain.ledger import credits_after, late_fee
 from gridbill.errors import UserError
 from gridbill.settings import DEMO_UPI_VPA
 from services.bill_run import insert_drafts
-from services.billing_drafts import Context, Draft, QuoteCache, Skip, draft, plan
+from services.billing_drafts import TOTAL_OBIS, Context, Draft, QuoteCache, Skip, draft, plan
 from services.billing_inputs import (
     HISTORY_DAYS,
     Read,
@@ -309,7 +309,57 @@ async def _issue_chunk(
         updates,
     )
     await post(sql, postings)
+    await mark_billed(sql, [bill_id for bill_id, _, _ in issued], bills)
     return issued
+
+
+async def mark_billed(sql: Sql, bill_ids: Sequence[int], bills: Sequence[dict[str, Any]]) -> None:
+    """Protect what issued bills stand on, in the issuing transaction.
+
+    The register reads each bill used (opening and closing) become ``billed``, so
+    deliveries, devices and staff refuse to change them; an interval-priced bill also
+    records the span of interval readings it priced (``billed_spans``).
+    """
+    if not bill_ids:
+        return
+    marks = sql.marks(len(bill_ids))
+    await sql.execute(
+        f"UPDATE register_reads SET billed = ? WHERE id IN ("  # noqa: S608
+        f"SELECT opening_read_id FROM bill_reads WHERE bill_id IN ({marks}) "
+        f"UNION SELECT closing_read_id FROM bill_reads WHERE bill_id IN ({marks}))",
+        [sql.flag(True), *bill_ids, *bill_ids],
+    )
+    priced = [
+        b["id"]
+        for b in bills
+        if b["id"] in set(bill_ids)
+        and ((as_json(b["snapshot"]) or {}).get("usage") or {}).get("source") == "intervals"
+    ]
+    if priced:
+        await sql.execute(
+            "INSERT INTO billed_spans (bill_id, register_id, starts_at, ends_at) "  # noqa: S608
+            "SELECT br.bill_id, br.register_id, o.read_at, c.read_at FROM bill_reads br "
+            "JOIN register_reads o ON o.id = br.opening_read_id "
+            "JOIN register_reads c ON c.id = br.closing_read_id "
+            "JOIN registers g ON g.id = br.register_id "
+            f"WHERE br.bill_id IN ({sql.marks(len(priced))}) AND g.obis_code = ?",
+            [*priced, TOTAL_OBIS],
+        )
+
+
+async def release_billed(sql: Sql, bill_id: int) -> None:
+    """Undo :func:`mark_billed` for a cancelled bill: its reads stay billed only where
+    another issued bill still stands on them."""
+    await sql.execute("DELETE FROM billed_spans WHERE bill_id = ?", [bill_id])
+    await sql.execute(
+        "UPDATE register_reads SET billed = ? WHERE id IN ("
+        "SELECT opening_read_id FROM bill_reads WHERE bill_id = ? "
+        "UNION SELECT closing_read_id FROM bill_reads WHERE bill_id = ?) "
+        "AND NOT EXISTS (SELECT 1 FROM bill_reads br JOIN bills b ON b.id = br.bill_id "
+        "WHERE b.status = 'issued' AND b.id != ? AND "
+        "(br.opening_read_id = register_reads.id OR br.closing_read_id = register_reads.id))",
+        [sql.flag(False), bill_id, bill_id, bill_id],
+    )
 
 
 def _kw(watts: int) -> str:
@@ -473,6 +523,7 @@ async def _cancel(
     )
     if bill["status"] != BillStatus.ISSUED.value:
         return None
+    await release_billed(sql, bill["id"])
     year = financial_year(on)
     number = document_number("credit_note", year, await take_numbers(sql, "credit_note", year, 1))
     rows = await sql.insert(

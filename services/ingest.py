@@ -526,9 +526,9 @@ class _Run:
             result.revised += outcome.revised
             result.exceptions += outcome.exceptions
             result.suspect += outcome.suspect
-        if read_outcome is not None:
-            for rejection in read_outcome.rejected:
-                result.reject(rejection[0], rejection[1])
+        for rejected in (interval_outcome, read_outcome):
+            for row, why in rejected.rejected if rejected is not None else ():
+                result.reject(row, why)
 
 
 async def _line_batches(

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -117,6 +117,14 @@ UPDATE interval_readings AS i SET
 FROM {STAGE} AS s
 WHERE i.id = s.old_id AND s.status = 'rev' AND i.revision = s.old_revision
 """  # noqa: S608
+BILLED_REASON = "that interval is billed and cannot change: ask staff to cancel and rebill the bill"
+_REFUSE_BILLED = f"""
+UPDATE {STAGE} SET status = 'billed'
+WHERE status = 'rev' AND EXISTS (
+    SELECT 1 FROM billed_spans b WHERE b.register_id = {STAGE}.register_id
+    AND b.starts_at <= {STAGE}.interval_start AND {STAGE}.interval_start < b.ends_at)
+RETURNING row_no
+"""  # noqa: S608
 _SUPERSEDE = (
     "UPDATE validation_exceptions SET status = ?, resolution_reason = ?, resolved_at = ?, "  # noqa: S608
     "updated_at = ? WHERE status = ? AND interval_reading_id IN "
@@ -158,6 +166,7 @@ class ChunkOutcome:
     exceptions: int = 0
     suspect: int = 0
     fast: bool = True
+    rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -337,6 +346,8 @@ async def _insert_staged(sql: Sql) -> int:
 async def _slow_path(sql: Sql, outcome: ChunkOutcome, *, count: int, reason: str) -> None:
     await sql.execute(_MATCH)
     await _keep_resent_originals(sql)
+    for r in await sql.rows(_REFUSE_BILLED):
+        outcome.rejected.append((int(r["row_no"]), BILLED_REASON))
     statuses = {
         str(r["status"]): int(r["n"])
         for r in await sql.rows(f"SELECT status, COUNT(*) AS n FROM {STAGE} GROUP BY status")  # noqa: S608
@@ -345,7 +356,7 @@ async def _slow_path(sql: Sql, outcome: ChunkOutcome, *, count: int, reason: str
     outcome.duplicate = statuses.get("dup", 0)
     outcome.revised = statuses.get("rev", 0)
     outcome.accepted = pending
-    if pending + outcome.duplicate + outcome.revised != count:
+    if pending + outcome.duplicate + outcome.revised + len(outcome.rejected) != count:
         raise ConcurrentChange("staged rows do not add up")
     if pending and await _insert_staged(sql) != pending:
         raise ConcurrentChange("another ingest inserted some of these intervals first")

@@ -135,7 +135,10 @@ async def _write_once(
             outcome.duplicate += 1
         elif old["billed"]:
             outcome.rejected.append(
-                (row.row, "that read is already billed and cannot change: ask staff to correct it")
+                (
+                    row.row,
+                    "that read is already billed and cannot change: ask staff to cancel and rebill the bill",
+                )
             )
         else:
             revised.append((row, info, old))

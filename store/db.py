@@ -55,6 +55,7 @@ def tortoise_config(database_url: str, *, pool_max: int = 10) -> dict[str, Any]:
     else:
         # Wait for a writer instead of failing at once when the server and a CLI share the file.
         credentials.setdefault("busy_timeout", 10_000)
+        connection["engine"] = "store.sqlite_backend"  # row counts without trigger changes
     return {
         "connections": {"default": connection},
         "apps": {

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +33,12 @@ SKIP_CODES = (
 )
 READ_SOURCES = ("manual", "probe")
 NIL_UUID = UUID(int=0)
+MAX_DEPTH = 16
+"""Deepest JSON nesting a push may have; a real batch is four levels deep."""
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+"""Times outside these bounds are refused as ``bad_time``: no handset clock is that wrong."""
+MAX_ECHO = 64
 
 
 class BadBatch(ValueError):
@@ -96,6 +102,9 @@ class BadItem:
     kind: str
     code: str
     message: str
+    sent_uuid: str | None = None
+    """The ``uuid`` exactly as sent when it is not a valid one, echoed so the device can
+    match the result to its record."""
 
 
 Item = ReadItem | EditItem | SkipItem | BadItem
@@ -123,6 +132,10 @@ def parse_batch(body: bytes) -> Batch:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadBatch("bad_json", f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadBatch("too_deep", f"the body nests deeper than {MAX_DEPTH} levels") from None
+    if depth(data) > MAX_DEPTH:
+        raise BadBatch("too_deep", f"the body nests deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise BadBatch("bad_batch", "the body must be a JSON object")
     version = data.get("protocol", PROTOCOL_VERSION)
@@ -154,14 +167,39 @@ def parse_batch(body: bytes) -> Batch:
     )
 
 
+def depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, level + 1)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def sent_uuid(raw: Any) -> str | None:
+    """What an item sent as its ``uuid``, if it was a string, cut to a sane length."""
+    value = raw.get("uuid") if isinstance(raw, dict) else None
+    return value[:MAX_ECHO] if isinstance(value, str) else None
+
+
 def parse_item(raw: Any, time_zone: str) -> Item:
     if not isinstance(raw, dict):
         return BadItem(NIL_UUID, "", "bad_item", "an item must be a JSON object")
     kind = raw.get("kind")
+    kind_text = kind[:12] if isinstance(kind, str) else ""
     try:
         item_uuid = _uuid(raw.get("uuid"), "uuid")
     except ItemError as exc:
-        return BadItem(NIL_UUID, str(kind or "")[:12], exc.code, exc.message)
+        return BadItem(NIL_UUID, kind_text, exc.code, exc.message, sent_uuid(raw))
     try:
         if kind == "read":
             return _read(raw, item_uuid, time_zone)
@@ -169,12 +207,13 @@ def parse_item(raw: Any, time_zone: str) -> Item:
             return _edit(raw, item_uuid, time_zone)
         if kind == "skip":
             return _skip(raw, item_uuid, time_zone)
-        raise ItemError("bad_kind", f"kind must be read, edit or skip, not {kind!r}")
+        raise ItemError("bad_kind", f"kind must be read, edit or skip, not {kind_text!r}")
     except ItemError as exc:
-        return BadItem(item_uuid, str(kind or "")[:12], exc.code, exc.message)
+        return BadItem(item_uuid, kind_text, exc.code, exc.message)
 
 
 def _read(raw: dict[str, Any], item_uuid: UUID, zone: str) -> ReadItem:
+    _required(raw, "register_id", "value_milli", "captured_at")
     source = raw.get("source", "manual")
     if source not in READ_SOURCES:
         raise ItemError("bad_source", f"source must be manual or probe, not {source!r}")
@@ -197,6 +236,7 @@ def _read(raw: dict[str, Any], item_uuid: UUID, zone: str) -> ReadItem:
 
 
 def _edit(raw: dict[str, Any], item_uuid: UUID, zone: str) -> EditItem:
+    _required(raw, "read_uuid", "base_revision", "value_milli", "edited_at")
     return EditItem(
         uuid=item_uuid,
         read_uuid=_uuid(raw.get("read_uuid"), "read_uuid"),
@@ -208,6 +248,7 @@ def _edit(raw: dict[str, Any], item_uuid: UUID, zone: str) -> EditItem:
 
 
 def _skip(raw: dict[str, Any], item_uuid: UUID, zone: str) -> SkipItem:
+    _required(raw, "meter_id", "visited_at", "skip_code")
     code = raw.get("skip_code")
     if code not in SKIP_CODES:
         raise ItemError("bad_skip_code", f"skip_code must be one of {', '.join(SKIP_CODES)}")
@@ -222,6 +263,12 @@ def _skip(raw: dict[str, Any], item_uuid: UUID, zone: str) -> SkipItem:
         longitude=longitude,
         photo_uuid=_uuid(raw["photo_uuid"], "photo_uuid") if raw.get("photo_uuid") else None,
     )
+
+
+def _required(raw: dict[str, Any], *names: str) -> None:
+    for name in names:
+        if raw.get(name) is None:
+            raise ItemError("missing_field", f"{name} is required")
 
 
 def _uuid(value: Any, name: str) -> UUID:
@@ -255,6 +302,14 @@ def _time(value: Any, name: str, zone: str) -> datetime:
         raise ItemError("bad_time", f"{name} {value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(zone))
+    try:
+        plausible = EARLIEST <= parsed < LATEST
+    except OverflowError:  # a year-1 time with an offset cannot even be compared
+        plausible = False
+    if not plausible:
+        raise ItemError(
+            "bad_time", f"{name} {value!r} is not a plausible time: check the handset's clock"
+        )
     return parsed
 
 

@@ -6,7 +6,8 @@ and whether the device is still on its first, full download. A stop on one of th
 reader's routes is sent whole while active and as a tombstone once removed; a stop that
 changes while on a route that is *not* the reader's (a meter moved away, a route handed
 to another reader) is sent as a tombstone, which a device that never had it ignores.
-:func:`move_meter` and :func:`assign_route` are the changes that keep those cursors right.
+Every change to what a stop's payload is built from stamps the stop's ``updated_at`` in
+the database itself (triggers of migration ``0004_sync_promises``), whichever code made it.
 """
 
 from __future__ import annotations
@@ -21,20 +22,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from domain.enums import ReadQuality, ReadSource
 from store.models import (
     Account,
     FieldDevice,
+    FieldDeviceRoute,
     Meter,
     MeterInstallation,
     ReaderMessage,
     Register,
     RegisterRead,
-    Route,
     RouteStop,
-    User,
 )
 from sync import conflicts
 from sync.conflicts import RegisterFacts
@@ -51,6 +50,10 @@ ACTUAL_SOURCES = (
     ReadSource.STAFF,
     ReadSource.CUSTOMER,
 )
+
+
+class BadLimit(ValueError):
+    """``limit`` is outside 1…MAX_LIMIT (HTTP 400 ``bad_limit``)."""
 
 
 class BadCursor(ValueError):
@@ -129,11 +132,17 @@ async def pull(
     """
     now = now or datetime.now(UTC)
     horizon = now - timedelta(seconds=settle_s)
-    limit = max(1, min(limit, MAX_LIMIT))
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadLimit(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     cursor = decode_cursor(cursor_text)
     reader_id: int = device.reader_id  # type: ignore[attr-defined]
-
-    stops_query = RouteStop.filter(_after(cursor.stop), updated_at__lte=horizon)
+    held = await FieldDeviceRoute.filter(device_id=device.id).values_list("route_id", flat=True)
+    # A device hears of its reader's stops, of removals, and of changes on routes it held;
+    # changes on other readers' routes are none of its business.
+    relevant = Q(route__reader_id=reader_id) | Q(removed_at__isnull=False)
+    if held:
+        relevant |= Q(route_id__in=list(held))
+    stops_query = RouteStop.filter(relevant, _after(cursor.stop), updated_at__lte=horizon)
     start = cursor.start
     if cursor.full:
         # The first download: every active stop of the reader's, and every stop change
@@ -154,7 +163,10 @@ async def pull(
     stops = await stops_query.order_by("updated_at", "id").limit(limit + 1).select_related("route")
     messages = (
         await ReaderMessage.filter(
-            _after(cursor.message), reader_id=reader_id, updated_at__lte=horizon
+            Q(device_id=None) | Q(device_id=device.id),
+            _after(cursor.message),
+            reader_id=reader_id,
+            updated_at__lte=horizon,
         )
         .order_by("updated_at", "id")
         .limit(limit + 1)
@@ -177,8 +189,7 @@ async def pull(
         next_cursor = Cursor(stop_position, message_position, False)
     else:
         next_cursor = Cursor(stop_position, message_position, False)
-    if cursor_text and cursor_text != device.pull_cursor:
-        await FieldDevice.filter(id=device.id).update(pull_cursor=cursor_text[:200])
+    await _record_pull(device, cursor_text, {s.route_id for s in mine}, set(held), now)  # type: ignore[attr-defined]
     return {
         "protocol": 1,
         "server_time": now.isoformat(),
@@ -199,6 +210,23 @@ async def pull(
             for m in messages
         ],
     }
+
+
+async def _record_pull(
+    device: FieldDevice, cursor_text: str | None, routes: set[int], held: set[int], now: datetime
+) -> None:
+    """For support: the cursor the device acknowledged and when it pulled; and the routes
+    it now holds stops of, so it hears of them after they go to another reader."""
+    changes: dict[str, Any] = {"last_pull_at": now}
+    if cursor_text and cursor_text != device.pull_cursor:
+        changes["pull_cursor"] = cursor_text[:200]
+    await FieldDevice.filter(id=device.id).update(**changes)
+    new = sorted(routes - held)
+    if new:
+        await FieldDeviceRoute.bulk_create(
+            [FieldDeviceRoute(device_id=device.id, route_id=r) for r in new],
+            ignore_conflicts=True,
+        )
 
 
 async def _describe_stops(
@@ -319,32 +347,3 @@ async def _last_two(
         if len(found) < 2:
             found.append((row["read_at"], row["value_milli"]))
     return out
-
-
-# --- changes that devices must hear about -----------------------------------------------------
-
-
-async def move_meter(*, meter_id: int, route_id: int, sequence: int) -> RouteStop:
-    """Move a meter to a route (from whichever it is on): the old stop becomes a tombstone."""
-    now = datetime.now(UTC)
-    async with in_transaction():
-        await Route.get(id=route_id)
-        old = await RouteStop.filter(active_meter=meter_id).select_for_update().first()
-        if old is not None:
-            old.removed_at = now
-            old.active_meter = None
-            await old.save(update_fields=["removed_at", "active_meter", "updated_at"])
-        return await RouteStop.create(
-            route_id=route_id, meter_id=meter_id, active_meter=meter_id, sequence=sequence
-        )
-
-
-async def assign_route(*, route_id: int, reader: User | None) -> int:
-    """Hand a route to another reader (or none): its stops count as changed, so the old
-    reader's devices get tombstones and the new reader's get the stops. Returns the count."""
-    now = datetime.now(UTC)
-    async with in_transaction():
-        route = await Route.select_for_update().get(id=route_id)
-        route.reader = reader
-        await route.save(update_fields=["reader_id", "updated_at"])
-        return await RouteStop.filter(route_id=route_id).update(updated_at=now)

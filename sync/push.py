@@ -54,7 +54,16 @@ from store.models import (
 )
 from sync import conflicts
 from sync.conflicts import ReadPoint, RegisterFacts, Rule
-from sync.protocol import BadItem, Batch, EditItem, Item, ReadItem, SkipItem
+from sync.protocol import (
+    NIL_UUID,
+    BadItem,
+    Batch,
+    EditItem,
+    Item,
+    ReadItem,
+    SkipItem,
+    sent_uuid,
+)
 
 CHUNK = 250
 """Reads applied together in one transaction (each decided alone, in order)."""
@@ -129,10 +138,16 @@ class Context:
     done_edits: dict[uuid.UUID, Outcome] = field(default_factory=dict)
 
 
+def echoed_uuid(item: SyncItem) -> str | None:
+    """The item's uuid as the device sent it: an invalid one is stored as the nil UUID
+    but answered as sent, so the device can match the result to its record."""
+    return str(item.client_uuid) if item.client_uuid != NIL_UUID else sent_uuid(item.payload)
+
+
 def _item_json(item: SyncItem, replayed: bool) -> dict[str, Any]:
     return {
         "position": item.position,
-        "uuid": str(item.client_uuid),
+        "uuid": echoed_uuid(item),
         "kind": item.kind,
         "result": SyncItemResult(item.result).value,
         "rule": item.rule,
@@ -376,7 +391,7 @@ async def _apply(
                 position=position,
                 kind=kind,
                 client_uuid=item.uuid,
-                payload=raw,
+                payload=stored_payload(raw),
                 result=outcome.result,
                 rule=outcome.rule,
                 detail=outcome.detail,
@@ -402,11 +417,17 @@ async def _apply(
             position=position,
             kind=kind,
             client_uuid=item.uuid,
-            payload=raw,
+            payload=stored_payload(raw),
             result=SyncItemResult.REJECTED,
             detail=_reason("retry", "this record clashed with another push: send it again"),
         )
     return _item_json(stored, False)
+
+
+def stored_payload(raw: Any) -> Any:
+    """An item as sent, for the support view; a JSON ``null`` item is kept wrapped, since
+    the column holds a value."""
+    return {"item": None} if raw is None else raw
 
 
 def _reason(code: str, message: str) -> dict[str, Any]:
@@ -482,7 +503,7 @@ async def _apply_chunk(ctx: Context, run: list[tuple[int, Item, Any]]) -> dict[i
                     position=position,
                     kind=item.kind,
                     client_uuid=item.uuid,
-                    payload=raw,
+                    payload=stored_payload(raw),
                     result=outcome.result,
                     rule=outcome.rule,
                     detail=outcome.detail,
@@ -664,7 +685,7 @@ def _decide_read(
     detail = _read_json(read)
     detail["flags"] = sorted(all_flags)
     if item.captured_at != read_at:
-        detail["captured_at_device"] = item.captured_at.isoformat()
+        detail["device_captured_at"] = item.captured_at.isoformat()
     if rule is None:
         return Outcome(SyncItemResult.ACCEPTED, "", detail)
     detail.update(_explain(ctx, info, rule, point, context, billed))
@@ -882,6 +903,7 @@ async def _apply_edit(ctx: Context, item: EditItem, conn: Any) -> Outcome:
                 },
                 conn,
             )
+        ctx.existing_reads[read.client_uuid] = read  # a later duplicate reports this value
         result = Outcome(SyncItemResult.ACCEPTED, "", _read_json(read))
     ctx.done_edits[item.uuid] = result
     return result

@@ -7,6 +7,7 @@ its answer into JSON. Errors are ``{"error": {"code", "message"}}`` with a 4xx s
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from gridbill.settings import Settings
 from store.models import FieldDevice
 from sync import devices, photos
 from sync.protocol import BadBatch, parse_batch
-from sync.pull import BadCursor, pull
+from sync.pull import BadCursor, BadLimit, pull
 from sync.push import BatchConflict, push
 
 
@@ -100,9 +101,14 @@ def sync_routes(settings: Settings) -> list[BaseRoute]:
             )
         except BadCursor as exc:
             raise HTTPProblem(400, "bad_cursor", str(exc)) from None
+        except BadLimit as exc:
+            raise HTTPProblem(400, "bad_limit", str(exc)) from None
         return JSONResponse(page)
 
     async def do_push(request: Request) -> Response:
+        # The clock offset is measured against the moment the request arrived, before the
+        # credential check (Argon2 can take a second) and the body upload.
+        arrived_at = datetime.now(UTC)
         device = await device_of(request)
         body = await _body(request, settings.sync_max_body_bytes)
         try:
@@ -110,7 +116,13 @@ def sync_routes(settings: Settings) -> list[BaseRoute]:
         except BadBatch as exc:
             raise HTTPProblem(400, exc.code, exc.message) from None
         try:
-            result = await push(device, batch, zone=settings.zone, postgres=settings.is_postgres)
+            result = await push(
+                device,
+                batch,
+                zone=settings.zone,
+                postgres=settings.is_postgres,
+                received_at=arrived_at,
+            )
         except BatchConflict as exc:
             raise HTTPProblem(409, "batch_conflict", str(exc)) from None
         return JSONResponse(result.as_json())

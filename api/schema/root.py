@@ -18,6 +18,7 @@ from api.limits import LIMIT_RULES, MAX_TOKENS
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.billing_ops import BillingMutations
 from api.resolvers.bills import BillQueries
+from api.resolvers.field import FieldMutations, FieldQueries
 from api.resolvers.health import resolve_health
 from api.resolvers.identity import IdentityMutations, IdentityQueries
 from api.resolvers.meter_data import MeterDataMutations, MeterDataQueries
@@ -49,6 +50,7 @@ Query = merge_types(
         OperationsQueries,
         PaymentQueries,
         MeterDataQueries,
+        FieldQueries,
     ),
 )
 
@@ -62,6 +64,7 @@ Mutation = merge_types(
         BillingMutations,
         PaymentMutations,
         MeterDataMutations,
+        FieldMutations,
     ),
 )
 

@@ -4,9 +4,9 @@ Modules follow the data flow (docs/architecture.md): identity, customers, tariff
 routes, metering, billing, ledger, payments, field, platform.
 """
 
-from .billing import Bill, BillLine, BillRead, BillRun, DocumentSequence
+from .billing import Bill, BilledSpan, BillLine, BillRead, BillRun, DocumentSequence
 from .customers import Account, AccountHolder, Customer, Premise, ServicePoint, TariffAssignment
-from .field import FieldDevice, FieldVisit, Photo, SyncBatch, SyncItem
+from .field import FieldDevice, FieldDeviceRoute, FieldVisit, Photo, SyncBatch, SyncItem
 from .identity import Consent, PartnerClient, RefreshToken, User
 from .ledger import LedgerEntry
 from .metering import (
@@ -42,10 +42,10 @@ __models__ = [
     BillingCycle, Route, RouteStop, ReaderMessage,
     Meter, MeterInstallation, MultiplierChange, Register, RegisterRead, RegisterReadRevision,
     IntervalReading, IntervalReadingRevision, ValidationException, UsageDaily, UsageMonthly,
-    BillRun, Bill, BillLine, BillRead, DocumentSequence,
+    BillRun, Bill, BillLine, BillRead, BilledSpan, DocumentSequence,
     LedgerEntry,
     Payment, PaymentAllocation, Refund, Adjustment, GatewayEvent,
-    FieldDevice, SyncBatch, SyncItem, FieldVisit, Photo,
+    FieldDevice, FieldDeviceRoute, SyncBatch, SyncItem, FieldVisit, Photo,
     IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
     AuditLog, JobRun,
 ]  # fmt: skip
@@ -59,11 +59,13 @@ __all__ = [
     "BillLine",
     "BillRead",
     "BillRun",
+    "BilledSpan",
     "BillingCycle",
     "Consent",
     "Customer",
     "DocumentSequence",
     "FieldDevice",
+    "FieldDeviceRoute",
     "FieldVisit",
     "GatewayEvent",
     "Holiday",

@@ -166,6 +166,29 @@ class BillRead(Model):
         table = "bill_reads"
 
 
+class BilledSpan(Model):
+    """Interval readings of a register that an issued bill priced: ``[starts_at, ends_at)``.
+
+    Written in the transaction that issues an interval-priced bill and deleted when the
+    bill is cancelled, so deliveries refuse to revise what a bill stands on. One row per
+    bill and register rather than a flag per interval keeps issuing set-based.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    bill: fields.ForeignKeyRelation[Bill] = fields.ForeignKeyField(
+        "gridbill.Bill", related_name="billed_spans", on_delete=fields.CASCADE
+    )
+    register: fields.ForeignKeyRelation[Register] = fields.ForeignKeyField(
+        "gridbill.Register", related_name=False, on_delete=fields.RESTRICT
+    )
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+
+    class Meta:
+        table = "billed_spans"
+        indexes = (Index(fields=("register_id", "starts_at")),)
+
+
 class DocumentSequence(Model):
     """Gapless counters for bill and receipt numbers, one row per series and financial year.
 

@@ -36,9 +36,29 @@ class FieldDevice(Timestamped):
     pull_cursor = fields.CharField(
         max_length=200, default="", description="last cursor it acknowledged"
     )
+    last_pull_at = fields.DatetimeField(null=True, description="when it last pulled")
 
     class Meta:
         table = "field_devices"
+
+
+class FieldDeviceRoute(Model):
+    """A route whose stops a device has been sent.
+
+    A stop that changes on such a route after the route went to another reader reaches
+    the device as a tombstone. Devices never hear of changes on routes they never held.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    device: fields.ForeignKeyRelation[FieldDevice] = fields.ForeignKeyField(
+        "gridbill.FieldDevice", related_name="routes_held", on_delete=fields.CASCADE
+    )
+    route_id = fields.IntField()
+    first_sent_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "field_device_routes"
+        unique_together = (("device", "route_id"),)
 
 
 class SyncBatch(Model):

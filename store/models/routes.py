@@ -10,6 +10,7 @@ from tortoise.indexes import Index
 from .base import Timestamped
 
 if TYPE_CHECKING:
+    from .field import FieldDevice
     from .identity import User
     from .metering import Meter
 
@@ -75,11 +76,21 @@ class RouteStop(Timestamped):
 
 
 class ReaderMessage(Timestamped):
-    """A note from the office to a meter reader, delivered by the field sync."""
+    """A note from the office to a meter reader (or one of their devices), delivered by sync."""
 
     id = fields.IntField(primary_key=True)
     reader: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "gridbill.User", related_name="reader_messages", on_delete=fields.CASCADE
+    )
+    device: fields.ForeignKeyNullableRelation[FieldDevice] = fields.ForeignKeyField(
+        "gridbill.FieldDevice",
+        related_name="messages",
+        null=True,
+        on_delete=fields.CASCADE,
+        description="only this device, or NULL for every device of the reader",
+    )
+    sent_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     body = fields.TextField()
     read_at = fields.DatetimeField(null=True)

@@ -15,8 +15,11 @@ from zoneinfo import ZoneInfo
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from domain.access import Caller
 from domain.enums import AccountCategory, MeterKind, ReadQuality, ReadSource, RegisterUnit, Role
 from gridbill.settings import Settings
+from services import routes
+from services.viewer import Viewer
 from store.db import open_database
 from store.models import (
     Account,
@@ -117,6 +120,20 @@ async def build_world(meter_count: int = 3) -> World:
         world.devices[name] = await FieldDevice.get(device_uid=enrolled.device_uid)
         world.credentials[name] = enrolled.credential
     return world
+
+
+STAFF = Viewer(caller=Caller(role=Role.STAFF), label="staff:test")
+
+
+async def move_meter(*, meter_id: int, route_id: int, sequence: int) -> RouteStop:
+    """Move a meter to another route as the office does: remove its stop, add a new one."""
+    old = await RouteStop.get(active_meter=meter_id)
+    await routes.remove_stop(STAFF, stop_id=old.id)
+    return await routes.add_stop(STAFF, route_id=route_id, meter_id=meter_id, sequence=sequence)
+
+
+async def hand_over(*, route_id: int, reader_id: int | None) -> Route:
+    return await routes.assign_reader(STAFF, route_id=route_id, reader_id=reader_id)
 
 
 def read_item(

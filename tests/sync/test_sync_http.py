@@ -9,12 +9,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from starlette.testclient import TestClient
-from sync_helpers import World, app_for, batch_body, read_item
+from sync_helpers import World, app_for, batch_body, hand_over, move_meter, read_item
 
 from gridbill.settings import Settings
 from store.models import ReaderMessage, RouteStop
 from sync import devices
-from sync.pull import assign_route, move_meter
 
 
 def run_db(client: TestClient, work):  # type: ignore[no-untyped-def]
@@ -102,7 +101,9 @@ def test_pull_pages_assignments_messages_and_tombstones(settings: Settings, seed
         assert sorted(s["meter"]["id"] for p in theirs for s in p["stops"]) == sorted(
             [moved, seeded.other_meter.id]
         )
-        run_db(client, lambda: assign_route(route_id=seeded.other_route.id, reader=seeded.reader))
+        run_db(
+            client, lambda: hand_over(route_id=seeded.other_route.id, reader_id=seeded.reader.id)
+        )
         handed, _ = pull_all(client, seeded.auth("a"), cursor3)
         assert sorted(s["meter"]["id"] for p in handed for s in p["stops"]) == sorted(
             [moved, seeded.other_meter.id]
