@@ -425,9 +425,10 @@ async def _apply(
 
 
 def stored_payload(raw: Any) -> Any:
-    """An item as sent, for the support view; a JSON ``null`` item is kept wrapped, since
-    the column holds a value."""
-    return {"item": None} if raw is None else raw
+    """An item as sent, for the support view. One that is not an object or a list (a
+    string, a number, ``null``) is kept wrapped as ``{"item": …}``: the JSON column would
+    read a bare string as JSON text."""
+    return raw if isinstance(raw, dict | list) else {"item": raw}
 
 
 def _reason(code: str, message: str) -> dict[str, Any]:
