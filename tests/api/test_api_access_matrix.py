@@ -45,6 +45,17 @@ MATRIX: dict[str, tuple[str, str]] = {
         "UFF++F",
     ),
     "routes": ("{ routes { edges { cursor } } }", "UFF++F"),
+    "field devices": ("{ fieldDevices { deviceUid } }", "UFF++F"),
+    "sync batches": ('{ syncBatches(deviceUid: "dev_x") { edges { cursor } } }', "UFF++F"),
+    "reader messages": ('{ readerMessages(readerId: "1") { edges { cursor } } }', "UFF++F"),
+    "send reader message": (
+        'mutation { sendReaderMessage(input: {readerId: "1", body: "hi"}) { __typename } }',
+        "UFF++F",
+    ),
+    "reorder route stop": (
+        'mutation { reorderRouteStop(input: {stopId: "1", sequence: 5}) { __typename } }',
+        "UFF++F",
+    ),
     "tariffs": ("{ tariffs { code } }", "UFF++F"),
     "create tariff version": (
         'mutation { createTariffVersion(input: {document: {}, effectiveFrom: "2030-01-01", category: DOMESTIC}) { __typename } }',
