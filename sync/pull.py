@@ -136,7 +136,9 @@ async def pull(
         raise BadLimit(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     cursor = decode_cursor(cursor_text)
     reader_id: int = device.reader_id  # type: ignore[attr-defined]
-    held = await FieldDeviceRoute.filter(device_id=device.id).values_list("route_id", flat=True)
+    held: list[int] = await FieldDeviceRoute.filter(device_id=device.id).values_list(  # type: ignore[assignment]
+        "route_id", flat=True
+    )
     # A device hears of its reader's stops, of removals, and of changes on routes it held;
     # changes on other readers' routes are none of its business.
     relevant = Q(route__reader_id=reader_id) | Q(removed_at__isnull=False)

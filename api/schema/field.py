@@ -31,7 +31,7 @@ class SyncItemType:
     payload: JSON = strawberry.field(description="the item exactly as the device sent it")
     processed_at: datetime
 
-    @strawberry.field(description="The item's uuid as sent (null when it sent none).")
+    @field(description="The item's uuid as sent (null when it sent none).")
     def uuid(self) -> str | None:
         return echoed_uuid(self)  # type: ignore[arg-type]
 
@@ -48,7 +48,7 @@ class SyncBatchType:
     replay_count: int
     content_sha256: str
 
-    @strawberry.field(description="The batch id the device generated.")
+    @field(description="The batch id the device generated.")
     def batch_id(self) -> str:
         return str(self.batch_uuid)  # type: ignore[attr-defined]
 
@@ -58,7 +58,7 @@ class SyncBatchType:
         counts: dict[str, int] = {}
         for item in items:
             counts[str(item.result)] = counts.get(str(item.result), 0) + 1
-        return counts
+        return counts  # type: ignore[return-value]
 
     @field(description="Every item of the batch with its result, in push order.")
     async def items(self, info: Info) -> list[SyncItemType]:
@@ -93,7 +93,7 @@ class ReaderMessageType:
     async def reader(self, info: Info) -> UserType | None:
         return await info.context.loaders.user.load(self.reader_id)  # type: ignore[attr-defined,return-value]
 
-    @strawberry.field(description="Sent to this device only; null: every device of the reader.")
+    @field(description="Sent to this device only; null: every device of the reader.")
     async def device(self, info: Info) -> FieldDeviceType | None:
         device_id = self.device_id  # type: ignore[attr-defined]
         return await info.context.loaders.field_device.load(device_id) if device_id else None  # type: ignore[return-value]
