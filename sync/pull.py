@@ -323,6 +323,7 @@ def _register_json(
         "digits": register.digits,
         "decimals": register.decimals,
         "tou_period": register.tou_period,
+        "is_billing": register.is_billing,
         "last_read": {"value_milli": last[1], "read_at": last[0].isoformat()} if last else None,
         "expected": {"low_milli": expected[0], "high_milli": expected[1]} if expected else None,
     }

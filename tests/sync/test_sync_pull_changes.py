@@ -104,6 +104,12 @@ async def test_meter_and_register_changes(world: World) -> None:
     await meters.add_register(STAFF, meter_id=meter.id, spec=spec)
     changes, cursor = await pull_all(device, cursor)
     assert [r["obis_code"] for r in changes["stops"][stop.id]["registers"]] == ["1.8.0", "2.8.0"]
+    export = next(r for r in changes["stops"][stop.id]["registers"] if r["obis_code"] == "2.8.0")
+    assert export["is_billing"] is True
+    await meters.remove_register(STAFF, register_id=export["id"])
+    changes, cursor = await pull_all(device, cursor)
+    registers = {r["obis_code"]: r["is_billing"] for r in changes["stops"][stop.id]["registers"]}
+    assert registers == {"1.8.0": True, "2.8.0": False}
 
     new_meter = await Meter.create(serial="M-NEW", kind=MeterKind.PROBE)
     await meters.add_register(
