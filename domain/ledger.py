@@ -50,9 +50,18 @@ def credits_after(entries: Iterable[Entry], after: date, up_to: date) -> list[tu
     return sorted(found)
 
 
-def overdue_at(entries: Sequence[Entry], payable_paise: int, due_date: date) -> int:
-    """The part of a bill's payable amount still owed at the end of its due date."""
-    return max(0, min(payable_paise, balance(entries, due_date)))
+def overdue_at(
+    balance_now: int, entries: Sequence[Entry], payable_paise: int, due_date: date
+) -> int:
+    """The part of a bill's payable amount still owed at the end of its due date.
+
+    ``balance_now`` is the account's balance today and ``entries`` holds at least every
+    entry effective after ``due_date``: the balance at the due date is what remains when
+    those are taken off. Debits posted after the bill (a cheque-bounce fee, an adjustment)
+    may raise that balance above the bill, but only the bill's payable amount is overdue.
+    """
+    after_due = sum(e.amount_paise for e in entries if e.effective_on > due_date)
+    return max(0, min(payable_paise, balance_now - after_due))
 
 
 def _months(rule: LatePayment, days_late: int) -> Fraction:

@@ -48,11 +48,6 @@ def round_paise(value: Number) -> Decimal:
     return round_half_up(value, PAISA)
 
 
-def round_rupee(value: Number) -> Decimal:
-    """Half-up to a whole rupee (50 paise and above go up), shown with two decimals."""
-    return round_half_up(value, RUPEE).quantize(PAISA)
-
-
 def display_quantity(value: Number) -> Decimal:
     """A quantity for people: at most 3 decimals, no trailing zeros.
 

@@ -38,7 +38,7 @@ from domain.billing import (
     upi_link,
 )
 from domain.enums import AdjustmentKind, BillStatus, LedgerKind, PaymentStatus
-from domain.ledger import credits_after, late_fee
+from domain.ledger import credits_after, late_fee, overdue_at
 from gridbill.errors import UserError
 from gridbill.settings import DEMO_UPI_VPA
 from services.bill_run import insert_drafts
@@ -247,10 +247,9 @@ async def _issue_chunk(
         rule = rule_version.tariff.late_payment if rule_version else None
         if prev and rule and prev["due_date"] and late_fee_key(prev["id"]) not in charged:
             due = as_date(prev["due_date"])
-            after = [e for e in recent[account] if e.effective_on > due]
-            at_due = arrears - sum(e.amount_paise for e in after)
-            overdue = max(0, min(prev["payable_paise"], at_due))
-            fee = late_fee(rule, overdue, due, credits_after(after, due, issue_date), issue_date)
+            overdue = overdue_at(arrears, recent[account], prev["payable_paise"], due)
+            credits = credits_after(recent[account], due, issue_date)
+            fee = late_fee(rule, overdue, due, credits, issue_date)
         holidays = book.holidays.get(b["holiday_calendar"] or "default", frozenset())
         due_on = due_date(issue_date, b["due_days"], holidays)
         payable = b["total_paise"] + arrears + fee

@@ -145,7 +145,11 @@ def test_late_fee_on_what_was_unpaid_at_the_due_date() -> None:
     rule = LatePayment(Decimal("1.25"), 0, "per_month_or_part")
     entries = [Entry("bill", 100_000, date(2026, 3, 11)), Entry("payment", -40_000, date(2026, 3, 20)),
                Entry("payment", -30_000, date(2026, 4, 2))]  # fmt: skip
-    assert overdue_at(entries, 100_000, date(2026, 3, 26)) == 60_000
+    assert overdue_at(30_000, entries, 100_000, date(2026, 3, 26)) == 60_000
+    # A debit after the bill (a bounced cheque's fee) is not part of the overdue bill.
+    fee = Entry("adjustment", 50_000, date(2026, 3, 15))
+    assert overdue_at(80_000, [*entries, fee], 100_000, date(2026, 3, 26)) == 100_000
+    assert overdue_at(0, entries, 100_000, date(2026, 3, 26)) == 30_000
     credits = credits_after(entries, date(2026, 3, 26), date(2026, 4, 11))
     assert credits == [(date(2026, 4, 2), 30_000)]
     # 30,000 paid 7 days late (one month or part) + 30,000 unpaid 16 days: 1.25% of 60,000.

@@ -273,6 +273,28 @@ async def test_arrears_and_late_fee_on_the_next_bill(utility: Utility) -> None:
     assert sum(keys.values()) == march.payable_paise
 
 
+async def test_the_late_fee_is_on_the_bill_not_on_debits_posted_after_it(
+    utility: Utility,
+) -> None:
+    """A debit posted between a bill and its due date (a bounced cheque's fee) raises the
+    balance at the due date above the bill; the surcharge is still on the bill alone."""
+    from store.models import LedgerEntry
+
+    site = await utility.account()
+    for day, kwh in ((date(2026, 1, 8), "0"), (date(2026, 2, 8), "200"), (date(2026, 3, 8), "400")):
+        await read(site, "1.8.0", kwh, day)
+    await run("2026-02")
+    await issue("2026-02", date(2026, 2, 11))
+    (february,) = await active_bills(site.account.id)
+    await LedgerEntry.create(account_id=site.account.id, kind="adjustment", amount_paise=75_000,
+                             effective_on=date(2026, 2, 15), source_key="adjustment:test-fee")  # fmt: skip
+    await run("2026-03")
+    await issue("2026-03", date(2026, 3, 11))
+    (_, march) = await active_bills(site.account.id)
+    assert march.arrears_paise == february.payable_paise + 75_000
+    assert march.late_fee_paise == round(february.payable_paise * Decimal("0.0125"))
+
+
 async def test_move_out_final_bill(utility: Utility) -> None:
     from services.billing import final_bill
     from store.models import Account, AccountHolder

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from tariff_helpers import check, tariff
 
-from domain.money import round_paise, round_rupee
-from domain.payment_terms import late_payment_surcharge, prompt_payment_rebate
+from domain.billing import BillLineData, prompt_rebate
+from domain.ledger import late_fee
+from domain.money import round_paise
 from domain.pricing import Effective, PricingError, price
 from domain.tariff import parse_tariff
 from domain.usage import IntervalUsage, TotalUsage, UsageByPeriod
@@ -43,13 +44,12 @@ def total_usage(kwh: str, span: tuple[date, date] = JULY, **kw: Any) -> TotalUsa
 
 
 @pytest.mark.parametrize(
-    ("value", "paise", "rupee"),
-    [("2.345", "2.35", "2.00"), ("2.344999", "2.34", "2.00"), ("729.50", "729.50", "730.00"),
-     ("-2.345", "-2.35", "-2.00"), ("0.005", "0.01", "0.00"), ("1234.499", "1234.50", "1234.00")],
+    ("value", "paise"),
+    [("2.345", "2.35"), ("2.344999", "2.34"), ("729.50", "729.50"), ("-2.345", "-2.35"),
+     ("0.005", "0.01"), ("1234.499", "1234.50")],
 )  # fmt: skip
-def test_half_up_rounding(value: str, paise: str, rupee: str) -> None:
+def test_half_up_rounding(value: str, paise: str) -> None:
     assert round_paise(Decimal(value)) == Decimal(paise)
-    assert round_rupee(Decimal(value)) == Decimal(rupee)
 
 
 def test_floats_are_refused() -> None:
@@ -317,20 +317,23 @@ def test_a_gap_between_versions_is_refused() -> None:
 
 
 def test_late_payment_surcharge_and_prompt_payment_rebate() -> None:
+    """The tariff's payment terms as bills apply them (domain.ledger, domain.billing)."""
     t = parse_tariff(doc(
         late_payment={"percent_per_month": "1.5", "grace_days": 5, "accrual": "per_month_or_part"},
         prompt_payment={"percent": "1", "within_days": 7, "base": ["EC"]},
     ))  # fmt: skip
     assert t.late_payment is not None and t.prompt_payment is not None
-    # 40 days late: two months or part, 1000 x 1.5% x 2 = 30.00; within grace: nothing.
-    assert late_payment_surcharge(t.late_payment, Decimal(1000), 40) == Decimal("30.00")
-    assert late_payment_surcharge(t.late_payment, Decimal(1000), 5) == Decimal("0.00")
+    due = date(2024, 7, 15)
+    # 40 days late: two months or part, 1000.00 x 1.5% x 2 = 30.00; within grace: nothing.
+    assert late_fee(t.late_payment, 100_000, due, [], due + timedelta(days=40)) == 3_000
+    assert late_fee(t.late_payment, 100_000, due, [], due + timedelta(days=5)) == 0
     daily = parse_tariff(doc(late_payment={"percent_per_month": "1.5"})).late_payment
-    assert daily is not None  # 1000 x 1.5% x 10/30 = 5.00
-    assert late_payment_surcharge(daily, Decimal(1000), 10) == Decimal("5.00")
-    quote = price(t, total_usage("123"))  # EC 615.00: rebate 1% = -6.15
-    assert prompt_payment_rebate(t.prompt_payment, quote, 7) == Decimal("-6.15")
-    assert prompt_payment_rebate(t.prompt_payment, quote, 8) == Decimal("0.00")
+    assert daily is not None  # 1000.00 x 1.5% x 10/30 = 5.00
+    assert late_fee(daily, 100_000, due, [], due + timedelta(days=10)) == 500
+    quote = price(t, total_usage("123"))  # EC 615.00: rebate 1% = 6.15
+    lines = [BillLineData(line.component, line.code, line.description, "", "", "",
+                          int(line.amount * 100)) for line in quote.lines]  # fmt: skip
+    assert prompt_rebate(t.prompt_payment, lines) == 615
 
 
 def test_time_of_day_rebate_is_a_negative_period_rate() -> None:
