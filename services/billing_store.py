@@ -4,7 +4,8 @@ Billing a utility is a bulk job: a query per table per chunk of accounts, not pe
 account, and multi-row inserts (``INSERT … ON CONFLICT DO NOTHING RETURNING``) so the
 database's unique constraint, not a prior check, decides which process bills an account.
 The SQL is written once with ``?`` placeholders and works on SQLite (3.35+) and
-PostgreSQL; :class:`Sql` turns placeholders and values into each driver's form.
+PostgreSQL; :class:`Sql` turns placeholders and values into each driver's form
+(:func:`placeholders`: a literal ``?`` operator is written ``??``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,47 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 MAX_PARAMS = 30_000
 
 
-@functools.lru_cache(maxsize=128)
-def _numbered(sql: str) -> str:
-    """``?`` placeholders as PostgreSQL's ``$1, $2, …`` (our SQL has no literal '?')."""
-    parts = sql.split("?")
-    out = [parts[0]]
-    for n, part in enumerate(parts[1:], start=1):
-        out.append(f"${n}{part}")
+@functools.lru_cache(maxsize=256)
+def placeholders(sql: str, *, numbered: bool) -> str:
+    """The statement with each ``?`` placeholder as the driver wants it.
+
+    ``?`` inside a quoted string (``'…'``), a quoted name (``"…"``) or a comment is text,
+    not a placeholder. PostgreSQL's jsonb operators ``?``, ``?|`` and ``?&`` are written
+    doubled (``??``, ``??|``, ``??&``) and come out single. On PostgreSQL (``numbered``)
+    placeholders become ``$1, $2, …``; SQLite keeps ``?``.
+    """
+    out: list[str] = []
+    n = 0
+    i = 0
+    while i < len(sql):
+        char = sql[i]
+        if char in "'\"":
+            end = sql.find(char, i + 1)
+            while end != -1 and sql[end + 1 : end + 2] == char:  # '' inside a string
+                end = sql.find(char, end + 2)
+            end = len(sql) if end == -1 else end + 1
+            out.append(sql[i:end])
+            i = end
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = len(sql) if end == -1 else end
+            out.append(sql[i:end])
+            i = end
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            end = len(sql) if end == -1 else end + 2
+            out.append(sql[i:end])
+            i = end
+        elif sql.startswith("??", i):
+            out.append("?")
+            i += 2
+        elif char == "?":
+            n += 1
+            out.append(f"${n}" if numbered else "?")
+            i += 1
+        else:
+            out.append(char)
+            i += 1
     return "".join(out)
 
 
@@ -60,7 +95,7 @@ class Sql:
     # --- statements -------------------------------------------------------------------------
 
     def _sql(self, sql: str) -> str:
-        return _numbered(sql) if self.postgres else sql
+        return placeholders(sql, numbered=self.postgres)
 
     async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return await self.client.execute_query_dict(self._sql(sql), list(params))
