@@ -22,6 +22,7 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Final
 
+from domain.enums import ExceptionStatus, ReadQuality
 from domain.tou import (
     DAY_TYPES,
     WEEKDAY_NAMES,
@@ -510,3 +511,17 @@ def _days(days: Decimal) -> str:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
+
+
+def review_outcome(
+    decision: ExceptionStatus, current: int, replacement: int | None
+) -> tuple[ReadQuality, int]:
+    """The quality and value a read or interval takes when staff decide on its exception:
+    accepted stands as valid, rejected is kept but never used, replaced takes staff's value."""
+    if decision is ExceptionStatus.ACCEPTED:
+        return ReadQuality.VALID, current
+    if decision is ExceptionStatus.REJECTED:
+        return ReadQuality.REJECTED, current
+    if decision is ExceptionStatus.REPLACED and replacement is not None:
+        return ReadQuality.EDITED, replacement
+    raise ValueError(f"no outcome for {decision} with replacement {replacement!r}")

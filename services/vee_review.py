@@ -30,7 +30,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from domain.enums import ExceptionStatus, ReadQuality, ReadSource
-from domain.vee import Rule, VeeConfig
+from domain.vee import Rule, VeeConfig, review_outcome
 from gridbill.settings import Settings
 from services import audit, usage_aggregates
 from services.billing_store import Sql, as_dt
@@ -39,6 +39,7 @@ from services.ingest_registers import RegisterCatalog
 from services.vee import load_config
 from services.viewer import Viewer
 from store.models import (
+    BilledSpan,
     IntervalReading,
     IntervalReadingRevision,
     RegisterRead,
@@ -220,18 +221,16 @@ class _Work:
     ) -> int:
         read = await RegisterRead.get(id=exception.register_read_id)  # type: ignore[attr-defined]
         if read.billed and status is not ExceptionStatus.ACCEPTED:
-            raise Refused("INVALID_STATE", "this read is already billed: adjust the bill instead")
-        if status is ExceptionStatus.ACCEPTED:
-            if read.quality is not ReadQuality.SUSPECT or await self._others_open(
-                exception, register_read_id=read.id
-            ):
-                return 0
-            quality, new_value = ReadQuality.VALID, read.value_milli
-        elif status is ExceptionStatus.REJECTED:
-            quality, new_value = ReadQuality.REJECTED, read.value_milli
-        else:
-            assert value is not None
-            quality, new_value = ReadQuality.EDITED, value
+            raise Refused(
+                "INVALID_STATE", "this read is already billed: cancel and rebill the bill instead"
+            )
+        if status is ExceptionStatus.ACCEPTED and (
+            read.quality is not ReadQuality.SUSPECT
+            or await self._others_open(exception, register_read_id=read.id)
+        ):
+            return 0
+        quality, new_value = review_outcome(status, read.value_milli, value)
+        if status is ExceptionStatus.REPLACED:
             await self._close_siblings(exception, register_read_id=read.id)
         await RegisterReadRevision.create(
             read=read, revision=read.revision, value_milli=read.value_milli, read_at=read.read_at,
@@ -275,17 +274,21 @@ class _Work:
         self, exception: ValidationException, status: ExceptionStatus, value: int | None
     ) -> int:
         reading = await IntervalReading.get(id=exception.interval_reading_id)  # type: ignore[attr-defined]
-        if status is ExceptionStatus.ACCEPTED:
-            if reading.quality is not ReadQuality.SUSPECT or await self._others_open(
-                exception, interval_reading_id=reading.id
-            ):
-                return 0
-            quality, new_value = ReadQuality.VALID, reading.value_wh
-        elif status is ExceptionStatus.REJECTED:
-            quality, new_value = ReadQuality.REJECTED, reading.value_wh
-        else:
-            assert value is not None
-            quality, new_value = ReadQuality.EDITED, value
+        if status is not ExceptionStatus.ACCEPTED and await BilledSpan.exists(
+            register_id=reading.register_id,  # type: ignore[attr-defined]
+            starts_at__lte=reading.interval_start,
+            ends_at__gt=reading.interval_start,
+        ):
+            raise Refused(
+                "INVALID_STATE", "this interval is billed: cancel and rebill the bill instead"
+            )
+        if status is ExceptionStatus.ACCEPTED and (
+            reading.quality is not ReadQuality.SUSPECT
+            or await self._others_open(exception, interval_reading_id=reading.id)
+        ):
+            return 0
+        quality, new_value = review_outcome(status, reading.value_wh, value)
+        if status is ExceptionStatus.REPLACED:
             await self._close_siblings(exception, interval_reading_id=reading.id)
         await self._revise_interval(
             reading, quality, new_value, staff=status is ExceptionStatus.REPLACED

@@ -13,9 +13,24 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from domain.access import Caller
 from domain.enums import ReadQuality, Role
+from gridbill.settings import Settings
+from services import vee_review
 from services.billing import cancel_bill
-from store.models import Bill, BilledSpan, FieldDevice, IntervalReading, RegisterRead, User
+from services.errors import Refused
+from services.viewer import Viewer
+from store.models import (
+    Bill,
+    BilledSpan,
+    FieldDevice,
+    IntervalReading,
+    RegisterRead,
+    User,
+    ValidationException,
+)
 from sync import devices
 from sync.protocol import parse_batch
 from sync.push import push
@@ -94,7 +109,7 @@ async def test_issuing_marks_the_reads_and_cancelling_releases_them(
 
 
 async def test_an_interval_priced_bill_protects_its_intervals(
-    utility: Utility, backend: str
+    utility: Utility, backend: str, settings: Settings
 ) -> None:
     site = await utility.account(kind="smart")
     register = site.registers["1.8.0"]
@@ -132,6 +147,18 @@ async def test_an_interval_priced_bill_protects_its_intervals(
         register_id=register.id, interval_start=start + timedelta(days=3)
     )
     assert (kept.value_wh, kept.revision) == (100, 1)
+
+    # Staff cannot replace or reject a billed interval either.
+    flagged = await ValidationException.create(
+        rule="interval_jump",
+        meter_id=site.install.meter_id,
+        interval_reading_id=kept.id,  # type: ignore[attr-defined]
+    )
+    staff = Viewer(caller=Caller(role=Role.STAFF), label="staff:test")
+    with pytest.raises(Refused, match="billed"):
+        await vee_review.replace(
+            staff, exception_id=flagged.id, value="0.2", reason="fix", settings=settings
+        )
 
     await cancel_bill(bill.id, reason="wrong data", on=date(2026, 3, 20))
     assert not await BilledSpan.exists(bill_id=bill.id)

@@ -339,3 +339,14 @@ def test_configuration_defaults_and_overrides() -> None:
 def test_bad_configuration_is_refused_with_the_key(document: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match=message):
         parse_config(document)
+
+
+def test_a_staff_decision_sets_quality_and_value() -> None:
+    from domain.enums import ExceptionStatus, ReadQuality
+    from domain.vee import review_outcome
+
+    assert review_outcome(ExceptionStatus.ACCEPTED, 10, None) == (ReadQuality.VALID, 10)
+    assert review_outcome(ExceptionStatus.REJECTED, 10, None) == (ReadQuality.REJECTED, 10)
+    assert review_outcome(ExceptionStatus.REPLACED, 10, 7) == (ReadQuality.EDITED, 7)
+    with pytest.raises(ValueError, match="no outcome"):
+        review_outcome(ExceptionStatus.REPLACED, 10, None)
