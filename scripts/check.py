@@ -35,6 +35,7 @@ def lint() -> None:
     step("ruff check", [str(BIN / "ruff"), "check", "."])
     step("ruff format", [str(BIN / "ruff"), "format", "--check", "."])
     step("mypy", [str(BIN / "mypy")])
+    step("import contracts", [str(BIN / "lint-imports"), "--no-cache"])
 
 
 def main(pytest_args: list[str]) -> None:

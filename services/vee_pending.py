@@ -2,7 +2,7 @@
 
 Reads delivered to ``POST /ingest/readings`` are judged as they are written
 (``services.ingest_reads``). Reads pushed by field devices are stored ``pending`` with
-the sync's conflict flags (``sync.conflicts``) and judged here, with the same rules and
+the sync's conflict flags (``domain.field_conflicts``) and judged here, with the same rules and
 the same history: :func:`services.ingest_reads.judge_read` against the register's usable
 reads (``services.ingest_reads._history``), with the register's facts from
 ``services.ingest_registers.RegisterCatalog``. A read becomes ``valid`` or ``suspect``;
@@ -32,12 +32,12 @@ from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
 from domain.enums import ExceptionStatus, ReadQuality
+from domain.field_conflicts import Rule as SyncRule
 from domain.readings_format import Kind, ReadingRow, SourceQuality
 from domain.vee import Rule, VeeConfig
 from services.billing_store import Sql, as_dt
 from services.ingest_reads import Point, _history, judge_read
 from services.ingest_registers import RegisterCatalog, RegisterInfo
-from sync.conflicts import Rule as SyncRule
 
 REGISTERS_PER_PASS = 500
 """Registers judged in one transaction."""

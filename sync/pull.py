@@ -23,7 +23,9 @@ from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
+from domain import field_conflicts as conflicts
 from domain.enums import ReadQuality, ReadSource
+from domain.field_conflicts import RegisterFacts
 from store.models import (
     Account,
     FieldDevice,
@@ -35,8 +37,6 @@ from store.models import (
     RegisterRead,
     RouteStop,
 )
-from sync import conflicts
-from sync.conflicts import RegisterFacts
 
 DEFAULT_LIMIT = 200
 DEFAULT_SETTLE_S = 5

@@ -34,7 +34,9 @@ from tortoise.expressions import Q
 from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
+from domain import field_conflicts as conflicts
 from domain.enums import AccountStatus, ReadQuality, ReadSource, SyncItemResult
+from domain.field_conflicts import ReadPoint, RegisterFacts, Rule
 from domain.vee import VeeConfig
 from gridbill.settings import get_settings
 from services.vee import load_config
@@ -52,8 +54,6 @@ from store.models import (
     SyncBatch,
     SyncItem,
 )
-from sync import conflicts
-from sync.conflicts import ReadPoint, RegisterFacts, Rule
 from sync.protocol import (
     NIL_UUID,
     BadItem,

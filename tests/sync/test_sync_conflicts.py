@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from sync.conflicts import (
+from domain.field_conflicts import (
     ClockCorrection,
     Drop,
     EditVerdict,

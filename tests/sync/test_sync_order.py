@@ -10,6 +10,7 @@ from typing import Any
 from sync_helpers import NOW, World, batch_body, push_body, read_item
 
 from domain.enums import ReadQuality
+from domain.field_conflicts import Rule
 from services.vee_pending import VEE_FLAGS
 from store.models import (
     FieldVisit,
@@ -19,7 +20,6 @@ from store.models import (
     SyncItem,
     ValidationException,
 )
-from sync.conflicts import Rule
 
 
 def batches(world: World) -> list[tuple[str, dict[str, Any]]]:

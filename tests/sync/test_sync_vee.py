@@ -9,6 +9,7 @@ import pytest
 from sync_helpers import NOW, ZONE, World, batch_body, push_body, read_item
 
 from domain.enums import ExceptionStatus, ReadQuality, ReadSource, Role
+from domain.field_conflicts import Rule as SyncRule
 from domain.vee import DEFAULT_CONFIG, Rule
 from jobs.registry import load_tasks
 from services import vee_pending
@@ -24,7 +25,6 @@ from store.models import (
 )
 from sync import devices
 from sync import push as push_module
-from sync.conflicts import Rule as SyncRule
 from tests.billing.billing_factories import Utility, at, read, run
 
 pytestmark = pytest.mark.usefixtures("db")
