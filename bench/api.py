@@ -182,6 +182,7 @@ async def prepare(settings: Any, customers: int) -> dict[str, Any]:
     from jobs.procrastinate_app import ensure_schema
     from services.bill_run import run_bill_run
     from services.billing import draft_ids, issue_bills
+    from services.viewer import acting_as
     from store.db import open_database
     from store.models import Bill, BillingCycle
 
@@ -201,7 +202,10 @@ async def prepare(settings: Any, customers: int) -> dict[str, Any]:
                 if ids:
                     first = date.fromisoformat(f"{period}-01")
                     issue_day = min(today, (first + timedelta(days=35)).replace(day=5))
-                    await issue_bills(ids, issue_date=issue_day, utility_name=settings.utility_name)
+                    await issue_bills(
+                        acting_as("bench"), ids, issue_date=issue_day,
+                        utility_name=settings.utility_name, payee_vpa=settings.upi_vpa,
+                    )  # fmt: skip
         rows = await Bill.filter(status="issued").values("customer_id", "account_id")
         issued = await Bill.filter(status="issued").count()
     per_customer: dict[int, int] = {}

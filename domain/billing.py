@@ -26,7 +26,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 from urllib.parse import quote
@@ -37,6 +37,8 @@ from domain.pricing import Line, Quote
 from domain.tariff import PromptPayment, in_base
 
 READ_WINDOW_DAYS = 7
+RUN_SILENT_AFTER = timedelta(minutes=10)
+"""A running bill run records progress after every chunk; one silent this long was cut off."""
 SUNDAY = 6
 SERIES_PREFIX = {"bill": "BL", "credit_note": "CN", "receipt": "RC"}
 NUMBER_DIGITS = 6
@@ -91,6 +93,16 @@ def nearest(candidates: Sequence[tuple[date, T]], scheduled: date) -> T | None:
         if best is None or key <= best:
             best, chosen = key, item
     return chosen
+
+
+def run_in_progress(status: str, last_progress_at: datetime, now: datetime) -> bool:
+    """Whether a bill run is being worked on now, so a second start must be refused.
+
+    A run is ``running`` from its start until it completes or fails; if its process is
+    killed it stays ``running`` with no further progress, and after
+    :data:`RUN_SILENT_AFTER` it may be started again, which resumes it.
+    """
+    return status == "running" and now - last_progress_at < RUN_SILENT_AFTER
 
 
 def financial_year(day: date) -> str:

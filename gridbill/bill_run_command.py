@@ -73,11 +73,12 @@ def rupees(paise: int) -> str:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from services.bill_run import execute_run, prepare_run
+    from gridbill.actor import cli_actor
+    from services.bill_run import execute_run, start_run
     from store.db import open_database
 
     async with open_database(settings.database_url):
-        run, cycle, month = await prepare_run(cycle_code=args.cycle, period=args.period)
+        run, cycle, month = await start_run(cli_actor(), cycle_code=args.cycle, period=args.period)
         bar = tqdm(unit="accounts", desc="bill run", disable=args.no_progress, file=sys.stderr)
 
         def total(n: int) -> None:
@@ -111,20 +112,24 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _issue(settings: Settings, args: argparse.Namespace, day: date) -> int:
+    from gridbill.actor import cli_actor
     from jobs.runtime import background_jobs, defer
     from services.bill_documents import render_bills
-    from services.billing import draft_ids, issue_bills
+    from services.billing import issue_run
     from store.db import open_database
 
     async with open_database(settings.database_url):
-        ids = await draft_ids(cycle_code=args.cycle, period=args.period)
-        bar = tqdm(
-            total=len(ids), unit="bills", desc="issue", disable=args.no_progress, file=sys.stderr
-        )
+        bar = tqdm(unit="bills", desc="issue", disable=args.no_progress, file=sys.stderr)
+
+        def total(n: int) -> None:
+            bar.total = n
+            bar.refresh()
+
         try:
-            result = await issue_bills(
-                ids, issue_date=day, utility_name=settings.utility_name, payee_vpa=settings.upi_vpa,
-                chunk_size=args.chunk_size, progress=bar.update,
+            result = await issue_run(
+                cli_actor(), cycle_code=args.cycle, period=args.period, issue_date=day,
+                utility_name=settings.utility_name, payee_vpa=settings.upi_vpa,
+                chunk_size=args.chunk_size, progress=bar.update, on_total=total,
             )  # fmt: skip
         finally:
             bar.close()

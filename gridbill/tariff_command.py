@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gridbill.actor import cli_actor
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.tariff_versions import add_version, assign
@@ -73,6 +74,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> None:
         async with open_database(settings.database_url):
             stored = await add_version(
+                cli_actor(),
                 document=document,
                 effective_from=effective_from,
                 category=args.category,
@@ -94,7 +96,10 @@ def cmd_assign(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> None:
         async with open_database(settings.database_url):
             await assign(
-                account_number=args.account, tariff_code=args.tariff, effective_from=effective_from
+                cli_actor(),
+                account_number=args.account,
+                tariff_code=args.tariff,
+                effective_from=effective_from,
             )
 
     asyncio.run(run())

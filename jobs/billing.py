@@ -13,7 +13,8 @@ from gridbill.settings import get_settings
 from jobs.registry import task
 from services.bill_documents import render_bills
 from services.bill_run import run_bill_run
-from services.billing import draft_ids, issue_bills
+from services.billing import issue_run
+from services.viewer import acting_as
 
 
 @task(name="bill_run")
@@ -25,12 +26,18 @@ async def bill_run(cycle: str, period: str) -> dict[str, Any]:
 
 
 @task(name="issue_bills")
-async def issue_bill_run(cycle: str, period: str, issue_date: str | None = None) -> dict[str, Any]:
-    """Issue a cycle's reviewed drafts for a month, then render their PDFs."""
+async def issue_bill_run(
+    cycle: str, period: str, issue_date: str | None = None, requested_by: int | None = None
+) -> dict[str, Any]:
+    """Issue a completed run's reviewed drafts (refused otherwise), then render their PDFs.
+
+    The audit rows name the job and the user who asked for it (``requested_by``)."""
     settings = get_settings()
     day = date.fromisoformat(issue_date) if issue_date else datetime.now(settings.zone).date()
-    result = await issue_bills(
-        await draft_ids(cycle_code=cycle, period=period),
+    result = await issue_run(
+        acting_as("job:issue_bills", user_id=requested_by),
+        cycle_code=cycle,
+        period=period,
         issue_date=day,
         utility_name=settings.utility_name,
         payee_vpa=settings.upi_vpa,

@@ -36,7 +36,7 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 
 from domain.enums import BillStatus
 from gridbill.errors import UserError
-from gridbill.settings import Settings, get_settings
+from gridbill.settings import Settings
 from store.models import Bill
 
 QR_QUIET_MODULES = 4
@@ -299,12 +299,11 @@ async def render_bills(bill_ids: Sequence[int], settings: Settings) -> int:
     return len(bill_ids)
 
 
-async def pdf_for(bill_id: int, settings: Settings | None = None) -> Path:
+async def pdf_for(bill_id: int, settings: Settings) -> Path:
     """The stored PDF of an issued bill, rendered now if it is missing or altered.
 
     Checking that the caller owns the bill is the API's job; this only finds the file.
     """
-    settings = settings or get_settings()
     bill = await Bill.get_or_none(id=bill_id)
     if bill is None:
         raise BillDocumentError(f"no bill #{bill_id}")

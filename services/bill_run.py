@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo
 from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
-from domain.billing import BillingMonth, PeriodError
+from domain.billing import BillingMonth, PeriodError, run_in_progress
 from domain.enums import BillRunStatus
-from gridbill.errors import UserError
+from services import audit
 from services.billing_drafts import Context, Draft, Plan, QuoteCache, Skip, draft, plan
 from services.billing_inputs import (
     HISTORY_DAYS,
@@ -46,6 +46,8 @@ from services.billing_inputs import (
     lookback,
 )
 from services.billing_store import Sql
+from services.errors import Refused
+from services.viewer import Viewer
 from store.models import BillingCycle, BillRun
 
 log = logging.getLogger(__name__)
@@ -70,8 +72,11 @@ READ_COLUMNS = (
 )  # fmt: skip
 
 
-class BillRunError(UserError):
+class BillRunError(Refused):
     """A bill run that cannot start: unknown cycle, bad period."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("INVALID_INPUT", message)
 
 
 @dataclass
@@ -164,8 +169,9 @@ async def execute_run(
     sql = Sql(get_connection("default"))
     ctx = Context(month, cycle.read_day, zone)
     resumed_from = run.last_account_id
+    now = datetime.now(UTC)
     await BillRun.filter(id=run.id).update(
-        status=BillRunStatus.RUNNING, started_at=run.started_at or datetime.now(UTC), error=""
+        status=BillRunStatus.RUNNING, started_at=run.started_at or now, error="", updated_at=now
     )
     total = await _count(sql, cycle.id, month)
     await BillRun.filter(id=run.id).update(accounts_total=total)
@@ -200,6 +206,27 @@ async def execute_run(
     summary.elapsed_s = clock.perf_counter() - started
     summary.resumed_from = resumed_from
     return summary
+
+
+async def start_run(
+    actor: Viewer, *, cycle_code: str, period: str
+) -> tuple[BillRun, BillingCycle, BillingMonth]:
+    """Start (or resume) a cycle's run for a month, as any door starts it, with its audit row.
+
+    Refused while the same run is in progress elsewhere (``domain.billing.run_in_progress``).
+    The caller then drafts it: a job on the API's behalf, the command in its own process.
+    """
+    async with in_transaction():
+        run, cycle, month = await prepare_run(
+            cycle_code=cycle_code.strip(), period=period.strip(), started_by_id=actor.user_id
+        )
+        if run_in_progress(run.status.value, run.updated_at, datetime.now(UTC)):
+            raise Refused("INVALID_STATE", f"bill run #{run.id} of this cycle and month is running")
+        await audit.record(
+            viewer=actor, action="bill_run.started", entity="bill_run", entity_id=run.id,
+            after={"cycle": cycle.code, "period": str(month)},
+        )  # fmt: skip
+    return run, cycle, month
 
 
 async def run_bill_run(

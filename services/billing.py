@@ -31,16 +31,16 @@ from tortoise.transactions import in_transaction
 from domain.billing import (
     BillingMonth,
     BillLineData,
+    PeriodError,
     document_number,
     due_date,
     financial_year,
     prompt_rebate,
     upi_link,
 )
-from domain.enums import AdjustmentKind, BillStatus, LedgerKind, PaymentStatus
+from domain.enums import AdjustmentKind, BillRunStatus, BillStatus, LedgerKind, PaymentStatus
 from domain.ledger import credits_after, late_fee, overdue_at
-from gridbill.errors import UserError
-from gridbill.settings import DEMO_UPI_VPA
+from services import audit
 from services.bill_run import insert_drafts
 from services.billing_drafts import TOTAL_OBIS, Context, Draft, QuoteCache, Skip, draft, plan
 from services.billing_inputs import (
@@ -55,6 +55,7 @@ from services.billing_inputs import (
     read_row,
 )
 from services.billing_store import Sql, as_date, as_dt_or_none, as_json
+from services.errors import Refused
 from services.events import publish
 from services.ledger import (
     Posting,
@@ -67,15 +68,19 @@ from services.ledger import (
     post,
 )
 from services.payments_ledger import apply_account_credit, lock_account
-from store.models import Account, AccountHolder, Bill, BillingCycle, PaymentAllocation
+from services.viewer import Viewer
+from store.models import Account, AccountHolder, Bill, BillingCycle, BillRun, PaymentAllocation
 
 ISSUE_CHUNK = 500
 # The UPI payee the bills' QR codes pay (a utility's collection VPA).
 HISTORY_MONTHS = 12
 
 
-class BillingError(UserError):
+class BillingError(Refused):
     """A bill operation that cannot be done; the message says why."""
+
+    def __init__(self, message: str, *, code: str = "INVALID_STATE", field: str | None = None):
+        super().__init__(code, message, field=field)
 
 
 @dataclass
@@ -100,21 +105,21 @@ async def draft_ids(*, cycle_code: str, period: str) -> list[int]:
 
 
 async def issue_bills(
+    actor: Viewer,
     bill_ids: Sequence[int],
     *,
     issue_date: date,
     utility_name: str,
-    payee_vpa: str = DEMO_UPI_VPA,
+    payee_vpa: str,
     chunk_size: int = ISSUE_CHUNK,
     progress: Callable[[int], object] | None = None,
-    announce: bool = True,
 ) -> IssueResult:
     """Issue the given draft bills (others are left alone), a chunk per transaction.
 
-    Each chunk is announced (``bill.issued``) once it commits, so subscribers and the
-    API's per-customer answer cache hear of bills issued by the CLI or a job too. A
-    caller that wraps this in its own transaction passes ``announce=False`` and calls
-    :func:`announce_bills` after its commit.
+    Each chunk commits its bills with their audit row (``bills.issued``, naming the
+    actor: a person, ``cli:<user>`` or ``job:<task>``), and is announced
+    (``bill.issued``) once it commits, so subscribers and the API's per-customer answer
+    cache hear of bills issued from any door.
     """
     result = IssueResult()
     ordered = sorted(set(bill_ids))
@@ -122,9 +127,15 @@ async def issue_bills(
         chunk = ordered[start : start + chunk_size]
         async with in_transaction() as connection:
             issued = await _issue_chunk(Sql(connection), chunk, issue_date, utility_name, payee_vpa)
-            await _apply_held_credit([bill_id for bill_id, _, _ in issued])
-        if announce:
-            await announce_bills("bill.issued", [bill_id for bill_id, _, _ in issued])
+            ids = [bill_id for bill_id, _, _ in issued]
+            await _apply_held_credit(ids)
+            if ids:
+                await audit.record(
+                    viewer=actor, action="bills.issued", entity="bill", entity_id=ids[0],
+                    after={"bills": ids, "numbers": [n for _, n, _ in issued],
+                           "issue_date": issue_date},
+                )  # fmt: skip
+        await announce_bills("bill.issued", [bill_id for bill_id, _, _ in issued])
         for bill_id, number, payable in issued:
             result.issued.append(bill_id)
             result.numbers.append(number)
@@ -132,6 +143,53 @@ async def issue_bills(
         if progress is not None:
             progress(len(chunk))
     return result
+
+
+async def issuable_run(*, cycle_code: str, period: str) -> BillRun:
+    """The run whose drafts may be issued: the latest of the cycle and month, completed.
+
+    Drafts of a run that is still running (or failed half way) are not all there yet:
+    issuing them would bill part of a cycle and leave the rest for later by accident.
+    """
+    try:
+        month = BillingMonth.parse(period)
+    except PeriodError as exc:
+        raise BillingError(str(exc), code="INVALID_INPUT", field="period") from None
+    run = (
+        await BillRun.filter(cycle__code=cycle_code, period_start=month.first)
+        .order_by("-id")
+        .first()
+    )
+    if run is None:
+        raise BillingError(
+            f"cycle {cycle_code} has no bill run for {period}", code="NOT_FOUND", field="period"
+        )
+    if run.status != BillRunStatus.COMPLETED:
+        raise BillingError(f"the run is {run.status.value}: issue it once it completes")
+    return run
+
+
+async def issue_run(
+    actor: Viewer,
+    *,
+    cycle_code: str,
+    period: str,
+    issue_date: date,
+    utility_name: str,
+    payee_vpa: str,
+    chunk_size: int = ISSUE_CHUNK,
+    progress: Callable[[int], object] | None = None,
+    on_total: Callable[[int], object] | None = None,
+) -> IssueResult:
+    """Issue every reviewed draft of a completed run (refused otherwise)."""
+    await issuable_run(cycle_code=cycle_code, period=period)
+    ids = await draft_ids(cycle_code=cycle_code, period=period)
+    if on_total is not None:
+        on_total(len(ids))
+    return await issue_bills(
+        actor, ids, issue_date=issue_date, utility_name=utility_name, payee_vpa=payee_vpa,
+        chunk_size=chunk_size, progress=progress,
+    )  # fmt: skip
 
 
 async def announce_bills(name: str, bill_ids: list[int]) -> None:
@@ -502,7 +560,7 @@ async def _locked_bill(sql: Sql, bill_id: int) -> dict[str, Any]:
         [bill_id],
     )
     if not rows:
-        raise BillingError(f"no bill #{bill_id}")
+        raise BillingError("bill not found", code="NOT_FOUND", field="billId")
     return rows[0]
 
 
@@ -551,25 +609,27 @@ async def _cancel(
     return number
 
 
-async def cancel_bill(
-    bill_id: int, *, reason: str, on: date, user_id: int | None = None
-) -> str | None:
+async def cancel_bill(actor: Viewer, bill_id: int, *, reason: str, on: date) -> str | None:
     """Cancel a bill: an issued one gets a credit note (its number is returned)."""
     async with in_transaction() as connection:
         sql = Sql(connection)
-        return await _cancel(
-            sql, await _locked_bill(sql, bill_id), reason=reason, on=on, user_id=user_id
+        number = await _cancel(
+            sql, await _locked_bill(sql, bill_id), reason=reason, on=on, user_id=actor.user_id
         )
+        await audit.record(
+            viewer=actor, action="bill.cancelled", entity="bill", entity_id=bill_id,
+            after={"credit_note": number}, reason=reason,
+        )  # fmt: skip
+    await announce_bills("bill.cancelled", [bill_id])
+    return number
 
 
-async def rebill(
-    bill_id: int, *, reason: str, on: date, zone: ZoneInfo, user_id: int | None = None
-) -> int:
+async def rebill(actor: Viewer, bill_id: int, *, reason: str, on: date, zone: ZoneInfo) -> int:
     """Cancel the bill and draft it again from today's data; returns the new bill's id."""
     async with in_transaction() as connection:
         sql = Sql(connection)
         old = await _locked_bill(sql, bill_id)
-        await _cancel(sql, old, reason=reason, on=on, user_id=user_id)
+        await _cancel(sql, old, reason=reason, on=on, user_id=actor.user_id)
         snapshot = as_json(old["snapshot"]) or {}
         account = await Account.filter(id=old["account_id"]).using_db(connection).get()
         cycle = await BillingCycle.filter(id=account.billing_cycle_id).using_db(connection).get()  # type: ignore[attr-defined]
@@ -593,7 +653,12 @@ async def rebill(
                 .using_db(connection)
                 .update(final_bill_id=ids[0])
             )
-        return ids[0]
+        await audit.record(
+            viewer=actor, action="bill.rebilled", entity="bill", entity_id=bill_id,
+            after={"draft": ids[0]}, reason=reason,
+        )  # fmt: skip
+    await announce_bills("bill.cancelled", [bill_id])
+    return ids[0]
 
 
 async def _closing_of(sql: Sql, bill_id: int, zone: ZoneInfo) -> Read | None:

@@ -2,7 +2,8 @@
 
 A version is validated by the tariff engine before it is stored, so nothing unpriceable
 ever reaches a bill run. Versions are never edited: a new order is a new version, which
-closes the previous one the day it takes effect.
+closes the previous one the day it takes effect. Each operation writes its audit row in
+its own transaction, whichever door it came through (GraphQL, ``gridbill tariff``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from tortoise.transactions import in_transaction
 
 from domain.tariff import TariffError, parse_tariff
 from gridbill.errors import UserError
-from store.models import Account, Tariff, TariffAssignment, TariffVersion, User
+from services import audit
+from services.viewer import Viewer
+from store.models import Account, Tariff, TariffAssignment, TariffVersion
 
 
 class TariffVersionError(UserError):
@@ -33,6 +36,8 @@ class StoredVersion:
     effective_from: date
     sha256: str
     closed_previous: int | None
+    tariff_id: int = 0
+    version_id: int = 0
 
 
 def canonical_json(document: Mapping[str, Any]) -> str:
@@ -51,12 +56,12 @@ def document_sha256(document: Mapping[str, Any]) -> str:
 
 
 async def add_version(
+    actor: Viewer,
     *,
     document: Mapping[str, Any],
     effective_from: date,
     category: str,
     source_reference: str = "",
-    created_by: User | None = None,
 ) -> StoredVersion:
     """Validate and store a new version of the tariff the document names."""
     try:
@@ -84,18 +89,27 @@ async def add_version(
             document=stored,
             document_sha256=document_sha256(stored),
             source_reference=source_reference or parsed.source,
-            created_by=created_by,
+            created_by_id=actor.user_id,
         )
+        await audit.record(
+            viewer=actor, action="tariff.version_created", entity="tariff", entity_id=tariff.id,
+            after={"code": parsed.code, "version": version.version,
+                   "effective_from": effective_from, "sha256": version.document_sha256},
+        )  # fmt: skip
     return StoredVersion(
         code=parsed.code,
         version=version.version,
         effective_from=effective_from,
         sha256=version.document_sha256,
         closed_previous=latest.version if latest else None,
+        tariff_id=tariff.id,
+        version_id=version.id,
     )
 
 
-async def assign(*, account_number: str, tariff_code: str, effective_from: date) -> None:
+async def assign(
+    actor: Viewer, *, account_number: str, tariff_code: str, effective_from: date
+) -> Tariff:
     """Put an account on a tariff from a date, closing the assignment it replaces."""
     async with in_transaction():
         account = await Account.get_or_none(number=account_number)
@@ -114,3 +128,8 @@ async def assign(*, account_number: str, tariff_code: str, effective_from: date)
         if current is not None:
             await TariffAssignment.filter(id=current.id).update(effective_to=effective_from)
         await TariffAssignment.create(account=account, tariff=tariff, effective_from=effective_from)
+        await audit.record(
+            viewer=actor, action="account.tariff_assigned", entity="account", entity_id=account.id,
+            after={"tariff": tariff.code, "effective_from": effective_from},
+        )  # fmt: skip
+    return tariff

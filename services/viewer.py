@@ -167,3 +167,10 @@ class Viewer:
 
 def anonymous() -> Viewer:
     return Viewer(caller=Caller(role=None, scopes=frozenset()), label="anonymous")
+
+
+def acting_as(label: str, *, user_id: int | None = None) -> Viewer:
+    """Who acts when nobody signs in: a command (``cli:<os user>``) or a job
+    (``job:<task>``, with the user who asked for it, if one did). The audit log records
+    the label, so every change says which door it came through."""
+    return Viewer(caller=Caller(role=Role.ADMIN), user_id=user_id, label=label)

@@ -39,6 +39,10 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 """Times outside these bounds are refused as ``bad_time``: no handset clock is that wrong."""
 MAX_ECHO = 64
+NUL = "\x00"
+NUL_SYMBOL = "\u2400"
+"""A probe readout may hold a NUL byte (a checksum can be 0x00), which PostgreSQL cannot
+store in text: it is kept as the symbol for NUL, ␀."""
 
 
 class BadBatch(ValueError):
@@ -160,7 +164,7 @@ def parse_batch(body: bytes) -> Batch:
         batch_uuid=batch_uuid,
         device_clock=device_clock,
         time_zone=time_zone,
-        app_version=str(app_version)[:20],
+        app_version=str(app_version)[:20].replace(NUL, NUL_SYMBOL),
         raw_items=items,
         items=[parse_item(raw, time_zone) for raw in items],
         content_sha256=canonical_sha256(items),
@@ -195,7 +199,7 @@ def parse_item(raw: Any, time_zone: str) -> Item:
     if not isinstance(raw, dict):
         return BadItem(NIL_UUID, "", "bad_item", "an item must be a JSON object")
     kind = raw.get("kind")
-    kind_text = kind[:12] if isinstance(kind, str) else ""
+    kind_text = kind[:12].replace(NUL, NUL_SYMBOL) if isinstance(kind, str) else ""
     try:
         item_uuid = _uuid(raw.get("uuid"), "uuid")
     except ItemError as exc:
@@ -217,7 +221,13 @@ def _read(raw: dict[str, Any], item_uuid: UUID, zone: str) -> ReadItem:
     source = raw.get("source", "manual")
     if source not in READ_SOURCES:
         raise ItemError("bad_source", f"source must be manual or probe, not {source!r}")
-    telegram = _text(raw.get("raw_telegram"), "raw_telegram", MAX_TELEGRAM, null=True)
+    sent = raw.get("raw_telegram")
+    telegram = _text(
+        sent.replace(NUL, NUL_SYMBOL) if isinstance(sent, str) else sent,
+        "raw_telegram",
+        MAX_TELEGRAM,
+        null=True,
+    )
     if source == "probe" and not telegram:
         raise ItemError("missing_telegram", "a probe read must carry the probe's raw_telegram")
     latitude, longitude = _position(raw)
@@ -330,6 +340,20 @@ def _text(value: Any, name: str, limit: int, *, null: bool = False) -> str | Non
         raise ItemError("bad_text", f"{name} must be a string")
     if len(value) > limit:
         raise ItemError("bad_text", f"{name} is longer than {limit} characters")
+    if NUL in value:
+        raise ItemError("bad_text", f"{name} must not contain a NUL character")
+    return value
+
+
+def without_nul(value: Any) -> Any:
+    """A parsed JSON value with every NUL in its strings (and keys) kept as ␀, so it can
+    be stored as JSON on PostgreSQL, which refuses ``\\u0000``. Bounded by MAX_DEPTH."""
+    if isinstance(value, str):
+        return value.replace(NUL, NUL_SYMBOL)
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
     return value
 
 

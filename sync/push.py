@@ -38,8 +38,6 @@ from domain import field_conflicts as conflicts
 from domain.enums import AccountStatus, ReadQuality, ReadSource, SyncItemResult
 from domain.field_conflicts import ReadPoint, RegisterFacts, Rule
 from domain.vee import VeeConfig
-from gridbill.settings import get_settings
-from services.vee import load_config
 from services.vee_pending import validate_pending_reads
 from store.models import (
     Account,
@@ -63,6 +61,7 @@ from sync.protocol import (
     ReadItem,
     SkipItem,
     sent_uuid,
+    without_nul,
 )
 
 CHUNK = 250
@@ -163,14 +162,14 @@ async def push(
     zone: ZoneInfo,
     postgres: bool,
     received_at: datetime | None = None,
-    vee_config: VeeConfig | None = None,
+    vee_config: VeeConfig,
 ) -> PushResult:
     """Apply ``batch`` from ``device``; raises :class:`BatchConflict`.
 
     Once the items are committed, the pending reads of the registers the batch names are
     judged by the register-read VEE rules (``services.vee_pending``, with ``vee_config``
-    or the utility's configuration); a failure there is logged, not the push's: the
-    periodic task ``validate_pending_reads`` judges them later.
+    the utility's configuration, read by the caller); a failure there is logged, not
+    the push's: the periodic task ``validate_pending_reads`` judges them later.
     """
     received_at = received_at or datetime.now(UTC)
     stored, replayed = await _open_batch(device, batch, received_at)
@@ -218,14 +217,12 @@ async def _validate(
     register_ids: set[int],
     rejudge: dict[int, datetime],
     zone: ZoneInfo,
-    config: VeeConfig | None,
+    config: VeeConfig,
 ) -> None:
     """Judge the pending reads of the registers a push touched; never fail the push."""
     if not register_ids:
         return
     try:
-        if config is None:
-            config = load_config(get_settings())
         await validate_pending_reads(register_ids, zone=zone, config=config, rejudge_from=rejudge)
     except Exception:
         log.exception(
@@ -428,7 +425,7 @@ def stored_payload(raw: Any) -> Any:
     """An item as sent, for the support view. One that is not an object or a list (a
     string, a number, ``null``) is kept wrapped as ``{"item": …}``: the JSON column would
     read a bare string as JSON text."""
-    return raw if isinstance(raw, dict | list) else {"item": raw}
+    return without_nul(raw if isinstance(raw, dict | list) else {"item": raw})
 
 
 def _reason(code: str, message: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gridbill.settings import Settings
+from services.vee import load_config
 from store.models import FieldDevice
 from sync import devices, photos
 from sync.protocol import BadBatch, parse_batch
@@ -122,6 +123,7 @@ def sync_routes(settings: Settings) -> list[BaseRoute]:
                 zone=settings.zone,
                 postgres=settings.is_postgres,
                 received_at=arrived_at,
+                vee_config=load_config(settings),
             )
         except BatchConflict as exc:
             raise HTTPProblem(409, "batch_conflict", str(exc)) from None

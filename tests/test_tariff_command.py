@@ -11,6 +11,7 @@ from pathlib import Path
 from tortoise.context import TortoiseContext
 
 from services.tariff_versions import assign
+from services.viewer import acting_as
 from store.db import open_database
 from store.models import (
     Account,
@@ -100,7 +101,10 @@ async def test_assignment_moves_an_account_from_a_date(
     imported = gridbill(subprocess_env, "import", str(ORDER), "--effective-from", "2019-08-01")
     assert imported.returncode == 0, imported.stderr
 
-    await assign(account_number="A-1", tariff_code="DERC-DOM-1.1", effective_from=date(2019, 8, 1))
+    await assign(
+        acting_as("test"), account_number="A-1", tariff_code="DERC-DOM-1.1",
+        effective_from=date(2019, 8, 1),
+    )  # fmt: skip
     moved = gridbill(
         subprocess_env,
         "assign",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from tortoise.transactions import in_transaction
 
 from api.context import Context
 from api.errors import not_found
@@ -49,10 +48,10 @@ from api.schema.operations import (
 from api.schema.tariffs import TariffType
 from domain import enums
 from domain.access import Operation
-from services import audit, meters, routes
+from services import meters, routes
 from services.errors import Refused
 from services.tariff_versions import TariffVersionError, add_version, assign
-from store.models import Account, AuditLog, Meter, Route, Tariff, TariffVersion, User
+from store.models import Account, AuditLog, Meter, Route, Tariff, TariffVersion
 
 Info = strawberry.Info[Context, None]
 
@@ -244,26 +243,17 @@ class OperationsMutations:
                 raise Refused(
                     "TARIFF_INVALID", "the document must be a JSON object", field="document"
                 )
-            creator = await User.get_or_none(id=viewer.user_id) if viewer.user_id else None
-            async with in_transaction():  # the version and its audit row commit together
-                try:
-                    stored = await add_version(
-                        document=input.document, effective_from=input.effective_from,
-                        category=enums.AccountCategory(input.category).value,
-                        source_reference=input.source_reference, created_by=creator,
-                    )  # fmt: skip
-                except TariffVersionError as exc:
-                    raise Refused("TARIFF_INVALID", str(exc), field="document") from None
-                tariff = await Tariff.get(code=stored.code)
-                version = await TariffVersion.get(tariff_id=tariff.id, version=stored.version)
-                await audit.record(
-                    viewer=viewer, action="tariff.version_created", entity="tariff", entity_id=tariff.id,
-                    after={"code": stored.code, "version": stored.version,
-                           "effective_from": stored.effective_from, "sha256": stored.sha256},
+            try:
+                stored = await add_version(
+                    viewer, document=input.document, effective_from=input.effective_from,
+                    category=enums.AccountCategory(input.category).value,
+                    source_reference=input.source_reference,
                 )  # fmt: skip
+            except TariffVersionError as exc:
+                raise Refused("TARIFF_INVALID", str(exc), field="document") from None
             return TariffVersionSuccess(
-                tariff=tariff,  # type: ignore[arg-type]
-                version=version,  # type: ignore[arg-type]
+                tariff=await Tariff.get(id=stored.tariff_id),  # type: ignore[arg-type]
+                version=await TariffVersion.get(id=stored.version_id),  # type: ignore[arg-type]
                 closed_previous_version=stored.closed_previous,
             )
 
@@ -282,20 +272,13 @@ class OperationsMutations:
             )
             if account is None:
                 raise Refused("NOT_FOUND", "account not found", field="accountId")
-            async with in_transaction():
-                try:
-                    await assign(
-                        account_number=account.number, tariff_code=input.tariff_code.strip(),
-                        effective_from=input.effective_from,
-                    )  # fmt: skip
-                except TariffVersionError as exc:
-                    raise Refused("INVALID_INPUT", str(exc), field="tariffCode") from None
-                tariff = await Tariff.get(code=input.tariff_code.strip())
-                await audit.record(
-                    viewer=viewer, action="account.tariff_assigned", entity="account",
-                    entity_id=account.id,
-                    after={"tariff": tariff.code, "effective_from": input.effective_from},
+            try:
+                tariff = await assign(
+                    viewer, account_number=account.number, tariff_code=input.tariff_code.strip(),
+                    effective_from=input.effective_from,
                 )  # fmt: skip
+            except TariffVersionError as exc:
+                raise Refused("INVALID_INPUT", str(exc), field="tariffCode") from None
             return TariffAssignmentSuccess(
                 account_id=strawberry.ID(str(account.id)),
                 tariff=tariff,  # type: ignore[arg-type]

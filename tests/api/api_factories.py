@@ -31,6 +31,7 @@ from domain.enums import (
 )
 from gridbill.passwords import hash_secret
 from services.tariff_versions import add_version
+from services.viewer import acting_as
 from store.models import (
     Account,
     AccountHolder,
@@ -99,7 +100,9 @@ async def domestic_tariff() -> Tariff:
         return existing
     with TARIFF_FILE.open(encoding="utf-8") as f:
         document = json.load(f, parse_float=Decimal)
-    await add_version(document=document, effective_from=date(2020, 4, 1), category="domestic")
+    await add_version(
+        acting_as("test"), document=document, effective_from=date(2020, 4, 1), category="domestic"
+    )
     return await Tariff.get(code="MSEDCL-LT-IB")
 
 

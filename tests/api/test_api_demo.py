@@ -16,6 +16,7 @@ from demo.loader import load_demo_data
 from gridbill.settings import Settings
 from services.bill_run import run_bill_run
 from services.billing import draft_ids, issue_bills
+from services.viewer import acting_as
 
 SIGN_IN = """mutation($login: String!, $password: String!) { signIn(input: {login: $login, password: $password}) {
   __typename ... on AuthPayload { accessToken user { role } } ... on AuthError { code } } }"""
@@ -56,7 +57,12 @@ def test_the_demo_sign_ins_work_for_every_audience(demo: tuple[Api, str], on_sql
         api.run(run_bill_run, cycle_code=cycle, period="2026-04", zone=api.settings.zone)
         ids = api.run(draft_ids, cycle_code=cycle, period="2026-04")
         api.run(
-            issue_bills, ids, issue_date=date(2026, 5, 8), utility_name=api.settings.utility_name
+            issue_bills,
+            acting_as("test"),
+            ids,
+            issue_date=date(2026, 5, 8),
+            utility_name=api.settings.utility_name,
+            payee_vpa=api.settings.upi_vpa,
         )
 
     customer_email, password = next((e, p) for e, p in people.items() if p == "demo-customer-1")

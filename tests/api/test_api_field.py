@@ -11,6 +11,7 @@ import api_factories as f
 from api_helpers import Api, error_codes
 
 from domain.enums import Role
+from domain.vee import VeeConfig
 from store.models import FieldDevice
 from sync import devices
 from sync.protocol import parse_batch
@@ -39,6 +40,7 @@ async def _enrolled(reader_email: str) -> FieldDevice:
         parse_batch(json.dumps(body).encode()),
         zone=ZoneInfo("Asia/Kolkata"),
         postgres=False,
+        vee_config=VeeConfig(),
     )
     return device
 

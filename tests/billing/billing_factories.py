@@ -226,6 +226,10 @@ async def run(period: str, *, cycle: str = CYCLE, chunk_size: int = 500) -> Any:
 
 async def issue(period: str, day: date, *, cycle: str = CYCLE) -> Any:
     from services.billing import draft_ids, issue_bills
+    from services.viewer import acting_as
 
     ids = await draft_ids(cycle_code=cycle, period=period)
-    return await issue_bills(ids, issue_date=day, utility_name="Test Power Ltd")
+    return await issue_bills(
+        acting_as("test"), ids, issue_date=day, utility_name="Test Power Ltd",
+        payee_vpa="test@upi",
+    )  # fmt: skip

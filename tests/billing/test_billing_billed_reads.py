@@ -17,11 +17,12 @@ import pytest
 
 from domain.access import Caller
 from domain.enums import ReadQuality, Role
+from domain.vee import VeeConfig
 from gridbill.settings import Settings
 from services import vee_review
 from services.billing import cancel_bill
 from services.errors import Refused
-from services.viewer import Viewer
+from services.viewer import Viewer, acting_as
 from store.models import (
     Bill,
     BilledSpan,
@@ -52,7 +53,12 @@ async def _push(
         "time_zone": "Asia/Kolkata", "items": items,
     }  # fmt: skip
     result = await push(
-        device, parse_batch(json.dumps(body).encode()), zone=ZONE, postgres=pg, received_at=when
+        device,
+        parse_batch(json.dumps(body).encode()),
+        zone=ZONE,
+        postgres=pg,
+        received_at=when,
+        vee_config=VeeConfig(),
     )
     return result.results
 
@@ -102,7 +108,7 @@ async def test_issuing_marks_the_reads_and_cancelling_releases_them(
     assert (closing.value_milli, closing.revision) == (900_000, 1)
 
     # Cancelling releases both reads; the correction now goes through.
-    await cancel_bill(bill.id, reason="misread", on=date(2026, 3, 20))
+    await cancel_bill(acting_as("test"), bill.id, reason="misread", on=date(2026, 3, 20))
     assert not (await RegisterRead.get(id=opening.id)).billed
     revised = await run_ingest((json.dumps(row) + "\n").encode())
     assert (revised.revised, revised.rejected_count) == (1, 0)
@@ -160,7 +166,7 @@ async def test_an_interval_priced_bill_protects_its_intervals(
             staff, exception_id=flagged.id, value="0.2", reason="fix", settings=settings
         )
 
-    await cancel_bill(bill.id, reason="wrong data", on=date(2026, 3, 20))
+    await cancel_bill(acting_as("test"), bill.id, reason="wrong data", on=date(2026, 3, 20))
     assert not await BilledSpan.exists(bill_id=bill.id)
     again = await run_ingest(data, series_checks=False)
     assert again.rejected_count == 0 and again.revised == 1

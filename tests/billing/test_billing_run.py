@@ -211,10 +211,12 @@ async def test_cancel_and_rebill_keep_the_history(utility: Utility) -> None:
     (bill,) = await active_bills(site.account.id)
     assert bill.number == issued.numbers[0] == "BL/2025-26/000001"
     from services.billing import cancel_bill, rebill
+    from services.viewer import acting_as
     from store.models import Adjustment, LedgerEntry
 
     await wrong.__class__.filter(id=wrong.id).update(value_milli=90_000)  # the read is corrected
     new_id = await rebill(
+        acting_as("test"),
         bill.id,
         reason="misread meter",
         on=date(2026, 3, 20),
@@ -239,7 +241,7 @@ async def test_cancel_and_rebill_keep_the_history(utility: Utility) -> None:
     new = await Bill.get(id=new_id)
     assert new.number == "BL/2025-26/000002" and new.arrears_paise == 0
     with pytest.raises(Exception, match="already cancelled"):
-        await cancel_bill(old.id, reason="again", on=date(2026, 3, 22))
+        await cancel_bill(acting_as("test"), old.id, reason="again", on=date(2026, 3, 22))
     assert len(await active_bills(site.account.id)) == 1
 
 

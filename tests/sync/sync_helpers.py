@@ -17,6 +17,7 @@ from starlette.routing import Mount
 
 from domain.access import Caller
 from domain.enums import AccountCategory, MeterKind, ReadQuality, ReadSource, RegisterUnit, Role
+from domain.vee import VeeConfig
 from gridbill.settings import Settings
 from services import routes
 from services.viewer import Viewer
@@ -171,7 +172,10 @@ def as_batch(body: dict[str, Any]) -> Batch:
 async def push_body(
     device: FieldDevice, body: dict[str, Any], *, postgres: bool, received_at: datetime = NOW
 ) -> PushResult:
-    return await push(device, as_batch(body), zone=ZONE, postgres=postgres, received_at=received_at)
+    return await push(
+        device, as_batch(body), zone=ZONE, postgres=postgres, received_at=received_at,
+        vee_config=VeeConfig(),
+    )  # fmt: skip
 
 
 def app_for(settings: Settings) -> Starlette:

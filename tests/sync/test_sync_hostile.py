@@ -15,7 +15,7 @@ from sync_helpers import NOW, World, app_for, batch_body, read_item
 from test_sync_http import run_db
 
 from gridbill.settings import Settings
-from store.models import SyncBatch
+from store.models import RegisterRead, SyncBatch
 
 
 def _post(client: TestClient, world: World, body: object) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -133,3 +133,32 @@ def test_the_clock_offset_is_measured_from_the_request_s_arrival(
     assert answer.status_code == 200, answer.text
     assert datetime.now(UTC) - sent_at > timedelta(seconds=2)
     assert answer.json()["clock_offset_s"] == 0
+
+
+def test_nul_characters_never_reach_the_database(settings: Settings, seeded: World) -> None:
+    """A probe's checksum byte may be 0x00: the readout is kept (NUL as ␀); a NUL in
+    notes is refused as bad_text; nowhere does PostgreSQL see one."""
+    register = seeded.registers[0]
+    at = NOW - timedelta(hours=1)
+    probe = read_item(register, 10_450_000, at, source="probe",
+                      raw_telegram="/ISK5\\2M550T\r\n1.8.0(010450.0*kWh)\r\n!\r\n\x03\x00")  # fmt: skip
+    noted = read_item(register, 10_460_000, at + timedelta(minutes=1), notes="gate\x00code")
+    odd = {"kind": "re\x00ad", "uuid": "x\x00y"}
+    body = {
+        **batch_body([probe, noted, odd], device_clock=datetime.now(UTC)),
+        "app_version": "1.0\x00",
+    }
+    with TestClient(app_for(settings)) as client:
+        status, answer = _post(client, seeded, body)
+        assert status == 200, answer
+        results = answer["results"]
+        assert [r["result"] for r in results] == ["accepted", "rejected", "rejected"]
+        assert results[1]["detail"]["code"] == "bad_text"
+        stored = run_db(client, lambda: RegisterRead.get(client_uuid=probe["uuid"]))
+        assert stored.raw_telegram is not None and stored.raw_telegram.endswith("\x03\u2400")
+        status, again = _post(client, seeded, body)
+        assert status == 200 and [r["result"] for r in again["results"]] == [
+            "accepted",
+            "rejected",
+            "rejected",
+        ]
