@@ -41,6 +41,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--period", required=True, metavar="YYYY-MM", help="billing month")
     p.add_argument("--issue", action="store_true", help="issue the run's reviewed drafts")
     p.add_argument(
+        "--resume",
+        action="store_true",
+        help="take over a run that is marked running because its process died",
+    )
+    p.add_argument(
         "--issue-date", metavar="DATE", help="bill date of issued bills (default: today)"
     )
     p.add_argument("--no-pdf", action="store_true", help="with --issue: do not render PDFs")
@@ -78,7 +83,9 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from store.db import open_database
 
     async with open_database(settings.database_url):
-        run, cycle, month = await start_run(cli_actor(), cycle_code=args.cycle, period=args.period)
+        run, cycle, month = await start_run(
+            cli_actor(), cycle_code=args.cycle, period=args.period, take_over=args.resume
+        )
         bar = tqdm(unit="accounts", desc="bill run", disable=args.no_progress, file=sys.stderr)
 
         def total(n: int) -> None:

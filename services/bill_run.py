@@ -209,22 +209,26 @@ async def execute_run(
 
 
 async def start_run(
-    actor: Viewer, *, cycle_code: str, period: str
+    actor: Viewer, *, cycle_code: str, period: str, take_over: bool = False
 ) -> tuple[BillRun, BillingCycle, BillingMonth]:
     """Start (or resume) a cycle's run for a month, as any door starts it, with its audit row.
 
-    Refused while the same run is in progress elsewhere (``domain.billing.run_in_progress``).
-    The caller then drafts it: a job on the API's behalf, the command in its own process.
+    Refused while the same run is in progress elsewhere (``domain.billing.run_in_progress``),
+    unless the operator takes it over (``gridbill bill-run --resume``) because its process
+    died: runs are safe to work on from several processes at once, so a mistaken take-over
+    costs nothing but a second worker. The caller then drafts it: a job on the API's behalf,
+    the command in its own process.
     """
     async with in_transaction():
         run, cycle, month = await prepare_run(
             cycle_code=cycle_code.strip(), period=period.strip(), started_by_id=actor.user_id
         )
-        if run_in_progress(run.status.value, run.updated_at, datetime.now(UTC)):
+        running = run_in_progress(run.status.value, run.updated_at, datetime.now(UTC))
+        if running and not take_over:
             raise Refused("INVALID_STATE", f"bill run #{run.id} of this cycle and month is running")
         await audit.record(
-            viewer=actor, action="bill_run.started", entity="bill_run", entity_id=run.id,
-            after={"cycle": cycle.code, "period": str(month)},
+            viewer=actor, action="bill_run.taken_over" if running else "bill_run.started",
+            entity="bill_run", entity_id=run.id, after={"cycle": cycle.code, "period": str(month)},
         )  # fmt: skip
     return run, cycle, month
 

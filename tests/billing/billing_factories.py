@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from demo.tariffs import TARIFF_BY_CATEGORY, document_sha256
 from domain.enums import AccountCategory
 from gridbill.quote import add_parser as add_quote_parser
-from gridbill.settings import Settings
+from gridbill.settings import DEMO_UPI_VPA, Settings
 from store.models import (
     Account,
     AccountHolder,
@@ -231,5 +231,5 @@ async def issue(period: str, day: date, *, cycle: str = CYCLE) -> Any:
     ids = await draft_ids(cycle_code=cycle, period=period)
     return await issue_bills(
         acting_as("test"), ids, issue_date=day, utility_name="Test Power Ltd",
-        payee_vpa="test@upi",
+        payee_vpa=DEMO_UPI_VPA,
     )  # fmt: skip

@@ -54,8 +54,8 @@ async def test_two_runs_of_one_cycle_at_once_bill_each_account_once(
     async with open_database(database_url):
         await load_synthetic(accounts=ACCOUNTS, period=PERIOD, zone=ZONE)
     first, second = (
-        spawn(subprocess_env, "--chunk-size", "10"),
-        spawn(subprocess_env, "--chunk-size", "10"),
+        spawn(subprocess_env, "--chunk-size", "10", "--resume"),
+        spawn(subprocess_env, "--chunk-size", "10", "--resume"),
     )
     outputs = [await finish(first), await finish(second)]
     async with open_database(database_url):
@@ -88,7 +88,10 @@ async def test_a_run_killed_mid_way_resumes_and_bills_everyone_exactly_once(
         billed = sum((await active_per_account()).values())
         assert killed.status.value == "running" and 0 < billed < accounts
         assert killed.bills_created == billed  # progress commits with its bills
-    out = await finish(spawn(subprocess_env))
+    refused = spawn(subprocess_env)  # the run still looks busy: an operator takes it over
+    _, err = await asyncio.to_thread(refused.communicate, timeout=120)
+    assert refused.returncode == 1 and "is running" in err
+    out = await finish(spawn(subprocess_env, "--resume"))
     assert f"resumed after account #{killed.last_account_id}" in out
     async with open_database(database_url):
         per_account = await active_per_account()
