@@ -82,6 +82,11 @@ class RegisterInfo:
     plain_until_day: date = date.max
 
     @property
+    def first_installed_at(self) -> datetime | None:
+        """When the meter was first installed (None: never): no reading is older."""
+        return self.installations[0].installed_at if self.installations else None
+
+    @property
     def windows(self) -> list[Installation]:
         return [Installation(i.installed_at, i.removed_at) for i in self.installations]
 
