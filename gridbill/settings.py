@@ -219,12 +219,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_auth_cache_ttl_s=_int(environ, "GRIDBILL_SYNC_AUTH_CACHE_TTL", 60),
         sync_pull_settle_s=_int(environ, "GRIDBILL_SYNC_PULL_SETTLE", 5),
         vee_config_path=_env(environ, "GRIDBILL_VEE_CONFIG", ""),
-        ingest_future_margin_hours=_future_margin(environ),
+        ingest_future_margin_hours=ingest_future_margin_hours(environ),
     )
 
 
-def _future_margin(environ: Mapping[str, str]) -> int:
-    """Hours past now that a delivered reading may be dated and still be stored."""
+def ingest_future_margin_hours(environ: Mapping[str, str]) -> int:
+    """Hours past now that a delivered reading may be dated and still be stored (read on
+    its own too, by the migration that quarantines readings stored before the limit)."""
     name = "GRIDBILL_INGEST_FUTURE_MARGIN_HOURS"
     hours = _positive(environ, name, 24)
     if hours > MAX_FUTURE_MARGIN_HOURS:
