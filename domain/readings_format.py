@@ -190,6 +190,8 @@ def parse_timestamp(value: Value) -> datetime:
 
 def shown(value: object) -> str:
     """A value as a rejection reason quotes it: its repr, cut short (a line may be 1 MiB)."""
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"(a number of {value.bit_length()} bits)"  # str() refuses past 4,300 digits
     text = str(value) if isinstance(value, Decimal | int) else repr(value)
     return text if len(text) <= SHOWN else f"{text[:SHOWN]}…"
 

@@ -67,6 +67,7 @@ from services.ingest_registers import RegisterCatalog, RegisterInfo
 CHUNK_ROWS = 20_000
 MAX_REJECTIONS = 1_000
 MAX_LINE_BYTES = 1 << 20
+LONGEST_INTERVAL = timedelta(days=1)  # minutes must divide a day
 MAX_INTERVAL_WH = 10**15  # after the multiplier: demand (× 3600 / 60 s) still fits BIGINT
 RETRIES = 3
 BOM = b"\xef\xbb\xbf"
@@ -270,6 +271,7 @@ class _Run:
         now = datetime.now(UTC)
         horizon = now + self.config.future_tolerance
         latest = now + self.config.future_margin
+        latest_start = latest - LONGEST_INTERVAL  # an interval starting by then ends by latest
         get = self.catalog.get
         for row in rows:
             info = get(row.serial, row.obis)
@@ -279,10 +281,12 @@ class _Run:
                 else:
                     batch.reject(row.row, f"unknown meter {row.serial}")
                 continue
-            refusal = self._outside(row, info, latest)
-            if refusal is not None:
-                batch.reject(row.row, refusal)
-                continue
+            first = info.first_installed_at
+            if first is None or not first <= row.at <= latest_start or row.kind is Kind.REGISTER:
+                refusal = self._outside(row, info, latest)  # the usual row skips this call
+                if refusal is not None:
+                    batch.reject(row.row, refusal)
+                    continue
             if row.kind is Kind.REGISTER:
                 batch.reads.append((row, info))
                 continue

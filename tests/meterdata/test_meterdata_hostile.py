@@ -280,8 +280,11 @@ HOSTILE: st.SearchStrategy[bytes] = st.one_of(
     st.integers(min_value=2, max_value=100_000).map(_deep),
     st.integers(min_value=2, max_value=400).map(lambda d: _line(meter=json.loads(_deep(d)))),
     st.text(min_size=1, max_size=30).filter(str.strip).map(lambda t: _line(meter="SM0001" + t)),
-    st.sampled_from(["\x00", "SM\x000001", "SM0001\n", "\u202eSM0001"]).map(
+    st.sampled_from(["\x00", "SM\x000001", "SM0001\n", "\u202eSM0001", "SM\ud800"]).map(
         lambda t: _line(meter=t)
+    ),
+    st.sampled_from(["obis", "quality", "uuid", "timestamp"]).map(
+        lambda name: _line(**{name: "\ud800\x00" + "é" * 100})
     ),
     st.integers(min_value=2027, max_value=9999).map(
         lambda y: _line(timestamp=f"{y}-06-01T00:00:00+14:00")
