@@ -18,10 +18,10 @@ Two rules make a complete photo trustworthy, whatever runs concurrently:
   stored path) and marks the photo complete. A complete photo's file is never written
   again.
 
-A photo belongs to the device that declared it, and only a device of the reader whose
-read or skip names the photo may declare it (:func:`declare`); a photo is attached to a
-read or skip only when its owner is that record's device or a device of its reader
-(:func:`attached`).
+A photo belongs to the device that declared it first, and once reads or skips name a
+photo only a device of one of their readers may declare it (:func:`declare`); a photo is
+attached to a read or skip only when its owner is that record's device or a device of
+its reader (:func:`attached`).
 """
 
 from __future__ import annotations
@@ -127,12 +127,11 @@ async def declare(
 ) -> PhotoState:
     """Start an upload, or find the one already started (idempotent).
 
-    Refused (403 ``photo_not_yours``) when reads or skips name the photo and none is of
-    this device or its reader. The first device to declare a photo owns it; another
-    device gets 409 ``photo_uuid_in_use``, except that a device whose reader's record
-    names the photo takes over a declaration made by a device no such record belongs to
-    (the upload starts again from 0): a UUID declared early by someone else cannot keep a
-    photo from the read that names it.
+    The first device to declare a photo owns it: declaring again answers its state, and
+    another device gets 409 ``photo_uuid_in_use`` (a photo declared before its read
+    arrives cannot be taken over by a device that names it in a read of its own). A photo
+    not declared yet that reads or skips already name may be declared only by a device of
+    one of their readers: 403 ``photo_not_yours`` otherwise.
     """
     size_bytes, sha256 = declaration.size_bytes, declaration.sha256
     if not 0 < size_bytes <= max_bytes:
@@ -150,50 +149,28 @@ async def declare(
         "content_type": declaration.content_type, "storage_path": str(path),
     }  # fmt: skip
     for _ in range(2):  # a concurrent first declaration of the same UUID: look again
+        photo = await Photo.get_or_none(uuid=photo_uuid)
+        if photo is not None:
+            break
         try:
             async with in_transaction() as conn:
-                photo = await _locked(conn, photo_uuid)
                 namers = await named_by(photo_uuid, conn)
                 if namers and not _among(namers, device.id, device.reader_id):  # type: ignore[attr-defined]
                     raise PhotoError(
                         403, "photo_not_yours",
                         "a read or skip of another reader names this photo: only its device uploads it",
                     )  # fmt: skip
-                if photo is None:
-                    photo = await Photo.create(using_db=conn, uuid=photo_uuid, **fields)
-                elif photo.device_id != device.id:  # type: ignore[attr-defined]
-                    owner_id: int = photo.device_id  # type: ignore[attr-defined]
-                    owner = await FieldDevice.filter(id=owner_id).using_db(conn).get()
-                    if not namers or _among(namers, owner.id, owner.reader_id):  # type: ignore[attr-defined]
-                        raise PhotoError(
-                            409, "photo_uuid_in_use", "another device uses this photo UUID"
-                        )
-                    await (
-                        Photo.filter(id=photo.id)
-                        .using_db(conn)
-                        .update(**fields, bytes_received=0, completed_at=None)
-                    )
-                    await asyncio.to_thread(_discard, path)
-                    photo = await Photo.filter(id=photo.id).using_db(conn).get()
+                photo = await Photo.create(using_db=conn, uuid=photo_uuid, **fields)
         except IntegrityError:
             continue
         break
-    else:
+    if photo is None or photo.device_id != device.id:  # type: ignore[attr-defined]
         raise PhotoError(409, "photo_uuid_in_use", "another device uses this photo UUID")
     if photo.size_bytes != size_bytes or photo.sha256 != sha256:
         raise PhotoError(
             409, "photo_changed", "this photo UUID was declared with another size or checksum"
         )
     return _state(photo)
-
-
-async def _locked(conn: BaseDBAsyncClient, photo_uuid: UUID) -> Photo | None:
-    """The photo's row, locked until the transaction ends (PostgreSQL; SQLite writes
-    one transaction at a time)."""
-    query = Photo.filter(uuid=photo_uuid).using_db(conn)
-    if conn.capabilities.dialect == "postgres":
-        query = query.select_for_update()
-    return await query.first()
 
 
 async def named_by(
@@ -318,11 +295,6 @@ def _write_at(final: Path, offset: int, chunk: bytes) -> Path:
     finally:
         os.close(fd)
     return part
-
-
-def _discard(final: Path) -> None:
-    for path in (final, part_path(final)):
-        path.unlink(missing_ok=True)
 
 
 def _sha256_of(path: Path) -> str:

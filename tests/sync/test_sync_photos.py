@@ -85,11 +85,14 @@ def test_declarations_that_are_not_an_object_are_refused(settings: Settings, see
         assert good.status_code == 200
 
 
-def push_read(client: TestClient, seeded: World, device: str, photo_uuid: str) -> None:
+def push_read(
+    client: TestClient, seeded: World, device: str, photo_uuid: str, register: Any = None
+) -> None:
     now = datetime.now(UTC)
     item = read_item(
-        seeded.registers[0], 10_400_000, now - timedelta(hours=1), photo_uuid=photo_uuid
-    )
+        register or seeded.registers[0], 10_400_000, now - timedelta(hours=1),
+        photo_uuid=photo_uuid,
+    )  # fmt: skip
     pushed = client.post(
         "/sync/v1/push", json=batch_body([item], device_clock=now), headers=seeded.auth(device)
     )
@@ -133,38 +136,42 @@ def test_only_the_reader_whose_read_names_a_photo_may_upload_it(
 def test_a_photo_declared_before_its_read_cannot_be_captured(
     settings: Settings, seeded: World
 ) -> None:
-    """Device c (reader two) declares and completes u6 before device a's read naming u6
-    arrives: the photo is not a's read's photo; a then declares u6 and takes it over."""
-    theirs, ours = b"not the meter" * 50, b"the meter" * 80
+    """Device a declares u6 before its read naming u6 arrives. Device c (reader two) then
+    pushes a read naming u6 too and declares it: refused, the photo stays a's, is attached
+    to a's read and not to c's."""
+    ours, theirs = b"the meter" * 80, b"not the meter" * 50
     u6 = str(uuid.uuid4())
     with TestClient(app_for(settings)) as client:
         first = client.post(
-            "/sync/v1/photos", content=json.dumps(declaration(theirs, u6)), headers=seeded.auth("c")
-        )
-        assert first.status_code == 200
-        assert upload(client, seeded.auth("c"), u6, theirs).json()["complete"] is True
-        push_read(client, seeded, "a", u6)
-        read = run_db(client, lambda: RegisterRead.get(photo_uuid=u6))
-
-        def of_read() -> Any:
-            return photos.attached(
-                uuid.UUID(u6), device_id=read.device_id, reader_id=read.captured_by_id
-            )
-
-        assert run_db(client, of_read) is None  # c's bytes are not attached to a's read
-        taken = client.post(
             "/sync/v1/photos", content=json.dumps(declaration(ours, u6)), headers=seeded.auth("a")
         )
-        assert taken.status_code == 200 and taken.json()["bytes_received"] == 0
-        assert not (settings.var_dir / "photos" / f"{u6}.bin").exists()
-        assert client.get(f"/sync/v1/photos/{u6}", headers=seeded.auth("c")).status_code == 404
-        again = client.post(
+        assert first.status_code == 200
+        push_read(client, seeded, "c", u6, register=seeded.other_register)
+        taken = client.post(
             "/sync/v1/photos", content=json.dumps(declaration(theirs, u6)), headers=seeded.auth("c")
         )
-        assert again.status_code == 403 and again.json()["error"]["code"] == "photo_not_yours"
+        assert taken.status_code == 409 and taken.json()["error"]["code"] == "photo_uuid_in_use"
+        assert upload(client, seeded.auth("c"), u6, theirs).status_code == 404
+        # a's own retry of the declaration still answers, though another reader names u6
+        again = client.post(
+            "/sync/v1/photos", content=json.dumps(declaration(ours, u6)), headers=seeded.auth("a")
+        )
+        assert again.status_code == 200
         assert upload(client, seeded.auth("a"), u6, ours).json()["complete"] is True
+        push_read(client, seeded, "a", u6)
+        reads = run_db(client, lambda: RegisterRead.filter(photo_uuid=u6).all())
+        by_device = {
+            read.device_id: run_db(
+                client,
+                lambda read=read: photos.attached(
+                    uuid.UUID(u6), device_id=read.device_id, reader_id=read.captured_by_id
+                ),
+            )
+            for read in reads
+        }
+        assert by_device[seeded.devices["a"].id] is not None  # a's read: a's photo
+        assert by_device[seeded.devices["c"].id] is None  # c's read names it, gets nothing
         assert (settings.var_dir / "photos" / f"{u6}.bin").read_bytes() == ours
-        assert run_db(client, of_read) is not None
 
 
 def test_a_skip_names_a_photo_too(settings: Settings, seeded: World) -> None:
