@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from meterdata_helpers import (
+    INSTALLED,
     SECRET,
     START,
     STEP,
@@ -32,7 +35,12 @@ from meterdata_helpers import (
 from api.ingest_route import PATH
 from domain.enums import ReadQuality
 from domain.vee import Gap, Rule, series_break
+from gridbill.settings import ConfigError
+from services.vee import load_config
 from store.models import IntervalReading, RegisterRead, ValidationException
+from tests.conftest import make_settings
+
+MARGIN = "GRIDBILL_INGEST_FUTURE_MARGIN_HOURS"
 
 NDJSON = {"Content-Type": "application/x-ndjson", **basic("hes-1", SECRET)}
 
@@ -75,26 +83,31 @@ async def test_far_future_rows_are_refused_and_the_rest_stored(http: httpx2.Asyn
     assert again.status_code == 200 and again.json()["duplicate"] == 2
 
 
-async def test_the_future_margin_comes_from_the_environment(site: Site) -> None:
-    from dataclasses import replace
-
-    from domain.vee import VeeConfig
-
+async def test_the_future_margin_comes_from_the_environment(site: Site, tmp_path: Path) -> None:
+    tight = load_config(make_settings("sqlite://unused", tmp_path, **{MARGIN: "1"}))
+    assert tight.future_margin == timedelta(hours=1)
     soon = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=3)
-    tight = replace(VeeConfig(), future_margin=timedelta(hours=1))
     refused = await run_ingest(good(soon), config=tight, series_checks=False)
     assert refused.rejected_count == 1 and "more than 1 h after now" in refused.rejected[0].reason
     stored = await run_ingest(good(soon), series_checks=False)  # within the default 24 h
     assert (stored.accepted, stored.suspect) == (1, 1)  # still suspect: future_read
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0", "must be 1 or more"), ("8761", "must be at most 8760"), ("1.5", "not a whole number")],
+)
+def test_a_bad_margin_is_a_configuration_error(tmp_path: Path, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        make_settings("sqlite://unused", tmp_path, **{MARGIN: value})
+
+
 async def test_rows_before_the_installation_are_refused(site: Site) -> None:
-    installed = site.meter  # installed 2026-01-01T00:00Z (meterdata_helpers.INSTALLED)
-    before = datetime(2025, 12, 31, 23, 45, tzinfo=UTC)
+    before = INSTALLED - STEP  # the meter was installed at 2026-01-01T00:00Z
     result = await run_ingest(good(before) + good(before + STEP), series_checks=False)
     assert result.accepted == 1 and result.rejected_count == 1
     assert result.rejected[0].row == 1
-    assert f"before meter {installed.serial} was installed" in result.rejected[0].reason
+    assert f"before meter {site.meter.serial} was installed" in result.rejected[0].reason
 
 
 async def test_huge_values_lose_only_their_own_row(http: httpx2.AsyncClient) -> None:
