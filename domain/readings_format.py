@@ -39,6 +39,20 @@ FIELDS: Final = ("meter", "obis", "timestamp", "kwh", "reading", "minutes", "qua
 DEFAULT_OBIS: Final = "1.8.0"
 DEFAULT_MINUTES: Final = 15
 MAX_SERIAL: Final = 40
+MAX_MILLI: Final = 10**12 - 1
+"""Values above 999,999,999.999 (kWh, or the register's unit) are refused: no meter's
+register has more than 9 whole digits, no interval carries a terawatt-hour, and a bound
+here keeps every later product (multiplier, demand) inside a 64-bit column."""
+MAX_UNITS: Final = Decimal(MAX_MILLI) / 1000
+THOUSANDTH: Final = Decimal("0.001")
+MAX_NUMBER_TEXT: Final = 40
+"""A number is at most this many characters: longer text is no reading (and converting
+thousands of digits costs time)."""
+MIN_YEAR: Final = 1900
+MAX_YEAR: Final = 9000
+"""Timestamps outside these years are refused while parsing, before any date arithmetic
+can overflow; the service then applies the real window (installation .. now + margin)."""
+SHOWN: Final = 40
 READINGS_NAMESPACE: Final = uuid.UUID("5d0f7a7e-2b1c-4c53-9a55-6f1e4f7d8a01")
 
 
@@ -103,7 +117,9 @@ def build_row(
         if not serial:
             raise RowError("meter (the serial number) is missing")
     if len(serial) > MAX_SERIAL:
-        raise RowError(f"meter {serial[:MAX_SERIAL]}… is longer than {MAX_SERIAL} characters")
+        raise RowError(f"meter {serial[:MAX_SERIAL]!r}… is longer than {MAX_SERIAL} characters")
+    if not serial.isprintable():
+        raise RowError(f"meter {serial!r} holds a control character (NUL, tab, line break…)")
     at = parse_timestamp(timestamp)
     has_kwh = kwh is not None and kwh != ""
     has_reading = reading is not None and reading != ""
@@ -147,7 +163,7 @@ def parse_obis(value: Value) -> str:
     code = code.split("*", 1)[0]
     parts = code.split(".")
     if not 2 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts):
-        raise RowError(f"obis {value!r} is not an OBIS code like 1.8.0")
+        raise RowError(f"obis {shown(value)} is not an OBIS code like 1.8.0")
     if len(_OBIS) < 1000:
         _OBIS[value] = code
     return code
@@ -163,50 +179,76 @@ def parse_timestamp(value: Value) -> datetime:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
             raise RowError(
-                f"timestamp {value!r} is not ISO 8601 like 2026-04-01T00:15:00+05:30"
+                f"timestamp {shown(value)} is not ISO 8601 like 2026-04-01T00:15:00+05:30"
             ) from None
     if moment.tzinfo is None:
-        raise RowError(f"timestamp {value!r} has no zone: add Z or an offset like +05:30")
+        raise RowError(f"timestamp {shown(value)} has no zone: add Z or an offset like +05:30")
+    if not MIN_YEAR < moment.year < MAX_YEAR:  # converting 9999-12-31T23:45-14:00 overflows
+        raise RowError(f"timestamp {shown(value)} is not a plausible time of a reading")
     return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+def shown(value: object) -> str:
+    """A value as a rejection reason quotes it: its repr, cut short (a line may be 1 MiB)."""
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"(a number of {value.bit_length()} bits)"  # str() refuses past 4,300 digits
+    text = str(value) if isinstance(value, Decimal | int) else repr(value)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}…"
 
 
 def _milli(value: Value, name: str) -> int:
     if type(value) is str:
+        if len(value) > MAX_NUMBER_TEXT:
+            raise RowError(
+                f"{name} {shown(value)} is not a number of at most {MAX_NUMBER_TEXT} characters"
+            )
         whole, dot, fraction = value.partition(".")
         if (
             whole.isascii()
             and whole.isdigit()
             and (not dot or (len(fraction) <= 3 and fraction.isascii() and fraction.isdigit()))
         ):  # the usual "12.345": exact in integers, no Decimal needed
-            return int(whole) * 1000 + (int(fraction.ljust(3, "0")) if fraction else 0)
+            milli = int(whole) * 1000 + (int(fraction.ljust(3, "0")) if fraction else 0)
+            if milli > MAX_MILLI:
+                raise RowError(_too_large(name, value))
+            return milli
     if isinstance(value, int) and not isinstance(value, bool):
         number = Decimal(value)
     elif isinstance(value, str | Decimal):
         try:
             number = Decimal(value.strip() if isinstance(value, str) else value)
         except InvalidOperation:
-            raise RowError(f"{name} {value!r} is not a number") from None
+            raise RowError(f"{name} {shown(value)} is not a number") from None
     else:
         raise RowError(f"{name} must be a number")
     if not number.is_finite():
-        raise RowError(f"{name} {value!r} is not a number")
+        raise RowError(f"{name} {shown(value)} is not a number")
     if number < 0:
-        raise RowError(f"{name} {value} is negative")
-    milli = number * 1000
-    if milli != milli.to_integral_value():
-        raise RowError(f"{name} {value} has more than 3 decimals (finer than Wh)")
-    return int(milli)
+        raise RowError(f"{name} {shown(value)} is negative")
+    if number > MAX_UNITS:  # before any arithmetic: 1e999999999 is a billion digits
+        raise RowError(_too_large(name, value))
+    if number != number.quantize(THOUSANDTH):  # 1e-999999999 too: it is not 0.000
+        raise RowError(f"{name} {shown(value)} has more than 3 decimals (finer than Wh)")
+    return int(number * 1000)
+
+
+def _too_large(name: str, value: Value) -> str:
+    return f"{name} {shown(value)} is too large: at most {MAX_UNITS:,}"
 
 
 def _minutes(value: Value) -> int:
     if value is None or value == "":
         return DEFAULT_MINUTES
+    if isinstance(value, str) and len(value) > MAX_NUMBER_TEXT:
+        raise RowError(f"minutes {shown(value)} is not a whole number")
+    if isinstance(value, Decimal) and not (value.is_finite() and 0 < value <= 1440):
+        raise RowError(f"minutes {shown(value)} does not divide a day (15, 30 and 60 do)")
     try:
         minutes = int(value)
     except ValueError:
-        raise RowError(f"minutes {value!r} is not a whole number") from None
+        raise RowError(f"minutes {shown(value)} is not a whole number") from None
     if minutes != value and str(minutes) != str(value).strip():
-        raise RowError(f"minutes {value} is not a whole number")
+        raise RowError(f"minutes {shown(value)} is not a whole number")
     if minutes <= 0 or 1440 % minutes:
         raise RowError(f"minutes {minutes} does not divide a day (15, 30 and 60 do)")
     return minutes
@@ -219,7 +261,7 @@ def _quality(value: Value) -> SourceQuality:
         return SourceQuality(str(value).strip().lower())
     except ValueError:
         raise RowError(
-            f"quality {value!r} is not one of {', '.join(q.value for q in SourceQuality)}"
+            f"quality {shown(value)} is not one of {', '.join(q.value for q in SourceQuality)}"
         ) from None
 
 
@@ -229,7 +271,7 @@ def _uuid(value: Value) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise RowError(f"uuid {value!r} is not a UUID") from None
+        raise RowError(f"uuid {shown(value)} is not a UUID") from None
 
 
 # --- NDJSON --------------------------------------------------------------------------
@@ -241,11 +283,13 @@ def parse_ndjson_line(line: str, row: int) -> ReadingRow:
         item = json.loads(line, parse_float=Decimal)
     except ValueError as exc:
         raise RowError(f"not a JSON object: {exc.args[0] if exc.args else exc}") from None
+    except RecursionError:  # a row is a flat object: deep nesting is never one
+        raise RowError("not a flat JSON object: nested too deeply") from None
     if not isinstance(item, dict):
         raise RowError("not a JSON object")
     unknown = [key for key in item if key not in FIELDS]
     if unknown:
-        raise RowError(f"unknown field {unknown[0]!r} (fields: {', '.join(FIELDS)})")
+        raise RowError(f"unknown field {shown(unknown[0])} (fields: {', '.join(FIELDS)})")
     values: list[Value] = []
     for name in FIELDS:
         value = item.get(name)
@@ -271,7 +315,7 @@ class CsvLayout:
         unknown = [name for name in names if name not in FIELDS]
         if unknown:
             raise FormatError(
-                f"CSV header has unknown column {unknown[0]!r} (columns: {', '.join(FIELDS)})"
+                f"CSV header has unknown column {shown(unknown[0])} (columns: {', '.join(FIELDS)})"
             )
         if len(set(names)) != len(names):
             raise FormatError("CSV header names a column twice")

@@ -107,6 +107,9 @@ class VeeConfig:
     """a register unchanged over at least this many days on an active account is suspect."""
     future_tolerance: timedelta = timedelta(minutes=10)
     """clock skew allowed before a read counts as dated in the future."""
+    future_margin: timedelta = timedelta(hours=24)
+    """a delivered value dated after now + this is refused, not stored (an environment
+    setting, GRIDBILL_INGEST_FUTURE_MARGIN_HOURS, not a key of the VEE file)."""
     jump_factor: Decimal = Decimal(10)
     jump_min_wh: int = 500
     """an interval more than jump_factor × the one before and at least jump_min_wh above it."""
@@ -422,21 +425,36 @@ def check_jump(previous_wh: int, wh: int, config: VeeConfig = DEFAULT_CONFIG) ->
 
 @dataclass(frozen=True)
 class Gap:
-    """Intervals missing between two that are there: ``starts`` are the missing ones."""
+    """Intervals missing between two that are there, kept as bounds and a count.
+
+    A gap can span years (a stray far-future value, a meter silent since installation):
+    nothing here grows with its length. :meth:`starts` lists the missing starts, for the
+    caller to ask only once it knows the gap is short enough to fill.
+    """
 
     after: datetime  # start of the interval before the gap
     before: datetime  # start of the interval after it
-    starts: tuple[datetime, ...]
+    first: datetime  # the first missing start (the end of the interval before)
+    step: timedelta  # the length of the intervals the gap is counted in
+    count: int  # how many intervals are missing
+
+    @property
+    def last(self) -> datetime:
+        return self.first + self.step * (self.count - 1)
+
+    def starts(self) -> tuple[datetime, ...]:
+        """Every missing start: as many as :attr:`count`, so bound it before asking."""
+        return tuple(self.first + self.step * i for i in range(self.count))
 
     @property
     def flag(self) -> Flag:
         return Flag(
             Rule.INTERVAL_GAP,
-            {"from": _iso(self.starts[0]), "to": _iso(self.starts[-1]), "missing": str(len(self))},
+            {"from": _iso(self.first), "to": _iso(self.last), "missing": str(self.count)},
         )
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return self.count
 
 
 @dataclass(frozen=True)
@@ -464,12 +482,8 @@ def series_break(
     if start < previous_end:
         return Overlap(start, previous_end)
     step = timedelta(seconds=length_s)
-    missing: list[datetime] = []
-    moment = previous_end
-    while moment < start:
-        missing.append(moment)
-        moment += step
-    return Gap(previous_start, start, tuple(missing))
+    count = -(-(start - previous_end) // step)  # starts previous_end, + step, … before start
+    return Gap(previous_start, start, previous_end, step, count)
 
 
 def check_interval_duplicate(previous_wh: int, wh: int) -> Flag | None:

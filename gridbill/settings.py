@@ -29,6 +29,7 @@ POSTGRES_SCHEMES = ("postgres", "postgresql")
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
 DEMO_UPI_VPA = "gridbill.demo@upi"
+MAX_FUTURE_MARGIN_HOURS = 8760
 
 
 class ConfigError(UserError):
@@ -66,6 +67,7 @@ class Settings:
     sync_auth_cache_ttl_s: int = 60
     sync_pull_settle_s: int = 5
     vee_config_path: str = ""
+    ingest_future_margin_hours: int = 24
 
     @property
     def is_production(self) -> bool:
@@ -217,7 +219,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_auth_cache_ttl_s=_int(environ, "GRIDBILL_SYNC_AUTH_CACHE_TTL", 60),
         sync_pull_settle_s=_int(environ, "GRIDBILL_SYNC_PULL_SETTLE", 5),
         vee_config_path=_env(environ, "GRIDBILL_VEE_CONFIG", ""),
+        ingest_future_margin_hours=ingest_future_margin_hours(environ),
     )
+
+
+def ingest_future_margin_hours(environ: Mapping[str, str]) -> int:
+    """Hours past now that a delivered reading may be dated and still be stored (read on
+    its own too, by the migration that quarantines readings stored before the limit)."""
+    name = "GRIDBILL_INGEST_FUTURE_MARGIN_HOURS"
+    hours = _positive(environ, name, 24)
+    if hours > MAX_FUTURE_MARGIN_HOURS:
+        raise ConfigError(f"{name}={hours} must be at most {MAX_FUTURE_MARGIN_HOURS} (a year)")
+    return hours
 
 
 @lru_cache(maxsize=1)

@@ -49,7 +49,15 @@ from domain.readings_format import (
     SourceQuality,
     parse_ndjson_line,
 )
-from domain.vee import Flag, Rule, VeeConfig, apply_multiplier, check_timing, is_suspect
+from domain.vee import (
+    Flag,
+    Rule,
+    VeeConfig,
+    apply_multiplier,
+    check_timing,
+    is_suspect,
+    register_range_milli,
+)
 from gridbill.errors import UserError
 from services import audit, ingest_intervals, ingest_reads, vee
 from services.billing_store import Sql
@@ -59,6 +67,8 @@ from services.ingest_registers import RegisterCatalog, RegisterInfo
 CHUNK_ROWS = 20_000
 MAX_REJECTIONS = 1_000
 MAX_LINE_BYTES = 1 << 20
+LONGEST_INTERVAL = timedelta(days=1)  # minutes must divide a day
+MAX_INTERVAL_WH = 10**15  # after the multiplier: demand (× 3600 / 60 s) still fits BIGINT
 RETRIES = 3
 BOM = b"\xef\xbb\xbf"
 VALID = ReadQuality.VALID.value
@@ -145,11 +155,14 @@ class _Failed:
 
 @dataclass
 class Touched:
-    """The span of interval starts a delivery touched for one register."""
+    """The span of interval starts a delivery touched for one register, and the local
+    days it has data on (the series rules judge those days, never the calendar between
+    ``first`` and ``last``, which may be years apart)."""
 
     first: datetime
     last: datetime
     length_s: int
+    days: set[date] = field(default_factory=set)
 
 
 async def ingest(
@@ -257,6 +270,8 @@ class _Run:
         seen = {(record[0], record[-1]): i for i, record in enumerate(batch.intervals)}
         now = datetime.now(UTC)
         horizon = now + self.config.future_tolerance
+        latest = now + self.config.future_margin
+        latest_start = latest - LONGEST_INTERVAL  # an interval starting by then ends by latest
         get = self.catalog.get
         for row in rows:
             info = get(row.serial, row.obis)
@@ -266,6 +281,12 @@ class _Run:
                 else:
                     batch.reject(row.row, f"unknown meter {row.serial}")
                 continue
+            first = info.first_installed_at
+            if first is None or not first <= row.at <= latest_start or row.kind is Kind.REGISTER:
+                refusal = self._outside(row, info, latest)  # the usual row skips this call
+                if refusal is not None:
+                    batch.reject(row.row, refusal)
+                    continue
             if row.kind is Kind.REGISTER:
                 batch.reads.append((row, info))
                 continue
@@ -274,6 +295,32 @@ class _Run:
         batch.copy_payload = "".join(batch.copy_lines).encode()
         batch.copy_lines = []
         return batch
+
+    def _outside(self, row: ReadingRow, info: RegisterInfo, latest: datetime) -> str | None:
+        """Why a row falls outside what can be a reading of this register, or None.
+
+        Refused, not stored: a value dated after now + the margin (its end, for an
+        interval) or before the meter was first installed, and a register reading past
+        the register's last digit. Stored, such a value would poison every later delivery.
+        """
+        end = row.at + timedelta(seconds=row.length_s)
+        if end > latest:
+            hours = int(self.config.future_margin.total_seconds() // 3600)
+            return (
+                f"timestamp {row.at.isoformat()} is in the future (more than {hours} h "
+                "after now, GRIDBILL_INGEST_FUTURE_MARGIN_HOURS): check the head-end's clock"
+            )
+        installed = info.first_installed_at
+        if installed is None:
+            return f"meter {row.serial} has never been installed: install it first"
+        if row.at < installed:
+            return (
+                f"timestamp {row.at.isoformat()} is before meter {row.serial} "
+                f"was installed ({installed.isoformat()})"
+            )
+        if row.kind is Kind.REGISTER and row.value >= register_range_milli(info.digits):
+            return f"reading is past the last digit of register {row.obis} ({info.digits} digits)"
+        return None
 
     def _usage(self, records: list[tuple[Any, ...]]) -> Usage:
         """The chunk's billable energy per account, day (month) and TOU period."""
@@ -341,6 +388,8 @@ class _Run:
                     self._layout = CsvLayout.from_header(next(csv.reader([text])))
                 except FormatError as exc:
                     raise IngestError(str(exc)) from None
+                except csv.Error as exc:
+                    raise IngestError(f"the CSV header cannot be read: {exc}") from None
                 continue
             batch.rows += 1
             try:
@@ -352,6 +401,8 @@ class _Run:
                     append(parse_ndjson_line(text, number))
             except RowError as exc:
                 batch.reject(number, str(exc))
+            except csv.Error as exc:  # a field over csv's limit, a NUL byte…
+                batch.reject(number, f"not a CSV record: {exc}")
         return rows
 
     def _localize(self, at: datetime) -> tuple[Any, Any, Any, str, date, str]:
@@ -413,6 +464,11 @@ class _Run:
         value = row.value
         if factor != 1 and not self.config.intervals_include_multiplier:
             value = apply_multiplier(value, factor)
+            if value > MAX_INTERVAL_WH:
+                batch.reject(
+                    row.row, f"kwh times the CT/PT multiplier {factor} is implausibly large"
+                )
+                return
         quality = VALID
         method = ""
         if row.quality is not SourceQuality.VALID:
@@ -425,11 +481,12 @@ class _Run:
             quality = SUSPECT
         touched = self.touched.get(info.id)
         if touched is None:
-            self.touched[info.id] = Touched(at, at, length_s)
+            touched = self.touched[info.id] = Touched(at, at, length_s)
         elif at > touched.last:
             touched.last = at
         elif at < touched.first:
             touched.first = at
+        touched.days.add(day)
         record = (  # see services.ingest_intervals.STAGE_COLUMNS
             info.id, ts, length_s, value, quality, method, SMART, 1, self._received,
             row.row, info.meter_id, account.account_id if account is not None else None,

@@ -80,6 +80,8 @@ class RegisterInfo:
     plain_account: AccountSpan | None = None
     plain_since_day: date = date.max
     plain_until_day: date = date.max
+    first_installed_at: datetime | None = None
+    """When the meter was first installed (None: never): no reading of it is older."""
 
     @property
     def windows(self) -> list[Installation]:
@@ -95,6 +97,8 @@ class RegisterInfo:
 
     def prepare(self) -> None:
         """Work out the fast path: one installation, one multiplier, one account in a span."""
+        if self.installations:  # loaded oldest first
+            self.first_installed_at = self.installations[0].installed_at
         if len(self.installations) != 1:
             return
         inst = self.installations[0]

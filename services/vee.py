@@ -19,7 +19,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -65,8 +65,14 @@ class VeeConfigError(UserError):
 
 
 def load_config(settings: Settings) -> VeeConfig:
-    """The utility's VEE configuration (re-read when the file changes)."""
-    path = settings.vee_config_path
+    """The utility's VEE configuration (re-read when the file changes), with the window
+    of acceptable timestamps from the environment."""
+    config = _load_file(settings.vee_config_path)
+    margin = timedelta(hours=settings.ingest_future_margin_hours)
+    return config if config.future_margin == margin else replace(config, future_margin=margin)
+
+
+def _load_file(path: str) -> VeeConfig:
     if not path:
         return DEFAULT_CONFIG
     try:
@@ -193,6 +199,9 @@ class _Series:
         found: dict[int, Neighbour] = {}
         op, order = ("<", "DESC") if before else (">", "ASC")
         columns = "id, interval_start, length_s, value_wh, quality"
+        # A value stored past the window (before deliveries were refused there) is no
+        # neighbour: it would make every delivery open a years-long gap.
+        horizon = sql.ts(self.now + self.config.future_margin)
         if sql.postgres:
             ids = list(self.touched)
             moments = [self.touched[i].first if before else self.touched[i].last for i in ids]
@@ -200,8 +209,8 @@ class _Series:
                 f"SELECT t.rid AS register_id, n.* FROM unnest(?::int[], ?::timestamptz[]) "  # noqa: S608
                 f"AS t(rid, at) CROSS JOIN LATERAL (SELECT {columns} FROM interval_readings "
                 f"WHERE register_id = t.rid AND interval_start {op} t.at "
-                f"ORDER BY interval_start {order} LIMIT 1) AS n",
-                [ids, moments],
+                f"AND interval_start <= ? ORDER BY interval_start {order} LIMIT 1) AS n",
+                [ids, moments, horizon],
             )
         else:
             rows = []
@@ -209,9 +218,9 @@ class _Series:
                 moment = span.first if before else span.last
                 for r in await sql.rows(
                     f"SELECT ? AS register_id, {columns} FROM interval_readings "  # noqa: S608
-                    f"WHERE register_id = ? AND interval_start {op} ? "
+                    f"WHERE register_id = ? AND interval_start {op} ? AND interval_start <= ? "
                     f"ORDER BY interval_start {order} LIMIT 1",
-                    [register_id, register_id, sql.ts(moment)],
+                    [register_id, register_id, sql.ts(moment), horizon],
                 ):
                     rows.append(r)
         for r in rows:
@@ -330,8 +339,8 @@ class _Series:
     async def _fill(self, register_id: int, gap: Gap, before_wh: int, after_wh: int) -> None:
         sql = self.sql
         info = self.catalog.by_id[register_id]
-        step_s = int((gap.starts[1] - gap.starts[0]).total_seconds()) if len(gap) > 1 else None
-        length_s = step_s or int((gap.before - gap.starts[0]).total_seconds())
+        step_s = int(gap.step.total_seconds()) if len(gap) > 1 else None
+        length_s = step_s or int((gap.before - gap.first).total_seconds())
         too_long = len(gap) * length_s > self.config.max_fill_days * 86_400
         detail = dict(gap.flag.detail) | {"register_id": str(register_id)}
         if await self._known_gap(info.meter_id, detail):
@@ -355,7 +364,7 @@ class _Series:
                     [register_id, sql.ts(since), sql.ts(gap.after), *COUNTED],
                 )
             ]
-        estimates = fill_gap(gap.starts, before_wh, after_wh, history, self.zone, self.config)
+        estimates = fill_gap(gap.starts(), before_wh, after_wh, history, self.zone, self.config)
         stamp = sql.ts(self.now)
         rows = [
             (register_id, sql.ts(e.start), length_s, e.wh, ReadQuality.ESTIMATED.value,
@@ -423,16 +432,13 @@ class _Series:
                 if following is not None
                 else span.last + timedelta(seconds=span.length_s)
             )
-            day = span.first.astimezone(self.zone).date()
-            final = span.last.astimezone(self.zone).date()
-            while day <= final:
+            for day in sorted(span.days):  # the days with data, never the calendar between
                 lo, hi = day_bounds(day, self.zone)
                 account = info.account_at(lo, self.zone) or info.account_at(
                     hi - timedelta(seconds=1), self.zone
                 )
                 if account is not None and covered_from <= lo and hi <= covered_to:
                     wanted[account.account_id, day] = (info, account.active)
-                day += timedelta(days=1)
         if not wanted:
             return
         accounts = sorted({a for a, _ in wanted})

@@ -6,7 +6,6 @@ its answer into JSON. Errors are ``{"error": {"code", "message"}}`` with a 4xx s
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -131,21 +130,10 @@ def sync_routes(settings: Settings) -> list[BaseRoute]:
 
     async def declare_photo(request: Request) -> Response:
         device = await device_of(request)
-        try:
-            data = json.loads(await _body(request, 4096))
-            state = await photos.declare(
-                device,
-                photo_uuid=UUID(str(data["uuid"])),
-                size_bytes=int(data["size_bytes"]),
-                sha256=str(data["sha256"]),
-                content_type=str(data.get("content_type", "image/jpeg")),
-                max_bytes=settings.sync_max_photo_bytes,
-                root=settings.var_dir,
-            )
-        except (ValueError, KeyError, TypeError):
-            raise HTTPProblem(
-                400, "bad_photo", "send {uuid, size_bytes, sha256, content_type}"
-            ) from None
+        declaration = photos.parse_declaration(await _body(request, 4096))
+        state = await photos.declare(
+            device, declaration, max_bytes=settings.sync_max_photo_bytes, root=settings.var_dir
+        )
         return JSONResponse(state.as_json(), headers={"Upload-Offset": str(state.bytes_received)})
 
     def _photo_uuid(request: Request) -> UUID:

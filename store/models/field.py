@@ -123,7 +123,7 @@ class FieldVisit(Timestamped):
     notes = fields.TextField(default="")
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
-    photo_uuid = fields.UUIDField(null=True)
+    photo_uuid = fields.UUIDField(null=True, db_index=True)
 
     class Meta:
         table = "field_visits"

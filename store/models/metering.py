@@ -141,7 +141,7 @@ class RegisterRead(Timestamped):
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
     raw_telegram = fields.TextField(null=True, description="probe readout exactly as received")
-    photo_uuid = fields.UUIDField(null=True)
+    photo_uuid = fields.UUIDField(null=True, db_index=True)
     notes = fields.TextField(default="")
     revision = fields.IntField(default=1)
     billed = fields.BooleanField(default=False)

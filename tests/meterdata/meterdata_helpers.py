@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from domain.enums import AccountStatus, MeterKind, MeterStatus, RegisterUnit
 from domain.vee import VeeConfig
+from gridbill.passwords import hash_secret
 from services.ingest import Format, IngestResult, ingest
 from store.models import (
     Account,
@@ -24,6 +27,7 @@ from store.models import (
     ServicePoint,
 )
 
+SECRET = "head-end-secret-0123456789"
 IST = ZoneInfo("Asia/Kolkata")
 INSTALLED = datetime(2026, 1, 1, tzinfo=UTC)
 START = datetime(2026, 3, 1, tzinfo=IST)  # local midnight, 1 March 2026
@@ -139,3 +143,13 @@ def day_profile(base: int = 100) -> list[int]:
         else:
             values.append(base)
     return values
+
+
+@functools.cache
+def secret_hash() -> str:
+    return hash_secret(SECRET)  # Argon2 is slow on purpose: hash once per session
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}

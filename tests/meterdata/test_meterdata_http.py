@@ -3,48 +3,22 @@
 
 from __future__ import annotations
 
-import base64
-import functools
 from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
-from meterdata_helpers import START, Site, csv_text, day_profile, interval_rows, ndjson
-from starlette.applications import Starlette
+from meterdata_helpers import (
+    SECRET,
+    START,
+    basic,
+    csv_text,
+    day_profile,
+    interval_rows,
+    ndjson,
+)
 
-from api.ingest_route import PATH, ingest_route
-from gridbill.passwords import hash_secret
-from gridbill.settings import Settings
+from api.ingest_route import PATH
 from store.models import IntervalReading, PartnerClient
-
-SECRET = "head-end-secret-0123456789"
-
-
-@functools.cache
-def secret_hash() -> str:
-    return hash_secret(SECRET)  # Argon2 is slow on purpose: hash once for the module
-
-
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
-@pytest.fixture
-async def http(site: Site, settings: Settings) -> AsyncIterator[httpx2.AsyncClient]:
-    """The route on a bare Starlette app; the test's database is already open."""
-    await PartnerClient.create(
-        client_id="hes-1", secret_hash=secret_hash(), name="Head-end",
-        scopes=["readings:write"],
-    )  # fmt: skip
-    await PartnerClient.create(
-        client_id="app-1", secret_hash=secret_hash(), name="Usage app", scopes=["usage:read"]
-    )
-    app = Starlette(routes=[ingest_route(settings)])
-    transport = httpx2.ASGITransport(app=app)
-    async with httpx2.AsyncClient(transport=transport, base_url="http://gridbill.test") as client:
-        yield client
-
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 

@@ -204,20 +204,25 @@ async def test_the_multiplier_is_applied_to_interval_energy(db: object) -> None:
 
 
 async def test_timing_rules_and_the_head_ends_own_quality(site: Site) -> None:
-    future = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=2)
+    now = datetime.now(UTC).replace(microsecond=0, second=0)
     rows = [
         *interval_rows("SM0001", START, [100], quality="estimated"),
         *interval_rows("SM0001", START + STEP, [110], quality="suspect"),
         *interval_rows("SM0001", datetime(2025, 12, 31, 12, tzinfo=UTC), [120]),
-        *interval_rows("SM0001", future, [130]),
+        *interval_rows("SM0001", now + timedelta(hours=2), [130]),
+        *interval_rows("SM0001", now + timedelta(days=2), [135]),
         *interval_rows("SM0001", START + 2 * STEP, [140]),
     ]
     result = await run_ingest(ndjson(rows), series_checks=False)
-    assert result.accepted == 5 and result.suspect == 3 and result.exceptions == 3
+    assert result.accepted == 4 and result.suspect == 2 and result.exceptions == 2
+    assert [(r.row, r.reason.split(" is ")[1][:10]) for r in result.rejected] == [
+        (3, "before met"),  # before the meter's installation: refused, not stored
+        (5, "in the fut"),  # past now + GRIDBILL_INGEST_FUTURE_MARGIN_HOURS (24 h)
+    ]
     found = {
         r["rule"]: r["detail"] for r in await ValidationException.all().values("rule", "detail")
     }
-    assert set(found) == {"head_end_suspect", "before_install", "future_read"}
+    assert set(found) == {"head_end_suspect", "future_read"}  # within the margin: suspect
     estimated = await IntervalReading.get(
         register_id=site.import_register.id, interval_start=START.astimezone(UTC)
     )

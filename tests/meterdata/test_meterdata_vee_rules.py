@@ -218,7 +218,7 @@ def test_gap_in_an_interval_series() -> None:
     t = datetime(2026, 3, 1, tzinfo=UTC)
     found = series_break(t, 900, t + 4 * STEP, 900)
     assert isinstance(found, Gap)
-    assert found.starts == (t + STEP, t + 2 * STEP, t + 3 * STEP)
+    assert found.starts() == (t + STEP, t + 2 * STEP, t + 3 * STEP)
     assert found.flag.rule is Rule.INTERVAL_GAP and found.flag.detail["missing"] == "3"
 
 
