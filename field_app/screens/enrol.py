@@ -1,0 +1,45 @@
+"""Sign in: staff type in (or scan into the box) the credential ``gridbill device
+enroll`` printed, and the server URL. There is no self-enrolment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from field_app.i18n import markup
+from field_app.local_store import LocalStore
+from field_app.screens import FieldScreen, load_kv
+from field_app.sync_client import EnrolmentError, SyncClient
+from field_app.sync_http import Offline, Refused
+
+load_kv(__file__)
+
+
+class EnrolScreen(FieldScreen):
+    def show(self, **params: Any) -> None:
+        url = self.app.store.get("server_url")
+        if url and not self.ids.server_url.text:
+            self.ids.server_url.text = url
+
+    def enrol(self) -> None:
+        url, text = self.ids.server_url.text, self.ids.credential.text
+        self.ids.status.text = self.app.t("enrolling")
+        self.ids.enrol_button.disabled = True
+
+        def work(store: LocalStore) -> None:
+            SyncClient(store).enrol(url, text)
+
+        def done(_result: None, error: Exception | None) -> None:
+            self.ids.enrol_button.disabled = False
+            if error is None:
+                self.ids.credential.text = ""
+                self.ids.status.text = ""
+                self.app.go("route")
+                self.app.sync_now()
+            elif isinstance(error, Refused):
+                self.ids.status.text = markup(f"{error.code}: {error.message}")
+            elif isinstance(error, EnrolmentError | Offline):
+                self.ids.status.text = markup(str(error))
+            else:
+                raise error
+
+        self.app.in_background(work, done)
