@@ -27,19 +27,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kivy.config import Config
-
-if "ANDROID_ARGUMENT" not in os.environ:  # a phone-shaped window on a desktop
-    Config.set("graphics", "width", "540")
-    Config.set("graphics", "height", "960")
-
-from kivy.app import App  # after the window size is configured
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.text import LabelBase
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.utils import platform
 
 from field_app.devices import Locator, locator_for
 from field_app.i18n import DEVANAGARI, DEVANAGARI_FILES, LANGUAGES, markup, tr
@@ -57,8 +52,9 @@ class FieldApp(App):
     title = "gridbill field"
     language = StringProperty("en")
     syncing = BooleanProperty(False)
-    sync_status = StringProperty("")
-    last_report = ObjectProperty(None, allownone=True)
+    status: tuple[str, dict[str, object]] = ("", {})
+    """The last thing to tell the reader: a catalogue key and its values (``("", {"text":
+    …})`` for the server's own words), shown in the current language by :meth:`status_text`."""
 
     def __init__(self, data_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -81,6 +77,8 @@ class FieldApp(App):
             name=DEVANAGARI, fn_regular=DEVANAGARI_FILES[0], fn_bold=DEVANAGARI_FILES[1]
         )
         Window.clearcolor = (1, 1, 1, 1)
+        if platform != "android":
+            Window.size = (540, 960)  # phone-shaped on a desktop
         self.store = LocalStore(self.store_path)
         self.language = self.store.get("language", "en") or "en"
         from field_app.screens import all_screens
@@ -98,6 +96,10 @@ class FieldApp(App):
         """The string as markup. Pass ``app.language`` as the second argument in kv
         rules, so Kivy redraws them when the language changes."""
         return markup(tr(key, self.language, **values))
+
+    def status_text(self) -> str:
+        key, values = self.status
+        return markup(tr(key, self.language, **values) if key else str(values.get("text", "")))
 
     def tr_plain(self, key: str, **values: object) -> str:
         """The string without markup (for widgets that take none: pass
@@ -149,7 +151,7 @@ class FieldApp(App):
             return
         self.syncing = True
         self._last_attempt = time.monotonic()
-        self.sync_status = self.t("syncing", self.language)
+        self.status = ("syncing", {})
 
         def work(store: LocalStore) -> SyncReport:
             return SyncClient(store).sync_now()
@@ -158,15 +160,15 @@ class FieldApp(App):
             self.syncing = False
             if report is None:
                 report = SyncReport(error=str(error))
-            self.last_report = report
             if report.error is None:
                 self.backoff.succeeded()
-                self.sync_status = self.t(
-                    "sync_done", pushed=report.pushed, stops=report.stops_received
+                self.status = (
+                    "sync_done",
+                    {"pushed": report.pushed, "stops": report.stops_received},
                 )
             else:
                 self.backoff.failed()
-                self.sync_status = self.t("offline") if report.offline else markup(report.error)
+                self.status = ("offline", {}) if report.offline else ("", {"text": report.error})
             self.refresh()
 
         self.in_background(work, done)

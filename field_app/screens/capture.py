@@ -213,5 +213,5 @@ class CaptureScreen(FieldScreen):
         self.done()
 
     def done(self) -> None:
-        self.app.sync_status = self.app.t("saved")
+        self.app.status = ("saved", {})
         self.app.go("route")

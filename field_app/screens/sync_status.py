@@ -41,7 +41,7 @@ class SyncScreen(FieldScreen):
             "last_sync", when=when[:19].replace("T", " ") if when else ""
         ) + ("" if when else app.t("never"))
         self.ids.waiting.text = app.t("waiting", count=store.pending_count())
-        self.ids.status.text = app.sync_status
+        self.ids.status.text = app.status_text()
         self.ids.sync_button.disabled = app.syncing
         results = self.ids.results
         results.clear_widgets()
