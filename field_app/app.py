@@ -153,8 +153,16 @@ class FieldApp(App):
         self._last_attempt = time.monotonic()
         self.status = ("syncing", {})
 
+        def progress(step: str, count: int) -> None:
+            def show(_dt: float) -> None:
+                self.status = (f"progress_{step}", {"count": count})
+                if self.manager.current == "sync":
+                    self.refresh()
+
+            Clock.schedule_once(show)
+
         def work(store: LocalStore) -> SyncReport:
-            return SyncClient(store).sync_now()
+            return SyncClient(store, on_progress=progress).sync_now()
 
         def done(report: SyncReport | None, error: Exception | None) -> None:
             self.syncing = False

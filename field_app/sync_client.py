@@ -108,13 +108,15 @@ class SyncClient:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         time_zone: str = "Asia/Kolkata",
         timeout: float = 30.0,
-        on_progress: Callable[[str], None] | None = None,
+        on_progress: Callable[[str, int], None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.time_zone = time_zone
         self.timeout = timeout
-        self.on_progress = on_progress or (lambda _text: None)
+        self.on_progress = on_progress or (lambda _step, _count: None)
+        """Told ``("push", items)``, ``("photo", bytes sent)`` and ``("pull", stops so
+        far)`` as a sync goes on (the app shows it)."""
 
     # -- enrolment ------------------------------------------------------------------------
 
@@ -175,7 +177,7 @@ class SyncClient:
             if batch is None:
                 return report
             batch_id, items = batch
-            self.on_progress(f"push {len(items)}")
+            self.on_progress("push", len(items))
             body = {
                 "protocol": PROTOCOL,
                 "batch_id": batch_id,
@@ -212,7 +214,6 @@ class SyncClient:
                     photo["uuid"], bytes_sent=0, complete=False, error="photo file changed"
                 )
                 continue
-            self.on_progress(f"photo {photo['uuid']}")
             if self._upload(http, photo, data):
                 report.photos_uploaded += 1
         return report
@@ -255,6 +256,7 @@ class SyncClient:
                 return False
             offset, complete = int(state["bytes_received"]), bool(state["complete"])
             self.store.photo_progress(photo["uuid"], bytes_sent=offset, complete=complete)
+            self.on_progress("photo", offset)
         self.store.photo_progress(photo["uuid"], bytes_sent=len(data), complete=True)
         return True
 
@@ -287,7 +289,7 @@ class SyncClient:
             report.stops_removed += len(page.get("tombstones") or [])
             report.messages += len(page.get("messages") or [])
             cursor = str(page["cursor"])
-            self.on_progress(f"pull {report.stops_received}")
+            self.on_progress("pull", report.stops_received)
             if not page.get("has_more"):
                 break
         if seen is not None:

@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from field_app.i18n import CATALOGUES, DEVANAGARI, EN, HI, markup, tr, visual_order
+from field_app.i18n import (
+    CATALOGUES,
+    DEVANAGARI,
+    EN,
+    HI,
+    is_devanagari,
+    markup,
+    tr,
+    visual_order,
+)
 from field_app.local_store import SKIP_CODES
 
 
@@ -27,6 +36,19 @@ def test_tr_formats_and_falls_back() -> None:
 def test_markup_puts_devanagari_in_its_font_and_escapes() -> None:
     assert markup("Meter [M1] & co") == "Meter &bl;M1&br; &amp; co"
     assert markup("मीटर M00007") == f"[font={DEVANAGARI}]मीटर [/font]M00007"
+
+
+def test_the_vendored_font_has_every_devanagari_letter_used() -> None:
+    from PIL import ImageFont
+
+    from field_app.i18n import DEVANAGARI_FILES
+
+    used = sorted({c for text in HI.values() for c in text if is_devanagari(c)})
+    for path in DEVANAGARI_FILES:
+        font = ImageFont.truetype(path, 40)
+        missing_box = font.getmask("\uffff").getbbox()  # what the font draws for no glyph
+        missing = [c for c in used if font.getmask(c).getbbox() == missing_box]
+        assert missing == [], path
 
 
 @pytest.mark.parametrize(

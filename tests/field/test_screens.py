@@ -28,7 +28,7 @@ from PIL import Image, ImageStat
 
 from field_app.local_store import LocalStore
 from store.db import open_database
-from store.models import RegisterRead, SyncItem
+from store.models import ReaderMessage, RegisterRead, SyncItem, User
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
@@ -59,6 +59,12 @@ def seed(database_url: str) -> None:
             await build_world(meter_count=5)
 
     asyncio.run(run())
+
+
+async def message(database_url: str, body: str) -> None:
+    async with open_database(database_url):
+        reader = await User.get(email="reader@gridbill.example")
+        await ReaderMessage.create(reader=reader, body=body)
 
 
 def enroll_output(env: dict[str, str]) -> str:
@@ -148,10 +154,13 @@ def test_whole_route_through_the_screens(
         assert store.pending_count() == 2
         store.close()
 
+        asyncio.run(message(database_url, "Gate code 1234 at stop 40"))
         server.start()  # the network comes back; the app starts again
         run_phase("restart", env, shots)
 
     every = reads + offline_reads
+    messages = LocalStore(data_dir / "field.sqlite3").messages()
+    assert [m["body"] for m in messages] == ["Gate code 1234 at stop 40"]
     local = {c.uuid: c for c in LocalStore(data_dir / "field.sqlite3").captures()}
     assert set(every) <= set(local)
     assert {local[u].state for u in every} == {"done"}

@@ -223,8 +223,14 @@ def test_photo_upload_resumes_where_the_server_is(
                                               "sha256": digest, "content_type": "image/jpeg"})  # fmt: skip
     http.request("PATCH", f"photos/{photo_uuid}", body=data[:100_000],
                  headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+    events: list[tuple[str, int]] = []
+    client.on_progress = lambda step, count: events.append((step, count))
     report = client.sync_now()
     assert report.error is None and report.photos_uploaded == 1
+    assert events[0] == ("push", 1)
+    # Resumed at the server's 100,000 bytes, in 256 KiB chunks.
+    assert [c for s, c in events if s == "photo"] == [362_144, 600_000]
+    assert events[-1][0] == "pull"
     assert client.store.photos_to_upload() == []
 
     async def stored() -> Any:
