@@ -60,7 +60,7 @@ class FieldApp(App):
         super().__init__(**kwargs)
         self._data_dir = data_dir
         self.backoff = Backoff()
-        self._last_attempt = 0.0
+        self._last_attempt = time.monotonic() - PULL_EVERY_S  # due at start
         self.locator: Locator = locator_for()
 
     @property

@@ -166,6 +166,15 @@ class Capture:
     recapture_of: str | None
 
 
+MAX_NOTES = 2000
+"""The protocol's limit on ``notes`` (docs/sync-protocol.md, Push)."""
+
+
+def _check_notes(notes: str) -> None:
+    if len(notes) > MAX_NOTES:
+        raise StoreError(f"a note is at most {MAX_NOTES} characters")
+
+
 def _now_iso(now: datetime) -> str:
     if now.tzinfo is None:
         raise ValueError("capture times must be timezone-aware")
@@ -405,6 +414,7 @@ class LocalStore:
             raise StoreError(f"the value must have at most {register.digits} digits")
         if source == "probe" and not raw_telegram:
             raise StoreError("a probe read keeps its telegram")
+        _check_notes(notes)
         read_uuid = str(uuid.uuid4())
         with self.transaction() as db:
             photo_uuid = self._add_photo(db, photo)
@@ -433,6 +443,7 @@ class LocalStore:
     ) -> str:
         if skip_code not in SKIP_CODES:
             raise StoreError(f"unknown skip code {skip_code!r}")
+        _check_notes(notes)
         skip_uuid = str(uuid.uuid4())
         with self.transaction() as db:
             photo_uuid = self._add_photo(db, photo)
@@ -452,6 +463,7 @@ class LocalStore:
         """Correct a read this device captured. While an edit of that read is still
         queued it is updated in place (one edit per read per batch, the final value);
         otherwise a new edit names the read's last known revision."""
+        _check_notes(notes)
         with self.transaction() as db:
             read = db.execute(
                 "SELECT revision, state, result FROM captures WHERE uuid = ? AND kind = 'read'",
@@ -513,10 +525,6 @@ class LocalStore:
 
     def capture(self, capture_uuid: str) -> Capture | None:
         return next((c for c in self.captures() if c.uuid == capture_uuid), None)
-
-    def latest_read(self, register_id: int) -> Capture | None:
-        reads = [c for c in self.captures() if c.kind == "read" and c.register_id == register_id]
-        return reads[-1] if reads else None
 
     # -- the outbound batch --------------------------------------------------------------
 

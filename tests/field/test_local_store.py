@@ -78,6 +78,8 @@ def test_captures_are_checked(local: LocalStore) -> None:
         local.capture_read(register_id=11, value_milli=10**9, captured_at=NOW)
     with pytest.raises(StoreError, match="keeps its telegram"):
         local.capture_read(register_id=11, value_milli=1, captured_at=NOW, source="probe")
+    with pytest.raises(StoreError, match="at most 2000 characters"):
+        local.capture_read(register_id=11, value_milli=1, captured_at=NOW, notes="x" * 2001)
     with pytest.raises(StoreError, match="unknown skip code"):
         local.capture_skip(meter_id=101, skip_code="bored", visited_at=NOW)
     with pytest.raises(ValueError, match="timezone-aware"):
