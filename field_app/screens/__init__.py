@@ -3,12 +3,18 @@ store, the sync client, the probe protocol and the hints."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kivy.app import App
 from kivy.lang import Builder
+from kivy.uix.filechooser import FileChooserListView
+from kivy.uix.popup import Popup
 from kivy.uix.screenmanager import Screen
+from kivy.utils import platform
+
+PICTURES = ["*.jpg", "*.jpeg", "*.png", "*.webp"]
 
 
 def load_kv(module_file: str) -> None:
@@ -25,6 +31,49 @@ class FieldScreen(Screen):
 
     def show(self, **params: Any) -> None:
         """Called with the navigation's parameters (none on a refresh)."""
+
+
+def choose_picture(app: Any, title_key: str, chosen: Callable[[Path], None]) -> Popup | None:
+    """A picture from the camera on Android, or from a file chooser on a desktop (the
+    popup is returned); ``chosen(path)`` is called with it."""
+    if platform == "android":
+        take_with_camera(app, chosen)
+        return None
+    chooser = FileChooserListView(path=str(Path.home()), filters=PICTURES)
+    popup = Popup(
+        title=app.tr_plain(title_key), title_font=app.font_for_language(), content=chooser,
+        size_hint=(0.95, 0.9),
+    )  # fmt: skip
+
+    def submit(_chooser: Any, selection: list[str], _touch: Any) -> None:
+        popup.dismiss()
+        if selection:
+            chosen(Path(selection[0]))
+
+    chooser.bind(on_submit=submit)
+    popup.open()
+    return popup
+
+
+def take_with_camera(app: Any, chosen: Callable[[Path], None]) -> None:  # pragma: no cover
+    """Android only: the system camera app writes the photo to a file of ours."""
+    from android import activity
+    from jnius import autoclass
+
+    from field_app.devices import android_camera_intent
+
+    target = app.data_path / "camera.jpg"
+    request = 0x6D31
+
+    def on_result(code: int, result: int, _intent: Any) -> None:
+        activity.unbind(on_activity_result=on_result)
+        if code == request and result == -1 and target.exists():  # RESULT_OK
+            chosen(target)
+
+    activity.bind(on_activity_result=on_result)
+    autoclass("org.kivy.android.PythonActivity").mActivity.startActivityForResult(
+        android_camera_intent(autoclass, target), request
+    )
 
 
 def all_screens() -> list[FieldScreen]:

@@ -12,15 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from kivy.uix.button import Button
-from kivy.uix.filechooser import FileChooserListView
-from kivy.uix.popup import Popup
-from kivy.utils import platform
 
 from field_app.devices import PhotoError, keep_photo
 from field_app.hints import BadValue, RegisterSpec, format_milli, in_expected_range, parse_value
 from field_app.i18n import markup
 from field_app.local_store import SKIP_CODES, StoreError
-from field_app.screens import FieldScreen, load_kv
+from field_app.screens import FieldScreen, choose_picture, load_kv
 
 load_kv(__file__)
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", ".", "0", "del"]
@@ -127,46 +124,11 @@ class CaptureScreen(FieldScreen):
 
     def choose_photo(self) -> None:
         """The camera on Android; a file chooser on a desktop."""
-        if platform == "android":
-            self.take_with_camera()
-            return
-        chooser = FileChooserListView(
-            path=str(Path.home()), filters=["*.jpg", "*.jpeg", "*.png", "*.webp"]
-        )
-        popup = Popup(
-            title=self.app.tr_plain("choose_photo"), title_font=self.app.font_for_language(),
-            content=chooser, size_hint=(0.95, 0.9),
-        )  # fmt: skip
-        chooser.bind(on_submit=lambda _c, selection, _touch: self.take_photo(selection, popup))
-        self.photo_popup = popup
-        popup.open()
+        self.photo_popup = choose_picture(self.app, "choose_photo", self.take_photo)
 
-    def take_with_camera(self) -> None:  # pragma: no cover - Android only
-        from android import activity
-        from jnius import autoclass
-
-        from field_app.devices import android_camera_intent
-
-        target = self.app.data_path / "camera.jpg"
-        request = 0x6D31
-
-        def on_result(code: int, result: int, _intent: Any) -> None:
-            activity.unbind(on_activity_result=on_result)
-            if code == request and result == -1 and target.exists():  # RESULT_OK
-                self.take_photo([str(target)])
-
-        activity.bind(on_activity_result=on_result)
-        autoclass("org.kivy.android.PythonActivity").mActivity.startActivityForResult(
-            android_camera_intent(autoclass, target), request
-        )
-
-    def take_photo(self, selection: list[str], popup: Popup | None = None) -> None:
-        if popup is not None:
-            popup.dismiss()
-        if not selection:
-            return
+    def take_photo(self, picture: Path) -> None:
         try:
-            self.photo = keep_photo(Path(selection[0]), self.app.data_path / "photos")
+            self.photo = keep_photo(picture, self.app.data_path / "photos")
         except (PhotoError, OSError) as exc:
             self.ids.warning.text = markup(str(exc))
             return

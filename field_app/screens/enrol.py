@@ -3,11 +3,13 @@ enroll`` printed, and the server URL. There is no self-enrolment."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from field_app.i18n import markup
 from field_app.local_store import LocalStore
-from field_app.screens import FieldScreen, load_kv
+from field_app.qr import QrError, read_qr
+from field_app.screens import FieldScreen, choose_picture, load_kv
 from field_app.sync_client import EnrolmentError, SyncClient
 from field_app.sync_http import Offline, Refused
 
@@ -19,6 +21,18 @@ class EnrolScreen(FieldScreen):
         url = self.app.store.get("server_url")
         if url and not self.ids.server_url.text:
             self.ids.server_url.text = url
+
+    def scan(self) -> None:
+        """Read the credential from a picture of its QR code into the box."""
+        self.scan_popup = choose_picture(self.app, "scan_qr", self.read_picture)
+
+    def read_picture(self, picture: Path) -> None:
+        try:
+            self.ids.credential.text = read_qr(picture)
+        except QrError as exc:
+            self.ids.status.text = markup(str(exc))
+            return
+        self.ids.status.text = ""
 
     def enrol(self) -> None:
         url, text = self.ids.server_url.text, self.ids.credential.text

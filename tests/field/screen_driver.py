@@ -79,10 +79,22 @@ def phase_online(d: Driver) -> Iterator[Step]:
     """Enrol, pull, a manual read with a photo, a probe read, a skip, sync."""
     env = os.environ
     yield 0.5
+    enrol = d.ids("enrol")
+    d.type(enrol.server_url, env["FIELD_TEST_SERVER_URL"])
+    uid = env["FIELD_TEST_CREDENTIAL"].split("device_uid: ")[1].split()[0]
+    d.type(enrol.credential, f"{uid}:{'x' * 43}")  # typed, with a typo
+    d.tap(enrol.enrol_button)
+    yield lambda: "bad_credentials" in enrol.status.text
     d.shot("01-enrol")
-    d.type(d.ids("enrol").server_url, env["FIELD_TEST_SERVER_URL"])
-    d.type(d.ids("enrol").credential, env["FIELD_TEST_CREDENTIAL"])
-    d.tap(d.ids("enrol").enrol_button)
+    d.tap(enrol.scan_button)  # the QR code staff made from the enrolment
+    yield 0.5
+    chooser = d.screen("enrol").scan_popup.content
+    chooser.path = str(Path(env["FIELD_TEST_QR"]).parent)
+    yield 0.3
+    chooser.selection = [env["FIELD_TEST_QR"]]
+    chooser.dispatch("on_submit", chooser.selection, None)
+    yield lambda: enrol.credential.text.startswith(uid + ":")
+    d.tap(enrol.enrol_button)
     yield d.on("route")
     yield lambda: len(d.app.store.stops()) == 5 and not d.app.syncing
     d.app.refresh()

@@ -78,6 +78,19 @@ def enroll_output(env: dict[str, str]) -> str:
     return done.stdout
 
 
+def qr_code(enrolment: str, path: Path) -> None:
+    """The QR code staff make from the enrolment: ``dev_…:credential``."""
+    import zxingcpp
+
+    uid = enrolment.split("device_uid: ")[1].split()[0]
+    secret = enrolment.split("credential: ")[1].split()[0]
+    image = zxingcpp.create_barcode(f"{uid}:{secret}", zxingcpp.BarcodeFormat.QRCode).to_image(
+        scale=6
+    )
+    pixels = memoryview(image)
+    Image.frombytes("L", (pixels.shape[1], pixels.shape[0]), bytes(pixels)).save(path)
+
+
 def driver_env(env: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
     out = {k: v for k, v in env.items() if not k.startswith(("GRIDBILL_", "DATABASE_URL"))}
     out.update(extra)
@@ -116,6 +129,9 @@ def test_whole_route_through_the_screens(
     credential_text = enroll_output(subprocess_env)
     assert "credential: " in credential_text
     shots = tmp_path / "shots"
+    qr = tmp_path / "qr" / "enrolment.png"
+    qr.parent.mkdir()
+    qr_code(credential_text, qr)
     photo = tmp_path / "photos" / "meter.png"
     photo.parent.mkdir()
     Image.new("RGB", (64, 48), (200, 30, 30)).save(photo)
@@ -133,6 +149,7 @@ def test_whole_route_through_the_screens(
                 "FIELD_TEST_CREDENTIAL": credential_text,
                 "FIELD_TEST_PROBE_PORT": meter.port,
                 "FIELD_TEST_PHOTO": str(photo),
+                "FIELD_TEST_QR": str(qr),
             },
         )
         reads = captured(run_phase("online", env, shots))
