@@ -10,8 +10,8 @@ from field_app.i18n import markup
 from field_app.local_store import LocalStore
 from field_app.qr import QrError, read_qr
 from field_app.screens import FieldScreen, choose_picture, load_kv
-from field_app.sync_client import EnrolmentError, SyncClient
-from field_app.sync_http import Offline, Refused
+from field_app.sync_client import SyncClient
+from field_app.sync_http import Refused
 
 load_kv(__file__)
 
@@ -51,9 +51,7 @@ class EnrolScreen(FieldScreen):
                 self.app.sync_now()
             elif isinstance(error, Refused):
                 self.ids.status.text = markup(f"{error.code}: {error.message}")
-            elif isinstance(error, EnrolmentError | Offline):
-                self.ids.status.text = markup(str(error))
-            else:
-                raise error
+            else:  # EnrolmentError, Offline, or a bug: said, never a crash
+                self.ids.status.text = markup(str(error) or type(error).__name__)
 
         self.app.in_background(work, done)

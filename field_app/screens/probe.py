@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from field_app.hints import BadValue, RegisterSpec, value_from_probe
+from field_app.hints import BadValue, RegisterSpec, format_milli, value_from_probe
 from field_app.i18n import markup
 from field_app.iec62056 import ProbeError, Readout, read_meter
 from field_app.local_store import LocalStore
 from field_app.screens import FieldScreen, load_kv
-from field_app.transport import TransportError, open_transport
+from field_app.transport import open_transport
 
 load_kv(__file__)
 
@@ -28,6 +28,8 @@ class ProbeScreen(FieldScreen):
     stop_id: int | None = None
     register_id: int | None = None
     readout: Readout | None = None
+    value_milli = 0
+    """The route's register as the probe read it, in thousandths."""
 
     def show(self, **params: Any) -> None:
         if params:
@@ -52,10 +54,8 @@ class ProbeScreen(FieldScreen):
             self.ids.read_button.disabled = False
             if isinstance(error, ProbeError):
                 self.ids.result.text = markup(error.message)
-            elif isinstance(error, TransportError):
-                self.ids.result.text = markup(str(error))
-            elif error is not None:
-                raise error
+            elif error is not None:  # TransportError, or a driver's own: said, never a crash
+                self.ids.result.text = markup(str(error) or type(error).__name__)
             elif readout is not None:
                 self.show_readout(readout)
 
@@ -90,8 +90,6 @@ class ProbeScreen(FieldScreen):
     def use(self) -> None:
         if self.readout is None:
             return
-        from field_app.hints import format_milli
-
         self.app.go(
             "capture", stop_id=self.stop_id, register_id=self.register_id,
             value=format_milli(self.value_milli), source="probe",
