@@ -193,6 +193,8 @@ class SyncClient:
             self.store.apply_results(batch_id, results)
             report.pushed += len(items)
             report.results.extend(results)
+            if any((r.get("detail") or {}).get("code") == "retry" for r in results):
+                return report  # the server is busy: the rest waits for the next sync
 
     # -- photos ---------------------------------------------------------------------------
 
@@ -288,10 +290,13 @@ class SyncClient:
             report.stops_received += len(page.get("stops") or [])
             report.stops_removed += len(page.get("tombstones") or [])
             report.messages += len(page.get("messages") or [])
+            stuck = str(page["cursor"]) == cursor
             cursor = str(page["cursor"])
             self.on_progress("pull", report.stops_received)
             if not page.get("has_more"):
                 break
+            if stuck:
+                raise Offline("the server's pull did not move on: will pull again later")
         if seen is not None:
             report.stops_removed += self.store.drop_stops_except(seen)
         return report
