@@ -350,6 +350,21 @@ class LocalStore:
         )
         return [Register(**dict(r)) for r in rows]
 
+    def unread_registers(self, stop_id: int) -> list[Register]:
+        """The stop's registers without a live read (one the server has not refused)."""
+        read = {
+            r[0]
+            for r in self._db.execute(
+                "SELECT register_id FROM captures WHERE kind = 'read' AND state != 'failed'"
+            )
+        }
+        return [r for r in self.registers(stop_id) if r.register_id not in read]
+
+    def next_register(self, stop_id: int) -> Register | None:
+        """What "Type the read" opens: the first unread register, else the first."""
+        registers = self.unread_registers(stop_id) or self.registers(stop_id)
+        return registers[0] if registers else None
+
     def register(self, register_id: int) -> Register | None:
         row = self._db.execute(
             "SELECT * FROM registers WHERE register_id = ?", (register_id,)

@@ -160,6 +160,10 @@ class CaptureScreen(FieldScreen):
         except StoreError as exc:
             self.ids.warning.text = markup(str(exc))
             return
+        unread = self.app.store.unread_registers(self.stop_id)
+        if unread:  # a meter with more registers (TOU): the next one at once
+            self.app.go("capture", stop_id=self.stop_id, register_id=unread[0].register_id)
+            return
         self.done()
 
     def save_skip(self, code: str) -> None:

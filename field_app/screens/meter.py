@@ -54,8 +54,8 @@ class MeterScreen(FieldScreen):
         self.ids.status.text = t(stop.status)
 
     def first_register(self) -> int | None:
-        regs = self.app.store.registers(self.stop_id)
-        return regs[0].register_id if regs else None
+        register = self.app.store.next_register(self.stop_id)
+        return register.register_id if register else None
 
     def read_manual(self) -> None:
         self.app.go("capture", stop_id=self.stop_id, register_id=self.first_register())

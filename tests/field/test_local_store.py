@@ -185,3 +185,24 @@ def test_batch_built_then_killed_is_resent_unchanged(local: LocalStore) -> None:
         worker.send_signal(signal.SIGKILL)
     batch = LocalStore(local.path).outbound_batch(max_items=500, created_at=NOW)
     assert batch is not None and batch[0] == line[1]
+
+
+def test_a_meter_with_two_registers_is_done_when_both_are_read(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "tou.sqlite3")
+    page = stop_page(3, 31)
+    peak = {**page["stops"][0]["registers"][0], "id": 32, "obis_code": "1.8.1"}
+    page["stops"][0]["registers"].append(peak)
+    store.apply_pull_page(page)
+    assert [r.register_id for r in store.unread_registers(3)] == [31, 32]
+    first = store.capture_read(register_id=31, value_milli=10_500_000, captured_at=NOW)
+    next_one = store.next_register(3)
+    assert next_one is not None and next_one.register_id == 32
+    assert store.counts()["pending"] == 1
+    store.capture_read(register_id=32, value_milli=10_500_000, captured_at=NOW)
+    assert store.unread_registers(3) == [] and store.counts()["done"] == 1
+    # A read the server refused does not count: the register is to be read again.
+    batch = store.outbound_batch(max_items=500, created_at=NOW)
+    assert batch is not None
+    store.apply_results(batch[0], [{"uuid": first, "result": "rejected", "detail": {"code": "x"}}])
+    assert [r.register_id for r in store.unread_registers(3)] == [31]
+    assert store.counts()["pending"] == 1
