@@ -62,6 +62,14 @@ def format_milli(value_milli: int, decimals: int = 3) -> str:
     return text
 
 
+def expected_range(spec: RegisterSpec) -> str | None:
+    """``"10450.0 – 10900.0"`` in the register's decimals, or ``None`` without a range."""
+    if spec.low_milli is None or spec.high_milli is None:
+        return None
+    low = format_milli(spec.low_milli, spec.decimals)
+    return f"{low} – {format_milli(spec.high_milli, spec.decimals)}"
+
+
 def value_from_probe(value: str, unit: str | None, spec: RegisterSpec) -> int:
     """A probe register value (``"2714.841"`` with unit ``kWh``) → thousandths. Digits
     beyond the third decimal are cut, as the meter's own display cuts them

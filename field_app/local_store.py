@@ -30,6 +30,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from field_app.hints import RegisterSpec
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -121,6 +123,9 @@ class Register:
     last_read_at: str | None
     low_milli: int | None
     high_milli: int | None
+
+    def spec(self) -> RegisterSpec:
+        return RegisterSpec(self.digits, self.decimals, self.low_milli, self.high_milli)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 from kivy.uix.button import Button
 
 from field_app.devices import PhotoError, keep_photo
-from field_app.hints import BadValue, RegisterSpec, format_milli, in_expected_range, parse_value
+from field_app.hints import BadValue, RegisterSpec, expected_range, in_expected_range, parse_value
 from field_app.i18n import markup
-from field_app.local_store import SKIP_CODES, StoreError
+from field_app.local_store import SKIP_CODES, Register, StoreError
 from field_app.screens import FieldScreen, choose_picture, load_kv
 
 load_kv(__file__)
@@ -67,13 +67,7 @@ class CaptureScreen(FieldScreen):
             self.ids.title.text = t(
                 "capture_title", obis=register.obis_code, unit=register.unit
             ) + markup(f"  {serial}")
-            spec = self.spec()
-            expected = (
-                f"{format_milli(spec.low_milli, register.decimals)} – "
-                f"{format_milli(spec.high_milli, register.decimals)}"
-                if spec.low_milli is not None and spec.high_milli is not None
-                else None
-            )
+            expected = expected_range(register.spec())
             self.ids.expected.text = (
                 t("expected") + ": " + (markup(expected) if expected else t("none"))
             )
@@ -93,12 +87,10 @@ class CaptureScreen(FieldScreen):
         self.ids.photo_button.text = t("photo_added") if self.photo else t("photo")
 
     def spec(self) -> RegisterSpec:
-        register = self.app.store.register(self.register_id)
+        register: Register | None = self.app.store.register(self.register_id)
         if register is None:
             raise StoreError("this register is no longer on your route: pull to update")
-        return RegisterSpec(
-            register.digits, register.decimals, register.low_milli, register.high_milli
-        )
+        return register.spec()
 
     def set_skip_mode(self, on: bool) -> None:
         self.ids.keypad.opacity, self.ids.keypad.disabled = (0, True) if on else (1, False)
@@ -145,8 +137,7 @@ class CaptureScreen(FieldScreen):
             self.confirmed = value
             self.ids.warning.text = self.app.t(
                 "out_of_range", value=self.ids.value.text,
-                low=format_milli(spec.low_milli or 0, spec.decimals),
-                high=format_milli(spec.high_milli or 0, spec.decimals),
+                range=expected_range(spec),
             )  # fmt: skip
             return
         position = self.app.locator.location() or (None, None)

@@ -5,20 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from field_app.hints import format_milli
+from field_app.hints import expected_range, format_milli
 from field_app.i18n import markup
-from field_app.local_store import Register
 from field_app.screens import FieldScreen, load_kv
 
 load_kv(__file__)
-
-
-def expected_text(register: Register, none: str) -> str:
-    if register.low_milli is None or register.high_milli is None:
-        return none
-    low = format_milli(register.low_milli, register.decimals)
-    high = format_milli(register.high_milli, register.decimals)
-    return f"{low} – {high} {register.unit}"
 
 
 class MeterScreen(FieldScreen):
@@ -48,8 +39,10 @@ class MeterScreen(FieldScreen):
                 else t("none")
             )
             lines.append(markup(f"{reg.obis_code}: ") + t("last_read") + ": " + last)
-            expected = expected_text(reg, "")
-            lines.append(t("expected") + ": " + (markup(expected) if expected else t("none")))
+            expected = expected_range(reg.spec())
+            lines.append(
+                t("expected") + ": " + (markup(f"{expected} {reg.unit}") if expected else t("none"))
+            )
         self.ids.details.text = "\n".join(lines)
         self.ids.status.text = t(stop.status)
 
