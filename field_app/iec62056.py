@@ -1,9 +1,9 @@
 """IEC 62056-21 (formerly IEC 61107) data readout over an optical probe: mode C, and the
 older modes A and B that some meters still answer in.
 
-Written here rather than taken from a library: the one Python package for it
-(``iec62056-21`` on PyPI) has had no release since 2020 and pulls in nothing we lack, and
-a readout is small (sign-on, identification, acknowledgement, one data block). The
+Written here rather than taken from a library: the Python package for it
+(``iec62056-21`` on PyPI) is at version 0.0.2 of June 2019 and adds ``attrs``, and a
+readout is small (sign-on, identification, acknowledgement, one data block). The
 parsing half is pure (bytes in, values out) so ``gridbill-field readout`` and the tests
 use it without a port; :func:`read_meter` drives a :class:`~field_app.transport.Transport`.
 

@@ -16,10 +16,10 @@ from field_app.transport import open_transport
 load_kv(__file__)
 
 
-def read_with_probe(setting: str) -> Readout:
+def read_with_probe(setting: str, address: str = "") -> Readout:
     transport = open_transport(setting)
     try:
-        return read_meter(transport)
+        return read_meter(transport, address=address)
     finally:
         transport.close()
 
@@ -44,11 +44,13 @@ class ProbeScreen(FieldScreen):
 
     def read(self) -> None:
         setting = self.app.store.get("probe") or ""
+        stop = self.app.store.stop(self.stop_id) if self.stop_id is not None else None
+        address = stop.probe_address if stop else ""
         self.ids.result.text = self.app.t("probe_reading")
         self.ids.read_button.disabled = True
 
         def work(_store: LocalStore) -> Readout:
-            return read_with_probe(setting)
+            return read_with_probe(setting, address)
 
         def done(readout: Readout | None, error: Exception | None) -> None:
             self.ids.read_button.disabled = False

@@ -23,8 +23,8 @@ RESULT_COLOURS = {
     "conflict_resolved": (0.55, 0.35, 0.0, 1),
     "rejected": (0.65, 0.1, 0.0, 1),
 }
-RECAPTURE_RULES = {"lower_than_previous", "too_many_digits", "unknown_register"}
-"""Outcomes a new read at the meter can mend (the others are the office's to decide)."""
+RECAPTURE_RULES = {"lower_than_previous"}
+"""Conflicts a new read at the meter can mend (the others are the office's to decide)."""
 
 
 def can_recapture(capture: Capture) -> bool:

@@ -82,3 +82,14 @@ def test_no_such_port_is_one_clear_error() -> None:
         open_transport("serial:/dev/nonexistent")
     with pytest.raises(TransportError, match="pair the probe"):
         open_transport("usb")
+
+
+def test_a_meter_on_a_shared_bus_is_addressed() -> None:
+    with simulated_meter() as meter:
+        transport = SerialTransport(meter.port)
+        try:
+            readout = read_meter(transport, address="00339188")
+        finally:
+            transport.close()
+    assert meter.received.startswith(b"/?00339188!\r\n")
+    assert readout.registers["0.0.0"] == ("00339188", None)
