@@ -61,8 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "readout":
         return cmd_readout(args.file, args.format)
-    from field_app.app import run  # Kivy is imported only to start the app
-
+    try:
+        from field_app.app import run  # Kivy is imported only to start the app
+    except ImportError as exc:
+        print(
+            f"gridbill-field: the app needs Kivy ({exc.name or exc}): "
+            "pip install -e '.[field]'",
+            file=sys.stderr,
+        )
+        return 1
     run()
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -63,3 +64,17 @@ def test_any_bytes_never_crash(tmp_path: Path) -> None:
     done = run("readout", str(path))
     assert done.returncode == 1
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_without_kivy_the_app_says_what_to_install(tmp_path: Path) -> None:
+    """A Python that cannot import kivy (a stub package that fails) gets one line."""
+    stub = tmp_path / "kivy"
+    stub.mkdir()
+    (stub / "__init__.py").write_text("raise ImportError('no kivy here', name='kivy')\n")
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from field_app.cli import main; sys.exit(main([]))"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == "gridbill-field: the app needs Kivy (kivy): pip install -e '.[field]'\n"
