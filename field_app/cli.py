@@ -65,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         from field_app.app import run  # Kivy is imported only to start the app
     except ImportError as exc:
         print(
-            f"gridbill-field: the app needs Kivy ({exc.name or exc}): "
-            "pip install -e '.[field]'",
+            f"gridbill-field: the app needs Kivy ({exc.name or exc}): pip install -e '.[field]'",
             file=sys.stderr,
         )
         return 1
