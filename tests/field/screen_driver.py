@@ -225,11 +225,29 @@ def phase_restart(d: Driver) -> Iterator[Step]:
     d.app.set_language("hi")
     d.app.go("route")
     yield 0.5
+    assert_devanagari_is_drawn()
     d.shot("13-route-hindi")
     d.app.go("sync")
     yield 0.5
     d.shot("14-sync-hindi")
     d.app.set_language("en")
+
+
+def pixels(text: str, markup: bool) -> bytes:
+    from kivy.core.text.markup import MarkupLabel
+
+    label = MarkupLabel(text=text, font_size=40, markup=markup)
+    label.refresh()
+    return bytes(label.texture.pixels)
+
+
+def assert_devanagari_is_drawn() -> None:
+    """The app's markup draws Devanagari glyphs: two letters come out different, where
+    Kivy's default font draws the same box for both."""
+    from field_app.i18n import markup
+
+    assert pixels("क", False) == pixels("ग", False)  # the default font: a box for each
+    assert pixels(markup("क"), True) != pixels(markup("ग"), True)
 
 
 PHASES = {"online": phase_online, "offline": phase_offline, "restart": phase_restart}
