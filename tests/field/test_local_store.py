@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import stop_page
+from field_pages import stop_page
 
 from field_app.local_store import MIGRATIONS, SCHEMA_VERSION, LocalStore, StoreError
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import stop_page
+from field_pages import stop_page
 
 from field_app.local_store import LocalStore
 from field_app.sync_client import SyncClient
