@@ -7,7 +7,7 @@ is checked not to be blank.
 
 Screenshots go to ``tests/artifacts/field-screens/`` (git-ignored; ``FIELD_SCREENSHOTS``
 picks another folder). Budget: at most 5 minutes of CI for this module, so the test
-fails past 150 seconds per database (it takes 30 to 60).
+fails past 150 seconds per database (about 25 measured, up to 90 under heavy load).
 """
 
 from __future__ import annotations
