@@ -1,8 +1,10 @@
 """The test command's body: lint, type-check, then the suite on SQLite and PostgreSQL.
 
 ``make test`` runs this inside the project's virtualenv. PostgreSQL is a throwaway
-cluster started here (scripts/pg_cluster.py) and removed afterwards, so nothing has to
-be set up by hand. Extra arguments go to pytest (``make test ARGS=-k…`` is not needed:
+cluster started here (scripts/pg_cluster.py) and removed afterwards, and the field app's
+screen tests get a virtual X display (scripts/virtual_display.py, installing Debian's
+xvfb and libgl1-mesa-dri when missing), so nothing has to be set up by hand. Extra
+arguments go to pytest (``make test ARGS=-k…`` is not needed:
 ``.venv/bin/python scripts/check.py -k ledger``).
 """
 
@@ -19,6 +21,7 @@ BIN = Path(sys.executable).parent
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from pg_cluster import TempPostgres, stop_on_sigterm  # noqa: E402
+from virtual_display import VirtualDisplay  # noqa: E402
 
 
 def step(title: str, command: list[str], env: dict[str, str] | None = None) -> None:
@@ -44,9 +47,10 @@ def main(pytest_args: list[str]) -> None:
         return
     lint()
     stop_on_sigterm()
-    with TempPostgres() as pg:
+    with TempPostgres() as pg, VirtualDisplay() as display:
         print(f"\n==> throwaway PostgreSQL on port {pg.port} in {pg.root}", flush=True)
-        env = {**os.environ, "GRIDBILL_TEST_PG_URL": pg.url}
+        print(f"==> virtual display {display} for the field app's screen tests", flush=True)
+        env = {**os.environ, "GRIDBILL_TEST_PG_URL": pg.url, "DISPLAY": display}
         step(
             "pytest (SQLite and PostgreSQL)",
             [str(BIN / "python"), "-m", "pytest", *pytest_args],

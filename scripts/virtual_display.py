@@ -1,0 +1,81 @@
+"""A virtual X display for the field app's screen tests (Kivy renders there with its
+bundled SDL2 and Mesa's software OpenGL).
+
+Debian's ``xvfb`` and ``libgl1-mesa-dri`` are installed with apt-get when missing (CI
+runs as root on a clean machine; ``apt-get update`` is run first only if the install
+fails). Xvfb picks a free display itself (``-displayfd``) and is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from types import TracebackType
+
+PACKAGES = ("xvfb", "libgl1-mesa-dri")
+SCREEN = "720x1280x24"
+
+
+def _installed(package: str) -> bool:
+    done = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True
+    )
+    return done.returncode == 0 and "install ok installed" in done.stdout
+
+
+def ensure_packages() -> None:
+    missing = [p for p in PACKAGES if not _installed(p)]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise RuntimeError(
+            f"the screen tests need {' '.join(missing)}: sudo apt-get install -y {' '.join(missing)}"
+        )
+    print(f"==> installing {' '.join(missing)} for the screen tests", flush=True)
+    install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(install, env=env).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, check=True)
+        subprocess.run(install, env=env, check=True)
+
+
+class VirtualDisplay:
+    """``with VirtualDisplay() as display: env["DISPLAY"] = display``."""
+
+    def __enter__(self) -> str:
+        ensure_packages()
+        xvfb = shutil.which("Xvfb")
+        if xvfb is None:
+            raise RuntimeError("Xvfb is not on PATH after installing xvfb")
+        read, write = os.pipe()
+        self.process = subprocess.Popen(
+            [xvfb, "-displayfd", str(write), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        os.close(write)
+        deadline = time.monotonic() + 30
+        number = b""
+        with os.fdopen(read, "rb") as pipe:
+            while not number.endswith(b"\n"):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("Xvfb did not start")
+                chunk = pipe.read(1)
+                if not chunk:
+                    raise RuntimeError("Xvfb did not report its display")
+                number += chunk
+        self.display = f":{number.decode().strip()}"
+        return self.display
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
