@@ -33,7 +33,7 @@ from gridbill.passwords import (
     verify_secret,
 )
 from gridbill.settings import Settings
-from services import audit
+from services import audit, token_standing
 from services.errors import Refused
 from services.tokens import issue_partner_token, issue_user_token
 from store.models import (
@@ -193,6 +193,7 @@ async def _start_session(
         user_id=user.id,
         role=Role(user.role),
         customer_id=user.customer_id,  # type: ignore[attr-defined]
+        session=str(token.family),
     )
     return Session(user, access, ttl, raw, expires_at, token.id)
 
@@ -232,18 +233,27 @@ async def revoke_family(family: uuid.UUID, *, now: datetime | None = None) -> in
 
 
 async def sign_out(*, user_id: int, refresh_token: str | None, everywhere: bool) -> int:
-    """Revoke the session of ``refresh_token`` (or every session); returns tokens revoked."""
+    """Revoke the session of ``refresh_token`` (or every session); returns tokens revoked.
+
+    Access tokens of the revoked sessions stop working at once in this process and
+    within ``GRIDBILL_SESSION_CHECK_TTL`` in others (``services.token_standing``).
+    """
     now = _now()
-    if everywhere:
-        return await RefreshToken.filter(user_id=user_id, revoked_at__isnull=True).update(
-            revoked_at=now
+    try:
+        if everywhere:
+            return await RefreshToken.filter(user_id=user_id, revoked_at__isnull=True).update(
+                revoked_at=now
+            )
+        if not refresh_token:
+            return 0
+        token = await RefreshToken.get_or_none(
+            token_hash=token_hash(refresh_token), user_id=user_id
         )
-    if not refresh_token:
-        return 0
-    token = await RefreshToken.get_or_none(token_hash=token_hash(refresh_token), user_id=user_id)
-    if token is None:
-        return 0
-    return await revoke_family(token.family, now=now)
+        if token is None:
+            return 0
+        return await revoke_family(token.family, now=now)
+    finally:
+        token_standing.forget(user_id)
 
 
 async def change_password(
