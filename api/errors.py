@@ -76,6 +76,8 @@ def is_expected(error: GraphQLError) -> bool:
         return True
     if isinstance(original, ApiError | GraphQLError | ValidationError):
         return True
+    if not error.path and isinstance(original, ValueError | TypeError):
+        return True  # a scalar refusing a literal or variable, before any resolver ran
     return isinstance(original, Refused)
 
 

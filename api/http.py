@@ -138,14 +138,15 @@ def oauth_token_endpoint(settings: Settings) -> Any:
 
 def bill_pdf_endpoint(settings: Settings) -> Any:
     async def bill_pdf(request: Request) -> Response:
+        query = request.query_params
+        if any(len(query.getlist(name)) > 1 for name in ("expires", "sig")):
+            return JSONResponse({"error": "each of expires and sig may be given once"}, 400)
         try:
             bill_id = int(request.path_params["bill_id"])
-            expires = int(request.query_params.get("expires", ""))
+            expires = int(query.get("expires", ""))
         except ValueError:
             return JSONResponse({"error": "not found"}, 404)
-        refused = check_link(
-            settings, PURPOSE, bill_id, expires, request.query_params.get("sig", "")
-        )
+        refused = check_link(settings, PURPOSE, bill_id, expires, query.get("sig", ""))
         if refused is not None:
             return JSONResponse({"error": refused}, 403)
         bill = await Bill.get_or_none(id=bill_id)

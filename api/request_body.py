@@ -18,26 +18,7 @@ from typing import Any
 from cross_web import HTTPException
 
 from api.limits import MAX_JSON_DEPTH
-
-
-def json_depth(value: Any) -> int:
-    """How deep lists and objects nest in ``value`` (a scalar is 0), iteratively."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        depth += 1
-        deepest = max(deepest, depth)
-        if deepest > MAX_JSON_DEPTH:
-            return deepest
-        stack.extend((child, depth) for child in children)
-    return deepest
+from domain.nesting import json_depth
 
 
 def parse_graphql_json(data: str | bytes) -> Any:
@@ -55,7 +36,7 @@ def parse_graphql_json(data: str | bytes) -> Any:
         name = item.get("operationName")
         if name is not None and not isinstance(name, str):
             raise HTTPException(400, "operationName must be a string or null")
-    if json_depth(parsed) > MAX_JSON_DEPTH:
+    if json_depth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise HTTPException(
             400, f"the request nests deeper than {MAX_JSON_DEPTH} levels: flatten the variables"
         )

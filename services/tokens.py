@@ -158,7 +158,13 @@ def check_link(
     settings: Settings, purpose: str, object_id: int, expires: int, signature: str,
     *, now: float | None = None,
 ) -> str | None:  # fmt: skip
-    """None when the link is genuine and current, else the reason it is refused."""
+    """None when the link is genuine and current, else the reason it is refused.
+
+    A signature is hex: anything else (non-ASCII, which ``compare_digest`` cannot take
+    as a str) is simply a bad signature.
+    """
+    if not signature.isascii():
+        return "bad signature"
     expected = _signature(settings, purpose, object_id, expires)
     if not hmac.compare_digest(expected, signature):
         return "bad signature"
