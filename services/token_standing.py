@@ -36,7 +36,7 @@ async def problem_with(
     """None while the token still stands, else why it no longer does (for the person)."""
     key = (user_id, session, role.value if role else "")
     now = time.monotonic()
-    cached = _remembered.get(key)
+    cached = _remembered.get(key) if ttl_s > 0 else None
     if cached is not None and cached[0] > now:
         return cached[1]
     problem = await _ask(user_id=user_id, role=role, session=session)

@@ -8,36 +8,16 @@ with a non-ASCII or repeated signature, GraphQL bodies that are not objects or n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import api_factories as f
 import pytest
 from api_helpers import Api, error_codes
-from starlette.testclient import TestClient
+from conftest import MakeApi
 
-from api.app import create_app
 from domain.enums import Role
 from services.downloads import PURPOSE
 from services.tokens import sign_link
-from tests.conftest import make_settings
-
-MakeApi = Callable[..., Api]
-
-
-@pytest.fixture
-def make_api(database_url: str, tmp_path: Path) -> Iterator[MakeApi]:
-    """An app on the test's database with extra settings: ``make_api(GRIDBILL_ENV=…)``."""
-    with ExitStack() as stack:
-
-        def build(**env: str) -> Api:
-            settings = make_settings(database_url, tmp_path / "var", **env)
-            client = stack.enter_context(TestClient(create_app(settings)))
-            return Api(client, settings)
-
-        yield build
 
 
 def post_raw(api: Api, body: bytes) -> Any:
