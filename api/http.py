@@ -25,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.client_address import client_address
 from gridbill.settings import Settings
-from services import audit, identity
+from services import audit, identity, throttle
 from services.downloads import PURPOSE, pdf_file
 from services.errors import Refused
 from services.tokens import check_link
@@ -105,8 +106,15 @@ async def _token_request(request: Request) -> dict[str, str]:
     return fields
 
 
+def too_many(message: str, retry_after_s: int, **extra: str) -> JSONResponse:
+    """429 with Retry-After: failed credentials from this address are being throttled."""
+    headers = {**NO_STORE, "Retry-After": str(retry_after_s)}
+    return JSONResponse({"error": message, **extra}, 429, headers=headers)
+
+
 def oauth_token_endpoint(settings: Settings) -> Any:
     async def oauth_token(request: Request) -> JSONResponse:
+        rules: list[throttle.Rule] = []
         try:
             fields = await _token_request(request)
             grant = fields.get("grant_type")
@@ -116,11 +124,20 @@ def oauth_token_endpoint(settings: Settings) -> Any:
                 raise Refused("unsupported_grant_type", "only client_credentials is supported")
             if not fields.get("client_id") or not fields.get("client_secret"):
                 raise Refused("invalid_request", "client_id and client_secret are required")
+            address = client_address(request, settings.trusted_proxies)
+            rules = throttle.credential_rules(settings, "oauth", address, fields["client_id"])
+            if (wait := await throttle.retry_after(settings, rules)) is not None:
+                return too_many(
+                    "too_many_requests", wait,
+                    error_description=f"too many failed attempts: try again in {wait} seconds",
+                )  # fmt: skip
             token = await identity.client_credentials(
                 settings, client_id=fields["client_id"], client_secret=fields["client_secret"],
                 scope=fields.get("scope"),
             )  # fmt: skip
         except Refused as refusal:
+            if refusal.code == "invalid_client" and rules:
+                await throttle.failed(settings, rules)
             status = 401 if refusal.code == "invalid_client" else 400
             return _oauth_error(refusal.code, refusal.message, status)
         return JSONResponse(

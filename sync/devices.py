@@ -153,6 +153,14 @@ def parse_authorization(header: str | None) -> tuple[str, str]:
     return uid, credential
 
 
+def claimed_uid(header: str | None) -> str:
+    """The device uid a request claims to come from ("" if unreadable), for throttling."""
+    try:
+        return parse_authorization(header)[0]
+    except AuthFailed:
+        return ""
+
+
 async def authenticate(
     header: str | None, *, cache_ttl_s: int, now: datetime | None = None
 ) -> FieldDevice:

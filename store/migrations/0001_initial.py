@@ -1,11 +1,35 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 import functools
-from domain.enums import AccountCategory, AccountStatus, AdjustmentKind, BillRunStatus, BillStatus, ExceptionStatus, LedgerKind, MeterKind, MeterStatus, NotificationChannel, OutboxStatus, PaymentMethod, PaymentStatus, ReadQuality, ReadSource, ReadType, RefundStatus, RegisterUnit, Role, SupportStatus, SyncItemResult
 from json import dumps, loads
+
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
-from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+from domain.enums import (
+    AccountCategory,
+    AccountStatus,
+    AdjustmentKind,
+    BillRunStatus,
+    BillStatus,
+    ExceptionStatus,
+    LedgerKind,
+    MeterKind,
+    MeterStatus,
+    NotificationChannel,
+    OutboxStatus,
+    PaymentMethod,
+    PaymentStatus,
+    ReadQuality,
+    ReadSource,
+    ReadType,
+    RefundStatus,
+    RegisterUnit,
+    Role,
+    SupportStatus,
+    SyncItemResult,
+)
+
 
 class Migration(migrations.Migration):
     initial = True

@@ -12,8 +12,7 @@ from typing import Any
 
 import api_factories as f
 import pytest
-from api_helpers import Api, error_codes
-from conftest import MakeApi
+from api_helpers import Api, MakeApi, error_codes
 
 from domain.enums import Role
 from services.downloads import PURPOSE

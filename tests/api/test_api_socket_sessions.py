@@ -13,8 +13,7 @@ from typing import Any
 
 import api_factories as f
 import pytest
-from api_helpers import Api
-from conftest import MakeApi
+from api_helpers import Api, MakeApi
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 

@@ -8,8 +8,7 @@ demoted; in production, anonymous introspection was answered, GraphiQL served,
 from __future__ import annotations
 
 import api_factories as f
-from api_helpers import Api, error_codes
-from conftest import MakeApi
+from api_helpers import Api, MakeApi, error_codes
 
 from domain.enums import Role
 from store.models import User
