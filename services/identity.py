@@ -167,7 +167,7 @@ async def _second_factor(
         raise Refused(
             second_factor.TOTP_ENROLMENT_REQUIRED,
             "this account needs a second factor: an operator enrols it with "
-            "`gridbill totp-enrol EMAIL`",
+            "`gridbill totp enrol EMAIL`",
         )
 
 

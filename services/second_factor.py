@@ -2,7 +2,7 @@
 
 * **Enrolment**: :func:`start_enrolment` stores a new random key and returns it with an
   ``otpauth://`` URI for an authenticator app; :func:`confirm_enrolment` switches the
-  factor on once the person proves the app shows the right code. ``gridbill totp-enrol
+  factor on once the person proves the app shows the right code. ``gridbill totp enrol
   EMAIL`` does both at once for an operator on the server (the only way for an admin in
   production, who cannot sign in without a factor).
 * **Verification** at sign-in: a 6-digit code of the current 30-second step or the one
@@ -43,7 +43,7 @@ async def start_enrolment(user_id: int) -> tuple[str, str]:
     if user.totp_enabled_at is not None:
         raise Refused(
             "INVALID_STATE",
-            "a second factor is already on: ask an operator to run `gridbill totp-reset`",
+            "a second factor is already on: ask an operator to run `gridbill totp reset`",
         )
     secret = pyotp.random_base32()
     await User.filter(id=user.id).update(totp_secret=secret, totp_last_step=0)
@@ -65,7 +65,7 @@ async def confirm_enrolment(user_id: int, code: str, *, now: float | None = None
 
 
 async def enrol_by_operator(email: str) -> tuple[str, str]:
-    """``gridbill totp-enrol``: a new key, switched on at once; returns key and URI."""
+    """``gridbill totp enrol``: a new key, switched on at once; returns key and URI."""
     user = await User.get_or_none(email=email.strip().lower())
     if user is None:
         raise NotFound(f"user {email}")
@@ -81,7 +81,7 @@ async def enrol_by_operator(email: str) -> tuple[str, str]:
 
 
 async def reset_by_operator(email: str) -> None:
-    """``gridbill totp-reset``: a lost phone; the person enrols again at next need."""
+    """``gridbill totp reset``: a lost phone; the person enrols again at next need."""
     user = await User.get_or_none(email=email.strip().lower())
     if user is None:
         raise NotFound(f"user {email}")
