@@ -40,7 +40,6 @@ from services.tokens import issue_partner_token, issue_user_token
 from store.models import (
     Account,
     AccountHolder,
-    AuditLog,
     Customer,
     PartnerClient,
     RefreshToken,
@@ -49,7 +48,6 @@ from store.models import (
 
 INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
 TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
-SIGN_UP_ATTEMPTS_PER_HOUR = 5
 
 
 @dataclass(frozen=True)
@@ -295,9 +293,14 @@ async def sign_up(
     password: str,
     full_name: str | None = None,
     user_agent: str = "",
+    address: str = "unknown",
 ) -> Session:
     """A customer of record creates their sign-in, proving who they are with the account
-    number and the last four digits of the phone the utility has for them."""
+    number and the last four digits of the phone the utility has for them.
+
+    Wrong digits are throttled per (client address, account number), 5 an hour, and per
+    address like sign-ins: a stranger cannot block the customer's own sign-up.
+    """
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise Refused("INVALID_INPUT", "give a valid e-mail address", field="email")
@@ -306,17 +309,15 @@ async def sign_up(
     except WeakPassword as exc:
         raise Refused("WEAK_PASSWORD", str(exc), field="password") from None
     number = account_number.strip()
-    since = _now() - timedelta(hours=1)
-    recent_failures = await AuditLog.filter(
-        action="user.sign_up_refused", entity="account", entity_id=number[:40], at__gte=since
-    ).count()
-    if recent_failures >= SIGN_UP_ATTEMPTS_PER_HOUR:
+    rules = throttle.sign_up_rules(settings, address, number)
+    if (wait := await throttle.retry_after(settings, rules)) is not None:
         raise Refused(
-            TOO_MANY_ATTEMPTS, "too many attempts for this account: try again in an hour",
-            retry_after_s=3600,
+            TOO_MANY_ATTEMPTS, f"too many attempts from here: try again in {wait} seconds",
+            retry_after_s=wait,
         )  # fmt: skip
     customer = await _holder_of(number)
     if customer is None or not phone_matches(customer.phone, phone_last_digits):
+        await throttle.failed(settings, rules)
         await audit.record(
             actor_label="anonymous", action="user.sign_up_refused", entity="account",
             entity_id=number[:40], reason="account number and phone digits do not match",

@@ -55,6 +55,17 @@ def sign_in_rules(settings: Settings, address: str, login: str) -> list[Rule]:
     ]
 
 
+SIGN_UP_PER_ACCOUNT = Throttle(5, 3600)
+
+
+def sign_up_rules(settings: Settings, address: str, account_number: str) -> list[Rule]:
+    """Sign-up proves identity with 4 phone digits: 5 tries an hour per address and account."""
+    return [
+        Rule(f"sign-up:addr:{address}", settings.throttle_sign_in_address),
+        Rule(f"sign-up:acct:{address}:{fingerprint(account_number)}", SIGN_UP_PER_ACCOUNT),
+    ]
+
+
 def credential_rules(settings: Settings, kind: str, address: str, client: str) -> list[Rule]:
     """Device credentials, ingest secrets and OAuth client secrets (``kind`` tells which)."""
     return [

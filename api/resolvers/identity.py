@@ -77,6 +77,13 @@ async def _session(work: object) -> AuthPayload | AuthError:
     return _payload(session)
 
 
+def _throttled(info: Info, answer: AuthPayload | AuthError) -> AuthPayload | AuthError:
+    """A throttled answer also goes out as HTTP 429 with Retry-After."""
+    if isinstance(answer, AuthError) and answer.retry_after_seconds is not None:
+        info.context.too_many_requests(answer.retry_after_seconds)
+    return answer
+
+
 def _person(info: Info) -> int:
     user_id = info.context.viewer.user_id
     if user_id is None:
@@ -127,16 +134,20 @@ class IdentityMutations:
         description="A customer of record signs up: account number + last 4 digits of their phone."
     )
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthResult:
-        return await _session(
-            identity.sign_up(
-                info.context.settings,
-                account_number=input.account_number,
-                phone_last_digits=input.phone_last_digits,
-                email=input.email,
-                password=input.password,
-                full_name=input.full_name,
-                user_agent=info.context.user_agent,
-            )
+        return _throttled(
+            info,
+            await _session(
+                identity.sign_up(
+                    info.context.settings,
+                    account_number=input.account_number,
+                    phone_last_digits=input.phone_last_digits,
+                    email=input.email,
+                    password=input.password,
+                    full_name=input.full_name,
+                    user_agent=info.context.user_agent,
+                    address=info.context.client_address,
+                )
+            ),
         )
 
     @mutation(
@@ -145,19 +156,19 @@ class IdentityMutations:
         "Retry-After."
     )
     async def sign_in(self, info: Info, input: SignInInput) -> AuthResult:
-        answer = await _session(
-            identity.sign_in(
-                info.context.settings,
-                login=input.login,
-                password=input.password,
-                totp_code=input.totp_code,
-                user_agent=info.context.user_agent,
-                address=info.context.client_address,
-            )
+        return _throttled(
+            info,
+            await _session(
+                identity.sign_in(
+                    info.context.settings,
+                    login=input.login,
+                    password=input.password,
+                    totp_code=input.totp_code,
+                    user_agent=info.context.user_agent,
+                    address=info.context.client_address,
+                )
+            ),
         )
-        if isinstance(answer, AuthError) and answer.retry_after_seconds is not None:
-            info.context.too_many_requests(answer.retry_after_seconds)
-        return answer
 
     @mutation(
         description="Staff and admins: start adding a second factor (TOTP). Add the key to an "
