@@ -9,7 +9,9 @@ Routes:
 * ``GET /bills/{id}/pdf``: a bill's PDF through a signed, expiring link;
 * ``/healthz`` (liveness) and ``/readyz`` (readiness: the database answers).
 
-Middleware: a request id on every request, and a cap on request bodies (413).
+Middleware: a request id on every request, and a cap on request bodies (413). A bug
+outside GraphQL is answered by :func:`last_resort`: 500 with the request id, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -143,6 +145,20 @@ async def readyz(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "database": True})
 
 
+async def last_resort(request: Request, exc: Exception) -> JSONResponse:
+    """A bug outside GraphQL (which masks its own): 500 with the request id, no traceback.
+
+    Starlette logs the traceback after this answer is sent, under the same request id.
+    """
+    request_id = str(request.scope.get("state", {}).get("request_id", ""))
+    log.error("unhandled error on %s [request %s]", request.url.path, request_id)
+    return JSONResponse(
+        {"error": "internal server error", "requestId": request_id},
+        status_code=500,
+        headers={"X-Request-ID": request_id} if request_id else None,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; raises ConfigError before anything starts if settings are bad."""
     settings = settings or get_settings()
@@ -177,6 +193,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes),
         ],
         lifespan=lifespan,
+        exception_handlers={Exception: last_resort},
     )
     app.state.response_cache = cache
     return app

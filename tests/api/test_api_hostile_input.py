@@ -13,8 +13,12 @@ from typing import Any
 import api_factories as f
 import pytest
 from api_helpers import Api, MakeApi, error_codes
+from starlette.testclient import TestClient
 
+from api import http
+from api.app import create_app
 from domain.enums import Role
+from gridbill.settings import Settings
 from services.downloads import PURPOSE
 from services.tokens import sign_link
 
@@ -140,3 +144,21 @@ def test_a_non_ascii_webhook_signature_header_is_400(make_api: MakeApi) -> None:
         headers={"X-Razorpay-Signature": "\u00e9abc".encode()},  # type: ignore[dict-item]
     )
     assert (response.status_code, response.json()["status"]) == (400, "rejected")
+
+
+def test_a_bug_outside_graphql_is_a_500_with_the_request_id_and_no_traceback(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug with a secret in its message")
+
+    monkeypatch.setattr(http, "check_link", broken)  # a deliberate bug: there is no real one
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        expires, sig = sign_link(settings, PURPOSE, 7)
+        response = client.get(
+            f"/bills/7/pdf?expires={expires}&sig={sig}", headers={"X-Request-ID": "req-12345678"}
+        )
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal server error", "requestId": "req-12345678"}
+    assert response.headers["x-request-id"] == "req-12345678"
+    assert "secret" not in response.text and "Traceback" not in response.text
