@@ -29,7 +29,14 @@ from api.schema.root import schema
 from domain.enums import Role
 
 EXAMPLES = int(os.environ.get("GRIDBILL_FUZZ_EXAMPLES", "3"))
-# Our scalars, with hostile values mixed in: past 64 bits, malformed dates, NUL bytes.
+# Our scalars, with hostile values mixed in: past 64 bits, malformed dates, NUL bytes,
+# strings longer than any column, integers past a SMALLINT.
+HOSTILE_TEXT = st.sampled_from(["x" * 300, "nul\x00byte", "\u00e9\U0001f600", ""])
+schemathesis.graphql.scalar("String", (st.text(max_size=20) | HOSTILE_TEXT).map(nodes.String))
+schemathesis.graphql.scalar(
+    "Int",
+    (st.integers(-(2**31), 2**31 - 1) | st.sampled_from([70945, -40000, 2**31 - 1])).map(nodes.Int),
+)
 schemathesis.graphql.scalar("BigInt", st.integers().map(nodes.Int))
 schemathesis.graphql.scalar("Date", (st.dates().map(str) | st.text(max_size=12)).map(nodes.String))
 schemathesis.graphql.scalar(
