@@ -177,7 +177,7 @@ def _introspection(environ: Mapping[str, str], env: str) -> str:
 
 
 def _roles(environ: Mapping[str, str], name: str, default: str) -> frozenset[str]:
-    known = ("customer", "meter_reader", "staff", "admin")
+    known = ("staff", "admin")  # the roles that can enrol a second factor
     roles = frozenset(r for r in _env(environ, name, default).replace(" ", ",").split(",") if r)
     if roles == {"none"}:
         return frozenset()
