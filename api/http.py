@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import re
@@ -84,7 +83,7 @@ async def _token_request(request: Request) -> dict[str, str]:
     if content_type == "application/json":
         try:
             data = json.loads(body or b"{}")
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # bad JSON or UTF-8, or nested past recursion
             raise Refused("invalid_request", "the body is not JSON") from None
         if not isinstance(data, dict):
             raise Refused("invalid_request", "the body must be a JSON object")
@@ -98,7 +97,7 @@ async def _token_request(request: Request) -> dict[str, str]:
     if header.lower().startswith("basic "):
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error, or non-ASCII input
             raise Refused("invalid_client", "malformed Basic credentials") from None
         client_id, _, secret = decoded.partition(":")
         fields.setdefault("client_id", unquote(client_id))

@@ -162,3 +162,19 @@ def test_a_bug_outside_graphql_is_a_500_with_the_request_id_and_no_traceback(
     assert response.json() == {"error": "internal server error", "requestId": "req-12345678"}
     assert response.headers["x-request-id"] == "req-12345678"
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def test_hostile_credentials_and_token_bodies_are_4xx(api: Api) -> None:
+    deep = b"[" * 50_000 + b"]" * 50_000
+    response = api.client.post(
+        "/oauth/token", content=deep, headers={"content-type": "application/json"}
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+    odd = "\u00e9\u0000\U0001f600".encode()
+    for path, method in (("/graphql", "POST"), ("/oauth/token", "POST"),
+                         ("/ingest/readings", "POST"), ("/sync/v1/pull", "GET")):  # fmt: skip
+        for scheme in (b"Bearer ", b"Basic ", b"Device "):
+            response = api.client.request(
+                method, path, headers={"authorization": scheme + odd}, content=b"{}"
+            )
+            assert response.status_code < 500, (path, scheme, response.text)
