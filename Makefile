@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SANDBOX_PORT ?= 8100
 
-.PHONY: run test install install-dev lint schema clean
+.PHONY: run test fuzz install install-dev lint schema clean
 
 # The demo pays through the loopback sandbox gateway (gridbill gateway), never Razorpay.
 run: export RAZORPAY_KEY_SECRET ?= sandbox_key_secret
@@ -20,6 +20,10 @@ run: install ## install, migrate the embedded SQLite database, load demo data, s
 
 test: install-dev ## install with test tools; lint, type-check, test on SQLite and PostgreSQL
 	$(BIN)/python scripts/check.py
+
+FUZZ_EXAMPLES ?= 100
+fuzz: install-dev ## a longer schemathesis run over the GraphQL schema (SQLite and PostgreSQL)
+	GRIDBILL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python scripts/check.py tests/api/test_api_fuzz.py
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

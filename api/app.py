@@ -2,13 +2,16 @@
 
 Routes:
 
-* ``/graphql``: GET and POST (GraphiQL in a browser), and WebSocket (graphql-transport-ws
-  subscriptions, authenticated in ``connection_init``);
+* ``/graphql``: GET and POST (GraphiQL in a browser when ``GRIDBILL_GRAPHIQL`` is on),
+  and WebSocket (graphql-transport-ws only, authenticated in ``connection_init`` and
+  re-checked for every operation: ``api.sockets``);
 * ``POST /oauth/token``: partner applications' client credentials grant;
 * ``GET /bills/{id}/pdf``: a bill's PDF through a signed, expiring link;
 * ``/healthz`` (liveness) and ``/readyz`` (readiness: the database answers).
 
-Middleware: a request id on every request, and a cap on request bodies (413).
+Middleware: a request id on every request, and a cap on request bodies (413). A bug
+outside GraphQL is answered by :func:`last_resort`: 500 with the request id, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -28,16 +31,19 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from api.auth import bearer_token, token_from_connection_params, viewer_from_token
+from api.auth import authenticate, bearer_token, token_from_connection_params
 from api.cache import ResponseCache
 from api.context import Context
 from api.http import RequestIdMiddleware, bill_pdf_endpoint, oauth_token_endpoint
 from api.ingest_route import ingest_route
 from api.limits import BodySizeLimit
+from api.request_body import parse_graphql_json
 from api.schema.root import schema
+from api.sockets import SessionBoundSocket
 from api.webhooks_route import webhook_routes
 from gridbill.settings import Settings, get_settings
 from jobs.runtime import background_jobs
@@ -50,10 +56,21 @@ log = logging.getLogger(__name__)
 
 
 class GridbillGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = SessionBoundSocket
+
     def __init__(self, settings: Settings, cache: ResponseCache) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=None,  # SessionBoundSocket applies the setting
+        )
         self.settings = settings
         self.cache = cache
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A JSON object of bounded depth, or a 400 saying what is wrong (api.request_body)."""
+        return parse_graphql_json(data)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
@@ -68,18 +85,18 @@ class GridbillGraphQL(GraphQL[Context, None]):
             try:
                 token = bearer_token(request.headers.get("authorization"))
                 if token:
-                    context.viewer = viewer_from_token(self.settings, token)
+                    context.viewer = await authenticate(self.settings, token)
             except InvalidToken as exc:
                 context.auth_error = str(exc)
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """A socket is authenticated once, by the access token in ``connection_init``."""
+        """A socket opens with the access token in ``connection_init`` (then api.sockets)."""
         try:
             token = token_from_connection_params(context.connection_params)
             if not token:
                 raise InvalidToken("send the access token in connection_init")
-            context.viewer = viewer_from_token(self.settings, token)
+            context.viewer = await authenticate(self.settings, token)
         except InvalidToken:
             raise ConnectionRejectionError from None
         return {"viewer": context.viewer.audit_label}
@@ -128,6 +145,20 @@ async def readyz(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "database": True})
 
 
+async def last_resort(request: Request, exc: Exception) -> JSONResponse:
+    """A bug outside GraphQL (which masks its own): 500 with the request id, no traceback.
+
+    Starlette logs the traceback after this answer is sent, under the same request id.
+    """
+    request_id = str(request.scope.get("state", {}).get("request_id", ""))
+    log.error("unhandled error on %s [request %s]", request.url.path, request_id)
+    return JSONResponse(
+        {"error": "internal server error", "requestId": request_id},
+        status_code=500,
+        headers={"X-Request-ID": request_id} if request_id else None,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; raises ConfigError before anything starts if settings are bad."""
     settings = settings or get_settings()
@@ -162,6 +193,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes),
         ],
         lifespan=lifespan,
+        exception_handlers={Exception: last_resort},
     )
     app.state.response_cache = cache
     return app

@@ -6,6 +6,9 @@ Two kinds of failure reach a client:
   (``XError`` in the ``XSuccess | XError`` union); queries raise :class:`ApiError`,
   which arrives as a GraphQL error with ``extensions.code`` (``UNAUTHENTICATED``,
   ``FORBIDDEN``, ``NOT_FOUND``, ``BAD_USER_INPUT``…).
+* **Bad values the database would refuse** (Tortoise's ``ValidationError``: a string
+  longer than its column) are ``BAD_USER_INPUT`` naming the field, the safety net behind
+  ``api.input_limits``.
 * **Unexpected** ones (bugs, a database outage) are masked: the client sees
   ``Internal server error`` with ``extensions.code = INTERNAL`` and the request id,
   and the full traceback is logged server-side with the same request id.
@@ -14,11 +17,14 @@ Two kinds of failure reach a client:
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
+from strawberry.utils.str_converters import to_camel_case
+from tortoise.exceptions import ValidationError
 
 from services.audit import request_id
 from services.errors import Refused
@@ -26,6 +32,7 @@ from services.errors import Refused
 log = logging.getLogger("gridbill.api")
 
 INTERNAL_MESSAGE = "Internal server error"
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 class ApiError(Exception):
@@ -67,8 +74,10 @@ def is_expected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return True
-    if isinstance(original, ApiError | GraphQLError):
+    if isinstance(original, ApiError | GraphQLError | ValidationError):
         return True
+    if not error.path and isinstance(original, ValueError | TypeError):
+        return True  # a scalar refusing a literal or variable, before any resolver ran
     return isinstance(original, Refused)
 
 
@@ -84,6 +93,34 @@ class MaskUnexpectedErrors(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL", "requestId": request_id.get()}
         return masked
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = [_typed(e) for e in super()._process_errors(errors)]
+        if _hides_suggestions(self.execution_context.context):
+            for error in processed:
+                error.message = SUGGESTION.sub("", error.message)
+        return processed
+
+
+def _typed(error: GraphQLError) -> GraphQLError:
+    """A model validation error as BAD_USER_INPUT with the field (``serial: Length…``)."""
+    original = error.original_error
+    if not isinstance(original, ValidationError):
+        return error
+    field, _, why = str(original).partition(": ")
+    name = to_camel_case(field)
+    return GraphQLError(
+        f"{name}: {why or original}",
+        error.nodes,
+        path=error.path,
+        extensions={"code": "BAD_USER_INPUT", "field": name},
+    )
+
+
+def _hides_suggestions(context: Any) -> bool:
+    """ "Did you mean…" teaches a stranger the schema: production leaves it out."""
+    settings = getattr(context, "settings", None)
+    return bool(settings is not None and settings.is_production)
 
 
 def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:

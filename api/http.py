@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import re
@@ -25,8 +24,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.client_address import client_address
 from gridbill.settings import Settings
-from services import audit, identity
+from services import audit, identity, throttle
 from services.downloads import PURPOSE, pdf_file
 from services.errors import Refused
 from services.tokens import check_link
@@ -83,7 +83,7 @@ async def _token_request(request: Request) -> dict[str, str]:
     if content_type == "application/json":
         try:
             data = json.loads(body or b"{}")
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # bad JSON or UTF-8, or nested past recursion
             raise Refused("invalid_request", "the body is not JSON") from None
         if not isinstance(data, dict):
             raise Refused("invalid_request", "the body must be a JSON object")
@@ -97,7 +97,7 @@ async def _token_request(request: Request) -> dict[str, str]:
     if header.lower().startswith("basic "):
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error, or non-ASCII input
             raise Refused("invalid_client", "malformed Basic credentials") from None
         client_id, _, secret = decoded.partition(":")
         fields.setdefault("client_id", unquote(client_id))
@@ -105,8 +105,15 @@ async def _token_request(request: Request) -> dict[str, str]:
     return fields
 
 
+def too_many(message: str, retry_after_s: int, **extra: str) -> JSONResponse:
+    """429 with Retry-After: failed credentials from this address are being throttled."""
+    headers = {**NO_STORE, "Retry-After": str(retry_after_s)}
+    return JSONResponse({"error": message, **extra}, 429, headers=headers)
+
+
 def oauth_token_endpoint(settings: Settings) -> Any:
     async def oauth_token(request: Request) -> JSONResponse:
+        rules: list[throttle.Rule] = []
         try:
             fields = await _token_request(request)
             grant = fields.get("grant_type")
@@ -116,11 +123,20 @@ def oauth_token_endpoint(settings: Settings) -> Any:
                 raise Refused("unsupported_grant_type", "only client_credentials is supported")
             if not fields.get("client_id") or not fields.get("client_secret"):
                 raise Refused("invalid_request", "client_id and client_secret are required")
+            address = client_address(request, settings.trusted_proxies)
+            rules = throttle.credential_rules(settings, "oauth", address, fields["client_id"])
+            if (wait := await throttle.retry_after(settings, rules)) is not None:
+                return too_many(
+                    "too_many_requests", wait,
+                    error_description=f"too many failed attempts: try again in {wait} seconds",
+                )  # fmt: skip
             token = await identity.client_credentials(
                 settings, client_id=fields["client_id"], client_secret=fields["client_secret"],
                 scope=fields.get("scope"),
             )  # fmt: skip
         except Refused as refusal:
+            if refusal.code == "invalid_client" and rules:
+                await throttle.failed(settings, rules)
             status = 401 if refusal.code == "invalid_client" else 400
             return _oauth_error(refusal.code, refusal.message, status)
         return JSONResponse(
@@ -138,14 +154,15 @@ def oauth_token_endpoint(settings: Settings) -> Any:
 
 def bill_pdf_endpoint(settings: Settings) -> Any:
     async def bill_pdf(request: Request) -> Response:
+        query = request.query_params
+        if any(len(query.getlist(name)) > 1 for name in ("expires", "sig")):
+            return JSONResponse({"error": "each of expires and sig may be given once"}, 400)
         try:
             bill_id = int(request.path_params["bill_id"])
-            expires = int(request.query_params.get("expires", ""))
+            expires = int(query.get("expires", ""))
         except ValueError:
             return JSONResponse({"error": "not found"}, 404)
-        refused = check_link(
-            settings, PURPOSE, bill_id, expires, request.query_params.get("sig", "")
-        )
+        refused = check_link(settings, PURPOSE, bill_id, expires, query.get("sig", ""))
         if refused is not None:
             return JSONResponse({"error": refused}, 403)
         bill = await Bill.get_or_none(id=bill_id)

@@ -13,7 +13,8 @@ never held in memory whole. The answer counts rows accepted, duplicate, revised 
 rejected (with row numbers and reasons); see docs/meter-data.md.
 
 Status codes: 200 with the counts (even when some rows were rejected), 401 with
-``WWW-Authenticate`` for missing or wrong credentials, 403 without the scope, 415 for
+``WWW-Authenticate`` for missing or wrong credentials, 429 with ``Retry-After`` after
+too many wrong ones from one address, 403 without the scope, 415 for
 another content type, 422 when the delivery cannot be read at all (a CSV header without
 the columns it needs).
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import hashlib
 import hmac
 import time
@@ -32,8 +32,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.client_address import client_address
+from api.http import too_many
 from gridbill.passwords import hash_secret, verify_secret
 from gridbill.settings import Settings
+from services import throttle
 from services.ingest import Format, IngestError, ingest
 from services.vee import VeeConfigError, load_config
 from store.models import PartnerClient
@@ -69,7 +72,7 @@ def _credentials(request: Request) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # binascii.Error, or non-ASCII input
         return None
     client_id, sep, secret = decoded.partition(":")
     if not sep or not client_id or not secret:
@@ -77,21 +80,31 @@ def _credentials(request: Request) -> tuple[str, str] | None:
     return client_id, secret
 
 
-async def authenticate(request: Request) -> PartnerClient | Response:
-    """The partner client, or the 401/403 response to send instead."""
+async def authenticate(request: Request, settings: Settings) -> PartnerClient | Response:
+    """The partner client, or the 401/403/429 response to send instead.
+
+    Wrong secrets are throttled per address and per (address, client id): 429 with
+    ``Retry-After`` once over the limit (``services.throttle``).
+    """
     credentials = _credentials(request)
     if credentials is None:
         return _unauthorized("send HTTP Basic credentials: client_id:client_secret")
     client_id, secret = credentials
+    address = client_address(request, settings.trusted_proxies)
+    rules = throttle.credential_rules(settings, "ingest", address, client_id)
+    if (wait := await throttle.retry_after(settings, rules)) is not None:
+        return too_many(f"too many failed attempts: try again in {wait} seconds", wait)
     client = await PartnerClient.get_or_none(client_id=client_id[:64])
     if client is None or not client.is_active:
         await asyncio.to_thread(verify_secret, _dummy_hash(), secret)
+        await throttle.failed(settings, rules)
         return _unauthorized("unknown client or wrong secret")
     fingerprint = hashlib.sha256(secret.encode()).hexdigest()
     key = (client.id, client.secret_hash, fingerprint)
     now = time.monotonic()
     if _verified.get(key, 0.0) <= now:
         if not await asyncio.to_thread(verify_secret, client.secret_hash, secret):
+            await throttle.failed(settings, rules)
             return _unauthorized("unknown client or wrong secret")
         if len(_verified) > 1000:
             _verified.clear()
@@ -108,7 +121,7 @@ def ingest_route(settings: Settings) -> Route:
     """The route, for ``create_app`` to mount: ``ingest_route(settings)``."""
 
     async def ingest_readings(request: Request) -> Response:
-        client = await authenticate(request)
+        client = await authenticate(request, settings)
         if isinstance(client, Response):
             return client
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

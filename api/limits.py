@@ -3,26 +3,82 @@
 * The request body is capped (``GRIDBILL_API_MAX_BODY_BYTES``, 1 MiB by default): a
   larger one is refused with 413 before it is read into memory. Field sync (``/sync/``)
   enforces its own limits (``GRIDBILL_SYNC_MAX_BODY_BYTES``).
-* A document may nest fields :data:`MAX_DEPTH` deep, use :data:`MAX_ALIASES` aliases and
-  :data:`MAX_TOKENS` tokens; beyond that it is refused while parsing or validating,
-  before any resolver runs.
+* A document may nest fields :data:`MAX_DEPTH` deep (introspection included: strawberry's
+  own depth limiter skips ``__schema``, so :class:`DepthLimit` counts it), use
+  :data:`MAX_ALIASES` aliases and :data:`MAX_TOKENS` tokens; beyond that it is refused
+  while parsing or validating, before any resolver runs.
+* A JSON body's ``variables`` may nest :data:`MAX_JSON_DEPTH` deep (``api.request_body``).
 * ``first`` of every connection is capped at 100 (``api.pagination``).
 """
 
 from __future__ import annotations
 
-from graphql.validation import ASTValidationRule
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from graphql.validation import ASTValidationRule, ValidationContext
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
+MAX_JSON_DEPTH = 32
+
+
+class DepthLimit(ASTValidationRule):
+    """No operation nests fields deeper than :data:`MAX_DEPTH`, introspection included."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.fragments = {
+            f.name.value: f
+            for f in context.document.definitions
+            if isinstance(f, FragmentDefinitionNode)
+        }
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        depth = self._depth(node.selection_set, 0, frozenset())
+        if depth > MAX_DEPTH:
+            name = node.name.value if node.name else "anonymous"
+            self.report_error(
+                GraphQLError(f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}", [node])
+            )
+
+    def _depth(self, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
+        if selections is None or depth > MAX_DEPTH:
+            return depth
+        deepest = depth
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                if selection.selection_set is None:  # a leaf adds no depth
+                    continue
+                inner = self._depth(selection.selection_set, depth + 1, seen)
+            elif isinstance(selection, InlineFragmentNode):
+                inner = self._depth(selection.selection_set, depth, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:  # other rules report these
+                    continue
+                inner = self._depth(fragment.selection_set, depth, seen | {name})
+            else:  # pragma: no cover - the AST has no other selections
+                continue
+            deepest = max(deepest, inner)
+        return deepest
+
 
 # Built once, so the validation cache recognises the same rules on every request.
 LIMIT_RULES: list[type[ASTValidationRule]] = [
-    depth_rule(MAX_DEPTH, None),
+    DepthLimit,
     aliases_rule(MAX_ALIASES),
 ]
 

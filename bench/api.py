@@ -208,26 +208,48 @@ async def prepare(settings: Any, customers: int) -> dict[str, Any]:
                     )  # fmt: skip
         rows = await Bill.filter(status="issued").values("customer_id", "account_id")
         issued = await Bill.filter(status="issued").count()
-    per_customer: dict[int, int] = {}
-    for row in rows:
-        per_customer[row["customer_id"]] = row["account_id"]
+        per_customer: dict[int, int] = {}
+        for row in rows:
+            per_customer[row["customer_id"]] = row["account_id"]
+        viewers = [
+            (await _viewer_user(customer_id), customer_id, account_id)
+            for customer_id, account_id in sorted(per_customer.items())
+        ]
     return {
         "load_s": loaded,
         "bill_s": time.perf_counter() - started - loaded,
         "bills": issued,
-        "viewers": sorted(per_customer.items()),
+        "viewers": viewers,
     }
 
 
-def tokens(settings: Any, viewers: list[tuple[int, int]]) -> list[tuple[str, int]]:
+async def _viewer_user(customer_id: int) -> int:
+    """The customer's user, created (without a password) if they never signed up.
+
+    Every request checks that a token's user exists and is active, so the tokens the
+    bench mints must name real users.
+    """
+    from domain.enums import Role
+    from store.models import User
+
+    user = await User.filter(customer_id=customer_id).first()
+    if user is None:
+        user = await User.create(
+            email=f"bench-viewer-{customer_id}@example.invalid", full_name="bench viewer",
+            role=Role.CUSTOMER, customer_id=customer_id,
+        )  # fmt: skip
+    return user.id
+
+
+def tokens(settings: Any, viewers: list[tuple[int, int, int]]) -> list[tuple[str, int]]:
     """An access token per viewer (a customer; no sign-in needed to measure reads)."""
     from domain.enums import Role
     from services.tokens import issue_user_token
 
     out = []
-    for customer_id, account_id in viewers:
+    for user_id, customer_id, account_id in viewers:
         token, _ = issue_user_token(
-            settings, user_id=10_000_000 + customer_id, role=Role.CUSTOMER, customer_id=customer_id
+            settings, user_id=user_id, role=Role.CUSTOMER, customer_id=customer_id
         )
         out.append((token, account_id))
     return out

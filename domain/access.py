@@ -14,7 +14,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 
 from domain.enums import Role
@@ -152,26 +151,6 @@ def consent_permits(consent_scopes: Iterable[str], operation: Operation) -> bool
 
 def unknown_scopes(scopes: Iterable[str]) -> list[str]:
     return sorted(set(scopes) - SCOPES)
-
-
-# --- sign-in back-off ------------------------------------------------------------------
-
-FREE_ATTEMPTS = 5
-FIRST_LOCKOUT = timedelta(seconds=30)
-LONGEST_LOCKOUT = timedelta(hours=1)
-
-
-def lockout_after(failures: int) -> timedelta | None:
-    """How long sign-in is refused after ``failures`` consecutive failures.
-
-    Five mistakes are free; from the fifth on the wait doubles each time (30 s, 1 min,
-    2 min…) up to an hour, which makes guessing hopeless while a person who mistyped
-    is barely slowed down.
-    """
-    if failures < FREE_ATTEMPTS:
-        return None
-    doubling = min(failures - FREE_ATTEMPTS, 16)
-    return min(FIRST_LOCKOUT * (1 << doubling), LONGEST_LOCKOUT)
 
 
 def phone_matches(registered_phone: str | None, given_digits: str, *, digits: int = 4) -> bool:

@@ -25,6 +25,7 @@ from gridbill.quote import add_parser as add_quote_parser
 from gridbill.reconcile_command import add_parser as add_reconcile_parser
 from gridbill.settings import Settings, get_settings
 from gridbill.tariff_command import add_parser as add_tariff_parser
+from gridbill.totp_command import add_parser as add_totp_parser
 
 log = logging.getLogger("gridbill")
 
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_parser(sub)
     add_import_parser(sub)
     add_bill_run_parser(sub)
+    add_totp_parser(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ plain dict and production cannot silently pick up a stray value.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -30,6 +31,20 @@ SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
 DEMO_UPI_VPA = "gridbill.demo@upi"
 MAX_FUTURE_MARGIN_HOURS = 8760
+INTROSPECTION_POLICIES = ("anyone", "staff", "off")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """At most ``limit`` failures in a fixed window of ``window_s`` seconds."""
+
+    limit: int
+    window_s: int
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.window_s}"
 
 
 class ConfigError(UserError):
@@ -68,6 +83,18 @@ class Settings:
     sync_pull_settle_s: int = 5
     vee_config_path: str = ""
     ingest_future_margin_hours: int = 24
+    graphiql: bool = True
+    introspection: str = "anyone"
+    session_check_ttl_s: int = 5
+    ws_max_subscriptions: int = 20
+    ws_max_sockets_per_user: int = 5
+    ws_recheck_s: int = 15
+    trusted_proxies: tuple[str, ...] = ()
+    throttle_sign_in_address: Throttle = Throttle(10, 900)
+    throttle_sign_in_login: Throttle = Throttle(5, 900)
+    throttle_credentials_address: Throttle = Throttle(20, 300)
+    throttle_credentials_client: Throttle = Throttle(10, 300)
+    totp_required_roles: frozenset[str] = frozenset()
 
     @property
     def is_production(self) -> bool:
@@ -100,6 +127,67 @@ def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise ConfigError(f"{name}={value} must be 1 or more")
     return value
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _env(environ, name, "").lower()
+    if not raw:
+        return default
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={raw!r} must be on or off (true/false, 1/0, yes/no)")
+
+
+def _throttle(environ: Mapping[str, str], name: str, default: Throttle) -> Throttle:
+    raw = _env(environ, name, str(default))
+    count, _, window = raw.partition("/")
+    try:
+        throttle = Throttle(int(count), int(window))
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} must be FAILURES/SECONDS, e.g. {default} (at most "
+            f"{default.limit} failures per {default.window_s} seconds)"
+        ) from None
+    if throttle.limit < 1 or throttle.window_s < 1:
+        raise ConfigError(f"{name}={raw!r}: both numbers must be 1 or more")
+    return throttle
+
+
+def _proxies(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed."""
+    found: list[str] = []
+    for item in _env(environ, name, "").replace(" ", ",").split(","):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+            ) from None
+    return tuple(found)
+
+
+def _introspection(environ: Mapping[str, str], env: str) -> str:
+    name = "GRIDBILL_INTROSPECTION"
+    value = _env(environ, name, "staff" if env == "production" else "anyone").lower()
+    if value not in INTROSPECTION_POLICIES:
+        raise ConfigError(f"{name}={value!r} must be one of {', '.join(INTROSPECTION_POLICIES)}")
+    return value
+
+
+def _roles(environ: Mapping[str, str], name: str, default: str) -> frozenset[str]:
+    known = ("staff", "admin")  # the roles that can enrol a second factor
+    roles = frozenset(r for r in _env(environ, name, default).replace(" ", ",").split(",") if r)
+    if roles == {"none"}:
+        return frozenset()
+    if unknown := roles - set(known):
+        raise ConfigError(
+            f"{name}: {', '.join(sorted(unknown))} is not a role; use {', '.join(known)} or none"
+        )
+    return roles
 
 
 def validate_database_url(url: str) -> str:
@@ -220,6 +308,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_pull_settle_s=_int(environ, "GRIDBILL_SYNC_PULL_SETTLE", 5),
         vee_config_path=_env(environ, "GRIDBILL_VEE_CONFIG", ""),
         ingest_future_margin_hours=ingest_future_margin_hours(environ),
+        graphiql=_bool(environ, "GRIDBILL_GRAPHIQL", env != "production"),
+        introspection=_introspection(environ, env),
+        session_check_ttl_s=_int(environ, "GRIDBILL_SESSION_CHECK_TTL", 5),
+        ws_max_subscriptions=_positive(environ, "GRIDBILL_WS_MAX_SUBSCRIPTIONS", 20),
+        ws_max_sockets_per_user=_positive(environ, "GRIDBILL_WS_MAX_SOCKETS_PER_USER", 5),
+        ws_recheck_s=_positive(environ, "GRIDBILL_WS_RECHECK", 15),
+        trusted_proxies=_proxies(environ, "GRIDBILL_TRUSTED_PROXIES"),
+        throttle_sign_in_address=_throttle(
+            environ, "GRIDBILL_THROTTLE_SIGN_IN_ADDRESS", Throttle(10, 900)
+        ),
+        throttle_sign_in_login=_throttle(
+            environ, "GRIDBILL_THROTTLE_SIGN_IN_LOGIN", Throttle(5, 900)
+        ),
+        throttle_credentials_address=_throttle(
+            environ, "GRIDBILL_THROTTLE_CREDENTIALS_ADDRESS", Throttle(20, 300)
+        ),
+        throttle_credentials_client=_throttle(
+            environ, "GRIDBILL_THROTTLE_CREDENTIALS_CLIENT", Throttle(10, 300)
+        ),
+        totp_required_roles=_roles(
+            environ, "GRIDBILL_TOTP_REQUIRED_ROLES", "admin" if env == "production" else "none"
+        ),
     )
 
 

@@ -5,9 +5,11 @@
 * Refresh tokens are 256 random bits, stored as SHA-256. Each use rotates it: the old one
   is marked replaced and a new one of the same *family* is issued. Presenting a token
   that was already used is theft or a bug; either way the whole family is revoked.
-* Repeated wrong passwords lock sign-in with a doubling back-off (``domain.access``).
+* Wrong passwords are throttled per client address and per (address, login)
+  (``services.throttle``), never per account alone, so nobody can lock someone else out.
   An unknown e-mail or phone gets the same answers, at the same pace, as a known one,
   so sign-in never reveals who has an account.
+* Staff and admins may have a second factor (``services.second_factor``).
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ import asyncio
 import hashlib
 import secrets
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from domain.access import lockout_after, phone_matches, unknown_scopes
+from domain.access import phone_matches, unknown_scopes
 from domain.enums import Role
 from gridbill.passwords import (
     WeakPassword,
@@ -33,13 +34,12 @@ from gridbill.passwords import (
     verify_secret,
 )
 from gridbill.settings import Settings
-from services import audit
+from services import audit, second_factor, throttle, token_standing
 from services.errors import Refused
 from services.tokens import issue_partner_token, issue_user_token
 from store.models import (
     Account,
     AccountHolder,
-    AuditLog,
     Customer,
     PartnerClient,
     RefreshToken,
@@ -48,7 +48,6 @@ from store.models import (
 
 INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
 TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
-SIGN_UP_ATTEMPTS_PER_HOUR = 5
 
 
 @dataclass(frozen=True)
@@ -96,36 +95,10 @@ async def _verify(stored_hash: str | None, secret: str) -> bool:
     return ok and stored_hash is not None
 
 
-class _ShadowLockout:
-    """Back-off for logins that match no user, so the answers match a real user's.
-
-    Per process and bounded: it only has to make probing look the same, not be exact.
-    """
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self.failures: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
-
-    def locked_until(self, login: str, now: datetime) -> datetime | None:
-        _, until = self.failures.get(login, (0, None))
-        return until if until is not None and until > now else None
-
-    def fail(self, login: str, now: datetime) -> None:
-        count = self.failures.pop(login, (0, None))[0] + 1
-        wait = lockout_after(count)
-        self.failures[login] = (count, now + wait if wait else None)
-        while len(self.failures) > self.size:
-            self.failures.popitem(last=False)
-
-
-_shadow = _ShadowLockout()
-
-
-def _too_many(until: datetime, now: datetime) -> Refused:
-    wait = max(1, int((until - now).total_seconds() + 0.999))
+def _too_many(wait: int) -> Refused:
     return Refused(
         TOO_MANY_ATTEMPTS,
-        f"too many failed sign-ins: try again in {wait} seconds",
+        f"too many failed sign-ins from here: try again in {wait} seconds",
         retry_after_s=wait,
     )
 
@@ -138,37 +111,62 @@ async def _find_user(login: str) -> User | None:
 
 
 async def sign_in(
-    settings: Settings, *, login: str, password: str, user_agent: str = ""
+    settings: Settings,
+    *,
+    login: str,
+    password: str,
+    totp_code: str | None = None,
+    user_agent: str = "",
+    address: str = "unknown",
 ) -> Session:
-    """E-mail or phone and password → a session; raises Refused (never says which was wrong)."""
+    """E-mail or phone and password (and a TOTP code if enrolled) → a session.
+
+    Raises Refused, never saying which part was wrong. Failures are throttled by client
+    address, and by address and login together (``services.throttle``): a stranger
+    cannot lock the owner out, and an unknown login is throttled exactly like a known one.
+    """
+    rules = throttle.sign_in_rules(settings, address, login)
+    if (wait := await throttle.retry_after(settings, rules)) is not None:
+        raise _too_many(wait)
     now = _now()
     user = await _find_user(login)
-    key = login.strip().lower()
-    if user is None or not user.is_active or user.password_hash is None:
-        if (until := _shadow.locked_until(key, now)) is not None:
-            raise _too_many(until, now)
-        await _verify(None, password)
-        _shadow.fail(key, now)
+    if user is not None and not (user.is_active and user.password_hash):
+        user = None  # answered exactly like an unknown login
+    ok = await _verify(user.password_hash if user else None, password)  # Argon2 either way
+    if user is None or not ok:
+        await throttle.failed(settings, rules)
+        if user is not None:
+            await User.filter(id=user.id).update(failed_sign_ins=F("failed_sign_ins") + 1)
         raise Refused(INVALID_CREDENTIALS, "the e-mail, phone or password is not right")
-    if user.locked_until is not None and user.locked_until > now:
-        raise _too_many(user.locked_until, now)
-    if not await _verify(user.password_hash, password):
-        failures = user.failed_sign_ins + 1
-        wait = lockout_after(failures)
-        await User.filter(id=user.id).update(
-            failed_sign_ins=F("failed_sign_ins") + 1, locked_until=now + wait if wait else None
-        )
-        raise Refused(INVALID_CREDENTIALS, "the e-mail, phone or password is not right")
-    updates: dict[str, object] = {
-        "failed_sign_ins": 0,
-        "locked_until": None,
-        "last_sign_in_at": now,
-    }
-    if needs_rehash(user.password_hash):
+    await _second_factor(settings, user, totp_code, rules)
+    updates: dict[str, object] = {"failed_sign_ins": 0, "last_sign_in_at": now}
+    if user.password_hash and needs_rehash(user.password_hash):
         updates["password_hash"] = await asyncio.to_thread(hash_secret, password)
     async with in_transaction():
         await User.filter(id=user.id).update(**updates)
         return await _start_session(settings, user, user_agent=user_agent, now=now)
+
+
+async def _second_factor(
+    settings: Settings, user: User, code: str | None, rules: list[throttle.Rule]
+) -> None:
+    """Staff and admins with TOTP need the code; roles that must have it, must enrol."""
+    if user.totp_enabled_at is not None:
+        if not code:
+            raise Refused(
+                second_factor.TOTP_REQUIRED,
+                "enter the 6-digit code from your authenticator app",
+                field="totpCode",
+            )
+        if not await second_factor.accept_code(user, code):
+            await throttle.failed(settings, rules)
+            raise Refused(INVALID_CREDENTIALS, "the code is not right", field="totpCode")
+    elif str(user.role) in settings.totp_required_roles:
+        raise Refused(
+            second_factor.TOTP_ENROLMENT_REQUIRED,
+            "this account needs a second factor: an operator enrols it with "
+            "`gridbill totp enrol EMAIL`",
+        )
 
 
 async def _start_session(
@@ -193,6 +191,7 @@ async def _start_session(
         user_id=user.id,
         role=Role(user.role),
         customer_id=user.customer_id,  # type: ignore[attr-defined]
+        session=str(token.family),
     )
     return Session(user, access, ttl, raw, expires_at, token.id)
 
@@ -232,18 +231,27 @@ async def revoke_family(family: uuid.UUID, *, now: datetime | None = None) -> in
 
 
 async def sign_out(*, user_id: int, refresh_token: str | None, everywhere: bool) -> int:
-    """Revoke the session of ``refresh_token`` (or every session); returns tokens revoked."""
+    """Revoke the session of ``refresh_token`` (or every session); returns tokens revoked.
+
+    Access tokens of the revoked sessions stop working at once in this process and
+    within ``GRIDBILL_SESSION_CHECK_TTL`` in others (``services.token_standing``).
+    """
     now = _now()
-    if everywhere:
-        return await RefreshToken.filter(user_id=user_id, revoked_at__isnull=True).update(
-            revoked_at=now
+    try:
+        if everywhere:
+            return await RefreshToken.filter(user_id=user_id, revoked_at__isnull=True).update(
+                revoked_at=now
+            )
+        if not refresh_token:
+            return 0
+        token = await RefreshToken.get_or_none(
+            token_hash=token_hash(refresh_token), user_id=user_id
         )
-    if not refresh_token:
-        return 0
-    token = await RefreshToken.get_or_none(token_hash=token_hash(refresh_token), user_id=user_id)
-    if token is None:
-        return 0
-    return await revoke_family(token.family, now=now)
+        if token is None:
+            return 0
+        return await revoke_family(token.family, now=now)
+    finally:
+        token_standing.forget(user_id)
 
 
 async def change_password(
@@ -285,9 +293,14 @@ async def sign_up(
     password: str,
     full_name: str | None = None,
     user_agent: str = "",
+    address: str = "unknown",
 ) -> Session:
     """A customer of record creates their sign-in, proving who they are with the account
-    number and the last four digits of the phone the utility has for them."""
+    number and the last four digits of the phone the utility has for them.
+
+    Wrong digits are throttled per (client address, account number), 5 an hour, and per
+    address like sign-ins: a stranger cannot block the customer's own sign-up.
+    """
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise Refused("INVALID_INPUT", "give a valid e-mail address", field="email")
@@ -296,17 +309,15 @@ async def sign_up(
     except WeakPassword as exc:
         raise Refused("WEAK_PASSWORD", str(exc), field="password") from None
     number = account_number.strip()
-    since = _now() - timedelta(hours=1)
-    recent_failures = await AuditLog.filter(
-        action="user.sign_up_refused", entity="account", entity_id=number[:40], at__gte=since
-    ).count()
-    if recent_failures >= SIGN_UP_ATTEMPTS_PER_HOUR:
+    rules = throttle.sign_up_rules(settings, address, number)
+    if (wait := await throttle.retry_after(settings, rules)) is not None:
         raise Refused(
-            TOO_MANY_ATTEMPTS, "too many attempts for this account: try again in an hour",
-            retry_after_s=3600,
+            TOO_MANY_ATTEMPTS, f"too many attempts from here: try again in {wait} seconds",
+            retry_after_s=wait,
         )  # fmt: skip
     customer = await _holder_of(number)
     if customer is None or not phone_matches(customer.phone, phone_last_digits):
+        await throttle.failed(settings, rules)
         await audit.record(
             actor_label="anonymous", action="user.sign_up_refused", entity="account",
             entity_id=number[:40], reason="account number and phone digits do not match",

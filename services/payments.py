@@ -24,6 +24,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain.enums import BillStatus, PaymentMethod, PaymentStatus
+from domain.gateway_event import shape_problem
 from domain.payment_state import advance as advance_state
 from domain.payment_state import from_gateway
 from gridbill.settings import Settings
@@ -186,8 +187,11 @@ async def apply_gateway_payment(settings: Settings, entity: dict[str, Any]) -> s
     await lock_account(found.account_id)  # type: ignore[attr-defined]
     payment = await Payment.select_for_update().get(id=found.id)
     incoming = from_gateway(str(entity.get("status", "")))
+    amount = entity.get("amount")
     if incoming == PaymentStatus.CAPTURED and (
-        int(entity.get("amount", -1)) != payment.amount_paise
+        isinstance(amount, bool)
+        or not isinstance(amount, int)
+        or amount != payment.amount_paise
         or str(entity.get("currency", "")) != payment.currency
     ):
         return (
@@ -200,6 +204,11 @@ async def apply_gateway_payment(settings: Settings, entity: dict[str, Any]) -> s
         and payment.status in SETTLED_STATES
     ):
         return f"another payment {payment_id} on settled order {order_id}"
+    # One gateway payment settles one order: the same id on a second order is a forgery
+    # or a gateway fault, left for people to look at (the event log keeps it).
+    elsewhere = Payment.filter(gateway_payment_id=payment_id).exclude(id=payment.id)
+    if payment_id and payment_id != payment.gateway_payment_id and await elsewhere.exists():
+        return f"payment {payment_id} is already recorded on another order: not applied"
     move = advance_state(payment.status, incoming)
     if not move.changed:
         if payment.gateway_payment_id is None and payment_id:
@@ -243,17 +252,21 @@ async def handle_webhook(
 ) -> WebhookResult:
     """``POST /webhooks/razorpay``: verify, deduplicate by event id, apply, acknowledge.
 
-    A bad signature is 400 and changes nothing. The event row and everything the event
+    A bad signature, or a body not shaped like an event (``domain.gateway_event``: a
+    payload that is not an object, an amount that is not a whole number…), is 400 and
+    changes nothing. The event row and everything the event
     changes commit together, so a failure answers 500 and Razorpay's retry starts afresh.
     """
     if not webhook_signature_ok(settings, body, signature):
         return WebhookResult(400, "signature does not verify")
     try:
         envelope = json.loads(body)
-        event = str(envelope["event"])
-        payload = envelope.get("payload") or {}
-    except (ValueError, KeyError, TypeError):
-        return WebhookResult(400, "not a Razorpay event")
+    except (ValueError, RecursionError):
+        return WebhookResult(400, "not a Razorpay event: the body is not JSON")
+    if (problem := shape_problem(envelope)) is not None:
+        return WebhookResult(400, f"not a Razorpay event: {problem}")
+    event = envelope["event"]
+    payload = envelope.get("payload") or {}
     event_id = (event_id.strip() or "sha256:" + hashlib.sha256(body).hexdigest())[:64]
     if await GatewayEvent.exists(gateway="razorpay", event_id=event_id):
         return WebhookResult(200, "duplicate delivery")

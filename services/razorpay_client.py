@@ -85,6 +85,8 @@ class RazorpayGateway:
 
     def checkout_signature_ok(self, *, order_id: str, payment_id: str, signature: str) -> bool:
         """The checkout's signature over *our* stored order id and the payment id."""
+        if not signature.isascii():  # hex; the SDK's compare_digest needs ASCII
+            return False
         try:
             self.client.utility.verify_payment_signature(
                 {
@@ -104,7 +106,7 @@ def webhook_signature_ok(settings: Settings, body: bytes, signature: str) -> boo
     Needs only ``RAZORPAY_WEBHOOK_SECRET``; without it every webhook is refused.
     """
     secret = settings.razorpay_webhook_secret
-    if not secret or not signature:
+    if not secret or not signature or not signature.isascii():  # hex; the SDK needs ASCII
         return False
     try:
         text = body.decode("utf-8")

@@ -1,8 +1,8 @@
 """Access tokens (JWT, HS256) and signed, expiring download links.
 
-Access tokens are short-lived and stateless: the API trusts their claims without a
-database round trip, so what a person may do changes at their next refresh (at most
-``GRIDBILL_ACCESS_TOKEN_TTL`` later). Refresh tokens are not JWTs: they are random and
+Access tokens are short-lived and signed; a person's token names the session it was
+issued to (``sid``, the refresh-token family), and ``services.token_standing`` checks on
+every request that the person is still active, in the same role, and the session alive. Refresh tokens are not JWTs: they are random and
 stored hashed (``services.identity``). Both token kinds and download links are keyed by
 ``GRIDBILL_SECRET_KEY``.
 """
@@ -44,6 +44,7 @@ class AccessClaims:
     customer_id: int | None
     scopes: frozenset[str]
     expires_at: int
+    session: str | None = None  # the refresh-token family a person's token was issued to
 
 
 def issuer(settings: Settings) -> str:
@@ -56,13 +57,19 @@ def issue_user_token(
     user_id: int,
     role: Role,
     customer_id: int | None,
+    session: str | None = None,
     now: float | None = None,
 ) -> tuple[str, int]:
-    """An access token for a person; returns the token and its lifetime in seconds."""
+    """An access token for a person; returns the token and its lifetime in seconds.
+
+    ``session`` (the refresh-token family) lets a sign-out end the token's power at once.
+    """
     ttl = settings.access_token_ttl_s
     claims: dict[str, Any] = {"sub": str(user_id), "role": role.value, "typ": "access"}
     if customer_id is not None:
         claims["cid"] = customer_id
+    if session is not None:
+        claims["sid"] = session
     return _encode(settings, claims, ttl, now), ttl
 
 
@@ -116,9 +123,11 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
                 int(payload["exp"]),
             )  # fmt: skip
         customer = payload.get("cid")
+        session = payload.get("sid")
         return AccessClaims(
             subject, int(subject), None, Role(payload["role"]),
             int(customer) if customer is not None else None, frozenset(), int(payload["exp"]),
+            str(session) if session is not None else None,
         )  # fmt: skip
     except (KeyError, ValueError, TypeError):
         raise InvalidToken("the access token is not valid") from None
@@ -149,7 +158,13 @@ def check_link(
     settings: Settings, purpose: str, object_id: int, expires: int, signature: str,
     *, now: float | None = None,
 ) -> str | None:  # fmt: skip
-    """None when the link is genuine and current, else the reason it is refused."""
+    """None when the link is genuine and current, else the reason it is refused.
+
+    A signature is hex: anything else (non-ASCII, which ``compare_digest`` cannot take
+    as a str) is simply a bad signature.
+    """
+    if not signature.isascii():
+        return "bad signature"
     expected = _signature(settings, purpose, object_id, expires)
     if not hmac.compare_digest(expected, signature):
         return "bad signature"

@@ -52,6 +52,8 @@ class Viewer:
     partner_id: int | None = None
     customer_id: int | None = None
     label: str = ""
+    token_expires_at: int | None = None  # Unix time the access token expires (sockets)
+    session: str | None = None  # the token's refresh-token family (``sid``), if any
     _grants: list[Grant] | None = field(default=None, repr=False)
     _holdings: dict[int, list[Holding]] = field(default_factory=dict, repr=False)
 

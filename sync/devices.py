@@ -10,7 +10,6 @@ device row, so a revoked device is refused on its next request.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import secrets
@@ -143,7 +142,7 @@ def parse_authorization(header: str | None) -> tuple[str, str]:
     if scheme.lower() == "basic":
         try:
             value = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error, or non-ASCII input
             raise AuthFailed("bad_credentials", "malformed Basic credentials") from None
     elif scheme.lower() != "device":
         raise AuthFailed("bad_credentials", "use the Device or Basic authorization scheme")
@@ -151,6 +150,14 @@ def parse_authorization(header: str | None) -> tuple[str, str]:
     if not sep or not uid or not credential:
         raise AuthFailed("bad_credentials", "credentials must be <device_uid>:<credential>")
     return uid, credential
+
+
+def claimed_uid(header: str | None) -> str:
+    """The device uid a request claims to come from ("" if unreadable), for throttling."""
+    try:
+        return parse_authorization(header)[0]
+    except AuthFailed:
+        return ""
 
 
 async def authenticate(

@@ -14,7 +14,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from api.client_address import client_address
 from gridbill.settings import Settings
+from services import throttle
 from services.vee import load_config
 from store.models import FieldDevice
 from sync import devices, photos
@@ -62,11 +64,18 @@ def sync_routes(settings: Settings) -> list[BaseRoute]:
     """The routes, bound to ``settings``: ``Mount("/sync", routes=sync_routes(settings))``."""
 
     async def device_of(request: Request) -> FieldDevice:
+        header = request.headers.get("authorization")
+        address = client_address(request, settings.trusted_proxies)
+        uid = devices.claimed_uid(header)
+        rules = throttle.credential_rules(settings, "device", address, uid)
+        if (wait := await throttle.retry_after(settings, rules)) is not None:
+            message = f"too many failed attempts: try again in {wait} seconds"
+            raise HTTPProblem(429, "too_many_attempts", message, {"Retry-After": str(wait)})
         try:
-            return await devices.authenticate(
-                request.headers.get("authorization"), cache_ttl_s=settings.sync_auth_cache_ttl_s
-            )
+            return await devices.authenticate(header, cache_ttl_s=settings.sync_auth_cache_ttl_s)
         except devices.AuthFailed as exc:
+            if exc.code == "bad_credentials":
+                await throttle.failed(settings, rules)
             raise HTTPProblem(
                 401, exc.code, exc.message, {"WWW-Authenticate": 'Device realm="gridbill-sync"'}
             ) from None

@@ -22,6 +22,7 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from gridbill.settings import Settings, load_settings
+from services import throttle
 from store.db import migrate, open_database
 
 PG_ENV = "GRIDBILL_TEST_PG_URL"
@@ -158,3 +159,9 @@ def subprocess_env(settings: Settings) -> dict[str, str]:
         GRIDBILL_SECRET_KEY=settings.secret_key,
     )
     return env
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    """Every test starts with no failed credentials counted in memory (SQLite throttles)."""
+    throttle.reset_memory()

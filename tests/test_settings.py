@@ -83,3 +83,45 @@ def test_development_generates_and_keeps_a_key(
 def test_bad_values_are_rejected(tmp_path: Path, env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings({"GRIDBILL_SECRET_KEY": KEY, "GRIDBILL_VAR_DIR": str(tmp_path), **env})
+
+
+def test_production_closes_graphiql_and_introspection_and_requires_admin_totp(
+    tmp_path: Path,
+) -> None:
+    base = {"GRIDBILL_VAR_DIR": str(tmp_path), "GRIDBILL_SECRET_KEY": KEY}
+    dev = load_settings(base)
+    assert (dev.graphiql, dev.introspection, dev.totp_required_roles) == (True, "anyone", set())
+    prod = load_settings({**base, "GRIDBILL_ENV": "production"})
+    assert (prod.graphiql, prod.introspection) == (False, "staff")
+    assert prod.totp_required_roles == {"admin"}
+    assert str(prod.throttle_sign_in_address) == "10/900"
+    opened = load_settings(
+        {**base, "GRIDBILL_ENV": "production", "GRIDBILL_GRAPHIQL": "yes",
+         "GRIDBILL_TOTP_REQUIRED_ROLES": "none", "GRIDBILL_TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16",
+         "GRIDBILL_THROTTLE_CREDENTIALS_CLIENT": "3/60"}
+    )  # fmt: skip
+    assert opened.graphiql and not opened.totp_required_roles
+    assert opened.trusted_proxies == ("10.0.0.5/32", "10.1.0.0/16")
+    assert (
+        opened.throttle_credentials_client.limit,
+        opened.throttle_credentials_client.window_s,
+    ) == (3, 60)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("GRIDBILL_GRAPHIQL", "maybe", "must be on or off"),
+        ("GRIDBILL_INTROSPECTION", "some", "must be one of anyone, staff, off"),
+        ("GRIDBILL_THROTTLE_SIGN_IN_LOGIN", "5", "must be FAILURES/SECONDS, e.g. 5/900"),
+        ("GRIDBILL_THROTTLE_SIGN_IN_LOGIN", "0/900", "both numbers must be 1 or more"),
+        ("GRIDBILL_TRUSTED_PROXIES", "proxy.local", "is not an IP address or network"),
+        ("GRIDBILL_TOTP_REQUIRED_ROLES", "root", "root is not a role"),
+        ("GRIDBILL_WS_MAX_SUBSCRIPTIONS", "0", "must be 1 or more"),
+    ],
+)
+def test_hardening_settings_are_checked(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"GRIDBILL_VAR_DIR": str(tmp_path), "GRIDBILL_SECRET_KEY": KEY, name: value})

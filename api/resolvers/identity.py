@@ -37,11 +37,16 @@ from api.schema.identity import (
     SignOutInput,
     SignOutSuccess,
     SignUpInput,
+    TotpConfirmed,
+    TotpConfirmResult,
+    TotpEnrolment,
+    TotpEnrolmentError,
+    TotpEnrolmentResult,
     UserType,
 )
 from domain.access import Operation
 from domain.enums import NotificationChannel
-from services import identity, notification_preferences, partners
+from services import identity, notification_preferences, partners, second_factor
 from services.errors import Refused
 from services.identity import Session
 from store.models import Consent, PartnerClient
@@ -70,6 +75,13 @@ async def _session(work: object) -> AuthPayload | AuthError:
     except Refused as refusal:
         return _auth_error(refusal)
     return _payload(session)
+
+
+def _throttled(info: Info, answer: AuthPayload | AuthError) -> AuthPayload | AuthError:
+    """A throttled answer also goes out as HTTP 429 with Retry-After."""
+    if isinstance(answer, AuthError) and answer.retry_after_seconds is not None:
+        info.context.too_many_requests(answer.retry_after_seconds)
+    return answer
 
 
 def _person(info: Info) -> int:
@@ -122,28 +134,65 @@ class IdentityMutations:
         description="A customer of record signs up: account number + last 4 digits of their phone."
     )
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthResult:
-        return await _session(
-            identity.sign_up(
-                info.context.settings,
-                account_number=input.account_number,
-                phone_last_digits=input.phone_last_digits,
-                email=input.email,
-                password=input.password,
-                full_name=input.full_name,
-                user_agent=info.context.user_agent,
-            )
+        return _throttled(
+            info,
+            await _session(
+                identity.sign_up(
+                    info.context.settings,
+                    account_number=input.account_number,
+                    phone_last_digits=input.phone_last_digits,
+                    email=input.email,
+                    password=input.password,
+                    full_name=input.full_name,
+                    user_agent=info.context.user_agent,
+                    address=info.context.client_address,
+                )
+            ),
         )
 
-    @mutation(description="Sign in with e-mail or phone and password.")
+    @mutation(
+        description="Sign in with e-mail or phone and password (and a TOTP code if enrolled). "
+        "Too many failures from one address answer TOO_MANY_ATTEMPTS, and HTTP 429 with "
+        "Retry-After."
+    )
     async def sign_in(self, info: Info, input: SignInInput) -> AuthResult:
-        return await _session(
-            identity.sign_in(
-                info.context.settings,
-                login=input.login,
-                password=input.password,
-                user_agent=info.context.user_agent,
-            )
+        return _throttled(
+            info,
+            await _session(
+                identity.sign_in(
+                    info.context.settings,
+                    login=input.login,
+                    password=input.password,
+                    totp_code=input.totp_code,
+                    user_agent=info.context.user_agent,
+                    address=info.context.client_address,
+                )
+            ),
         )
+
+    @mutation(
+        description="Staff and admins: start adding a second factor (TOTP). Add the key to an "
+        "authenticator app, then confirmTotpEnrolment with a code it shows.",
+        extensions=requires(Operation.VIEW_SELF),
+    )
+    async def start_totp_enrolment(self, info: Info) -> TotpEnrolmentResult:
+        try:
+            secret, uri = await second_factor.start_enrolment(_person(info))
+        except Refused as refusal:
+            return TotpEnrolmentError(**error_fields(refusal))  # type: ignore[arg-type]
+        return TotpEnrolment(secret=secret, otpauth_uri=uri)
+
+    @mutation(
+        description="Switch the second factor on with a code from the authenticator app. "
+        "From then on signIn needs totpCode.",
+        extensions=requires(Operation.VIEW_SELF),
+    )
+    async def confirm_totp_enrolment(self, info: Info, code: str) -> TotpConfirmResult:
+        try:
+            await second_factor.confirm_enrolment(_person(info), code)
+        except Refused as refusal:
+            return TotpEnrolmentError(**error_fields(refusal))  # type: ignore[arg-type]
+        return TotpConfirmed(enabled=True)
 
     @mutation(description="Exchange a refresh token for a new session (the old token is spent).")
     async def refresh_session(self, info: Info, input: RefreshSessionInput) -> AuthResult:

@@ -15,6 +15,28 @@ log = logging.getLogger(__name__)
 
 BigInt = NewType("BigInt", int)
 
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def parse_big_int(value: object) -> int:
+    """A whole number within ±(2^53 − 1), as a JSON number or a decimal string.
+
+    Strict on purpose: ``int()`` would truncate ``10.5`` and accept ``true``, and a value
+    past 64 bits would only fail in the database. A ValueError becomes a GraphQL
+    validation error naming the argument.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("BigInt must be a whole number")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.lstrip("-").isdigit() or len(text) > 20:
+            raise ValueError("BigInt must be a whole number")
+        value = int(text)
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise ValueError(f"BigInt must be between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}")
+    return value
+
+
 BIG_INT = strawberry.scalar(
     name="BigInt",
     description=(
@@ -22,7 +44,7 @@ BIG_INT = strawberry.scalar(
         "(paise) in fields named `…Paise`, energy in watt-hours in fields named `…Wh`."
     ),
     serialize=int,
-    parse_value=int,
+    parse_value=parse_big_int,
 )
 
 T = TypeVar("T")
@@ -74,6 +96,8 @@ class ErrorCode(Enum):
     UNAVAILABLE = "UNAVAILABLE"
     UNBILLED_READS = "UNBILLED_READS"
     SUSPECT_READ = "SUSPECT_READ"
+    TOTP_REQUIRED = "TOTP_REQUIRED"
+    TOTP_ENROLMENT_REQUIRED = "TOTP_ENROLMENT_REQUIRED"
 
 
 def error_code(code: str) -> ErrorCode:

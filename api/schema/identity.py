@@ -71,6 +71,37 @@ class SignUpInput:
 class SignInInput:
     login: str = strawberry.field(description="E-mail address or phone number.")
     password: str
+    totp_code: str | None = strawberry.field(
+        default=None,
+        description="The 6-digit code of your authenticator app, if you enrolled one "
+        "(staff and admins). Without it such a sign-in answers TOTP_REQUIRED.",
+    )
+
+
+@strawberry.type(description="A second-factor key to add to an authenticator app.")
+class TotpEnrolment:
+    secret: str = strawberry.field(description="The key (base32), for typing in by hand.")
+    otpauth_uri: str = strawberry.field(description="The same as an otpauth:// URI (QR code).")
+
+
+@strawberry.type
+class TotpEnrolmentError(Error):
+    pass
+
+
+TotpEnrolmentResult = Annotated[
+    TotpEnrolment | TotpEnrolmentError, strawberry.union("TotpEnrolmentResult")
+]
+
+
+@strawberry.type
+class TotpConfirmed:
+    enabled: bool
+
+
+TotpConfirmResult = Annotated[
+    TotpConfirmed | TotpEnrolmentError, strawberry.union("TotpConfirmResult")
+]
 
 
 @strawberry.input

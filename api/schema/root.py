@@ -1,7 +1,9 @@
 """The one GraphQL schema: root types assembled from each area's resolvers, with its limits.
 
 Limits (``api/limits.py``): query depth, aliases and tokens are capped while parsing and
-validating; parsed and validated documents are cached; unexpected errors are masked.
+validating; introspection follows ``GRIDBILL_INTROSPECTION`` (``api.introspection``);
+every argument is checked against the models' lengths and ranges (``api.input_limits``);
+parsed and validated documents are cached; unexpected errors are masked.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from api.errors import MaskUnexpectedErrors, log_errors
+from api.input_limits import InputLimits
+from api.introspection import IntrospectionPolicy
 from api.limits import LIMIT_RULES, MAX_TOKENS
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.billing_ops import BillingMutations
@@ -84,8 +88,10 @@ schema = GridbillSchema(
     extensions=[
         lambda: MaxTokensLimiter(MAX_TOKENS),
         lambda: AddValidationRules(list(LIMIT_RULES)),
+        IntrospectionPolicy,
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
+        InputLimits,
         MaskUnexpectedErrors,
     ],
 )

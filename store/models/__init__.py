@@ -31,6 +31,7 @@ from .platform import (
     OutboxMessage,
     SupportMessage,
     SupportRequest,
+    ThrottleCounter,
 )
 from .routes import BillingCycle, ReaderMessage, Route, RouteStop
 from .tariffs import Holiday, Tariff, TariffVersion
@@ -47,7 +48,7 @@ __models__ = [
     Payment, PaymentAllocation, Refund, Adjustment, GatewayEvent,
     FieldDevice, FieldDeviceRoute, SyncBatch, SyncItem, FieldVisit, Photo,
     IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
-    AuditLog, JobRun,
+    AuditLog, JobRun, ThrottleCounter,
 ]  # fmt: skip
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "Tariff",
     "TariffAssignment",
     "TariffVersion",
+    "ThrottleCounter",
     "UsageDaily",
     "UsageMonthly",
     "User",

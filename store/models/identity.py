@@ -36,6 +36,13 @@ class User(Timestamped):
     locked_until = fields.DatetimeField(null=True)
     last_sign_in_at = fields.DatetimeField(null=True)
     password_changed_at = fields.DatetimeField(null=True)
+    totp_secret = fields.CharField(
+        max_length=64, null=True, description="base32 TOTP key, set while enrolling or enrolled"
+    )
+    totp_enabled_at = fields.DatetimeField(null=True, description="second factor confirmed at")
+    totp_last_step = fields.BigIntField(
+        default=0, description="last accepted TOTP time step, so a code works once"
+    )
 
     class Meta:
         table = "users"

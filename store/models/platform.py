@@ -159,3 +159,20 @@ class JobRun(Model):
 
     class Meta:
         table = "job_runs"
+
+
+class ThrottleCounter(Model):
+    """Failures counted per key in a fixed time window, shared by every server process.
+
+    Used on PostgreSQL only (SQLite deployments are one process and count in memory).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=200, description="what is counted, e.g. sign-in by address")
+    window_start = fields.BigIntField(description="Unix time the window began")
+    hits = fields.IntField(default=0)
+    expires_at = fields.BigIntField(db_index=True, description="Unix time the row may be deleted")
+
+    class Meta:
+        table = "throttle_counters"
+        unique_together = (("key", "window_start"),)

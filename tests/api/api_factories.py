@@ -222,10 +222,6 @@ async def set_phone(person: User, phone: str) -> None:
     await User.filter(id=person.id).update(phone=phone)
 
 
-async def unlock(person: User, until: datetime) -> None:
-    await User.filter(id=person.id).update(locked_until=until)
-
-
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -93,3 +93,7 @@ def count_queries() -> Iterator[list[str]]:
         logger.removeHandler(handler)
         logger.setLevel(level)
         logger.propagate = propagate
+
+
+MakeApi = Callable[..., Api]
+"""The ``make_api`` fixture: an app with extra settings, ``make_api(GRIDBILL_ENV=…)``."""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import api_factories as f
 import jwt
 import pytest
-from api_helpers import Api, error_codes
+from api_helpers import Api, MakeApi, error_codes
 
 from domain.enums import Role
 from services.identity import token_hash
@@ -81,8 +80,11 @@ def test_sign_up_guessing_is_limited(api: Api) -> None:
             api.data(SIGN_UP, {"input": {**attempt, "phoneLastDigits": digits}})["signUp"]["code"]
             == "VERIFICATION_FAILED"
         )
-    right = api.data(SIGN_UP, {"input": {**attempt, "phoneLastDigits": "3210"}})["signUp"]
-    assert (right["code"], right["retryAfterSeconds"]) == ("TOO_MANY_ATTEMPTS", 3600)
+    right = api.post(SIGN_UP, {"input": {**attempt, "phoneLastDigits": "3210"}})
+    assert right.status_code == 429
+    refused = right.json()["data"]["signUp"]
+    assert refused["code"] == "TOO_MANY_ATTEMPTS" and 1 <= refused["retryAfterSeconds"] <= 3600
+    assert int(right.headers["retry-after"]) == refused["retryAfterSeconds"]
 
 
 def test_sign_in_by_email_or_phone_and_never_saying_which_part_was_wrong(api: Api) -> None:
@@ -98,24 +100,52 @@ def test_sign_in_by_email_or_phone_and_never_saying_which_part_was_wrong(api: Ap
     assert wrong_password["message"] == nobody["message"]
 
 
-def test_repeated_failures_lock_sign_in_with_back_off(api: Api) -> None:
+def test_failed_sign_ins_are_throttled_per_address_and_never_lock_the_owner_out(
+    make_api: MakeApi,
+) -> None:
+    api = make_api(
+        peer="10.9.0.1", GRIDBILL_TRUSTED_PROXIES="10.9.0.0/24",
+        GRIDBILL_THROTTLE_SIGN_IN_LOGIN="3/900", GRIDBILL_THROTTLE_SIGN_IN_ADDRESS="5/900",
+    )  # fmt: skip
     home = api.run(f.household)
-    for _ in range(4):
-        assert sign_in(api, home.user.email, "wrong password!")["code"] == "INVALID_CREDENTIALS"
-    assert sign_in(api, home.user.email, "wrong password!")["code"] == "INVALID_CREDENTIALS"  # 5th
-    locked = sign_in(api, home.user.email)  # even the right password waits now
-    assert locked["code"] == "TOO_MANY_ATTEMPTS" and 1 <= locked["retryAfterSeconds"] <= 30
-    user = api.run(User.get, id=home.user.id)
-    assert user.failed_sign_ins == 5 and user.locked_until is not None
-    # an unknown login behaves the same, so lock-outs do not reveal who has an account
-    ghost = f"ghost{f.n()}@example.test"
-    for _ in range(5):
-        assert sign_in(api, ghost, "wrong password!")["code"] == "INVALID_CREDENTIALS"
-    assert sign_in(api, ghost, "wrong password!")["code"] == "TOO_MANY_ATTEMPTS"
-    # once the wait is over, the right password works and the count starts again
-    api.run(f.unlock, home.user, datetime.now(UTC) - timedelta(seconds=1))
-    assert sign_in(api, home.user.email)["__typename"] == "AuthPayload"
-    assert api.run(User.get, id=home.user.id).failed_sign_ins == 0
+    stranger = {"X-Forwarded-For": "203.0.113.7"}
+    owner = {"X-Forwarded-For": "198.51.100.20, 10.9.0.2"}  # through two trusted proxies
+
+    def attempt(login: str, password: str, headers: dict[str, str]) -> Any:
+        variables = {"input": {"login": login, "password": password}}
+        return api.post(SIGN_IN, variables, headers=headers)
+
+    for _ in range(3):
+        answer = attempt(home.user.email, "wrong password!", stranger).json()["data"]["signIn"]
+        assert answer["code"] == "INVALID_CREDENTIALS"
+    blocked = attempt(home.user.email, f.PASSWORD, stranger)  # even the right password waits
+    assert blocked.status_code == 429 and 1 <= int(blocked.headers["retry-after"]) <= 900
+    refused = blocked.json()["data"]["signIn"]
+    assert refused["code"] == "TOO_MANY_ATTEMPTS"
+    assert refused["retryAfterSeconds"] == int(blocked.headers["retry-after"])
+    # the owner, elsewhere, is not locked out by the stranger
+    assert attempt(home.user.email, f.PASSWORD, owner).json()["data"]["signIn"]["__typename"] == (
+        "AuthPayload"
+    )
+    # the stranger's address has 2 failures left across every login, known or not
+    for ghost in (f"ghost{f.n()}@example.test", f"ghost{f.n()}@example.test"):
+        assert attempt(ghost, "wrong password!", stranger).status_code == 200
+    assert attempt(f"ghost{f.n()}@example.test", "x", stranger).status_code == 429
+    assert api.run(User.get, id=home.user.id).locked_until is None  # no account-wide lock
+
+
+def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
+    make_api: MakeApi,
+) -> None:
+    api = make_api(peer="10.9.0.1", GRIDBILL_THROTTLE_SIGN_IN_ADDRESS="2/900")
+    for n in range(2):
+        variables = {"input": {"login": f"ghost{n}@example.test", "password": "wrong password!"}}
+        api.post(SIGN_IN, variables, headers={"X-Forwarded-For": f"203.0.113.{n}"})
+    spoofed = api.post(
+        SIGN_IN, {"input": {"login": "a@example.test", "password": "x"}},
+        headers={"X-Forwarded-For": "198.51.100.99"},
+    )  # fmt: skip
+    assert spoofed.status_code == 429
 
 
 def test_refresh_tokens_rotate_and_a_reused_one_revokes_the_family(api: Api) -> None:
