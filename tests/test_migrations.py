@@ -118,6 +118,7 @@ async def test_migrate_is_idempotent(fresh_database_url: str) -> None:
         "gridbill.0001_initial",
         "gridbill.0002_ledger_append_only",
         "gridbill.0003_tariff_source",
+        "gridbill.0006_notifications",
     ]
     assert await migrate(fresh_database_url) == []
 

@@ -22,6 +22,7 @@ from .metering import (
     UsageMonthly,
     ValidationException,
 )
+from .notifications import DeviceToken, DunningStep, NotificationAttempt
 from .payments import Adjustment, GatewayEvent, Payment, PaymentAllocation, Refund
 from .platform import (
     AuditLog,
@@ -48,6 +49,7 @@ __models__ = [
     FieldDevice, SyncBatch, SyncItem, FieldVisit, Photo,
     IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
     AuditLog, JobRun,
+    NotificationAttempt, DeviceToken, DunningStep,
 ]  # fmt: skip
 
 __all__ = [
@@ -56,6 +58,8 @@ __all__ = [
     "Adjustment",
     "AuditLog",
     "Bill",
+    "DeviceToken",
+    "DunningStep",
     "BillLine",
     "BillRead",
     "BillRun",
@@ -75,6 +79,7 @@ __all__ = [
     "Meter",
     "MeterInstallation",
     "MultiplierChange",
+    "NotificationAttempt",
     "NotificationPreference",
     "OutboxMessage",
     "PartnerClient",
