@@ -66,6 +66,7 @@ from services.ledger import (
     late_fee_key,
     post,
 )
+from services.notification_outbox import notify_bills_issued
 from services.payments_ledger import apply_account_credit, lock_account
 from store.models import Account, AccountHolder, Bill, BillingCycle, PaymentAllocation
 
@@ -111,7 +112,8 @@ async def issue_bills(
 ) -> IssueResult:
     """Issue the given draft bills (others are left alone), a chunk per transaction.
 
-    Each chunk is announced (``bill.issued``) once it commits, so subscribers and the
+    Each chunk's notifications (bill issued, estimated, surcharge, high usage) are queued
+    in its transaction. Each chunk is announced (``bill.issued``) once it commits, so subscribers and the
     API's per-customer answer cache hear of bills issued by the CLI or a job too. A
     caller that wraps this in its own transaction passes ``announce=False`` and calls
     :func:`announce_bills` after its commit.
@@ -123,6 +125,7 @@ async def issue_bills(
         async with in_transaction() as connection:
             issued = await _issue_chunk(Sql(connection), chunk, issue_date, utility_name, payee_vpa)
             await _apply_held_credit([bill_id for bill_id, _, _ in issued])
+            await notify_bills_issued([bill_id for bill_id, _, _ in issued])
         if announce:
             await announce_bills("bill.issued", [bill_id for bill_id, _, _ in issued])
         for bill_id, number, payable in issued:

@@ -1,7 +1,9 @@
 """Which notifications a person wants, per event and channel.
 
-Every event is on by e-mail and push and off by SMS until the person says otherwise;
-a stored row overrides the default. The notification sender reads the same rows.
+Every event is on by e-mail, push and in-app and off by SMS until the person says
+otherwise (SMS is on for people with no e-mail address, the only way left to reach them);
+a stored row overrides the default. The outbox writer and the dispatcher read the same
+rows, so an opt-out stops messages already queued too.
 """
 
 from __future__ import annotations
@@ -14,8 +16,38 @@ from domain.enums import NotificationChannel
 from services.errors import Refused
 from store.models import NotificationPreference
 
-EVENTS = ("bill.issued", "bill.due_soon", "payment.captured", "payment.failed", "support.replied")
-DEFAULT_ON = {NotificationChannel.EMAIL, NotificationChannel.PUSH}
+EVENTS = (
+    "bill.issued",
+    "bill.estimated",
+    "payment.captured",
+    "payment.failed",
+    "refund.processed",
+    "cheque.bounced",
+    "late_fee.applied",
+    "usage.high",
+    "support.updated",
+    "dunning.reminder",
+    "dunning.overdue",
+    "dunning.disconnection_notice",
+)
+DEFAULT_ON = {NotificationChannel.EMAIL, NotificationChannel.PUSH, NotificationChannel.INAPP}
+
+
+def default_on(channel: NotificationChannel, *, has_email: bool) -> bool:
+    return channel in DEFAULT_ON or (channel == NotificationChannel.SMS and not has_email)
+
+
+async def wanted(
+    user_id: int | None, event: str, channel: NotificationChannel, *, has_email: bool
+) -> bool:
+    """Whether this person wants ``event`` on ``channel`` (no user: the defaults)."""
+    if user_id is not None:
+        stored = await NotificationPreference.get_or_none(
+            user_id=user_id, event=event, channel=channel
+        )
+        if stored is not None:
+            return stored.enabled
+    return default_on(channel, has_email=has_email)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from domain.enums import SupportStatus
 from services import audit
 from services.accounts import next_number
 from services.errors import NotFound, Refused
+from services.notification_outbox import notify_customer
 from services.viewer import Viewer
 from store.models import AccountHolder, SupportMessage, SupportRequest
 
@@ -110,6 +111,8 @@ async def reply(
                 viewer=viewer, action="support.replied", entity="support_request",
                 entity_id=request.id, after={"internal": internal, "status": status},
             )  # fmt: skip
+            if not internal:
+                await _notify_customer(request, f"message:{message.id}", status, replied=True)
     return message
 
 
@@ -131,4 +134,27 @@ async def set_status(viewer: Viewer, *, request_id: int, status: SupportStatus) 
             viewer=viewer, action="support.status_changed", entity="support_request",
             entity_id=request.id, before={"status": request.status}, after={"status": status},
         )  # fmt: skip
+        if viewer.is_staff and status != request.status:
+            changes = await SupportRequest.filter(id=request.id).values_list(
+                "updated_at", flat=True
+            )
+            stamp = f"{changes[0]:%Y%m%dT%H%M%S%f}" if changes else now.isoformat()
+            await _notify_customer(request, f"status:{status}:{stamp}", status, replied=False)
         return await SupportRequest.get(id=request.id)
+
+
+async def _notify_customer(
+    request: SupportRequest, key: str, status: SupportStatus, *, replied: bool
+) -> None:
+    """Staff answered or moved the request: the customer hears of it (in the transaction)."""
+    await notify_customer(
+        "support.updated",
+        customer_id=request.customer_id,  # type: ignore[attr-defined]
+        key=f"{request.id}:{key}",
+        payload={
+            "request_number": request.number,
+            "subject": request.subject,
+            "status": str(status),
+            "replied": replied,
+        },
+    )
