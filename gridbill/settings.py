@@ -66,6 +66,7 @@ class Settings:
     sync_auth_cache_ttl_s: int = 60
     sync_pull_settle_s: int = 5
     vee_config_path: str = ""
+    utility_short_name: str = "Gridbill"
     smtp_username: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_tls: str = "none"
@@ -234,6 +235,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_auth_cache_ttl_s=_int(environ, "GRIDBILL_SYNC_AUTH_CACHE_TTL", 60),
         sync_pull_settle_s=_int(environ, "GRIDBILL_SYNC_PULL_SETTLE", 5),
         vee_config_path=_env(environ, "GRIDBILL_VEE_CONFIG", ""),
+        utility_short_name=_env(environ, "GRIDBILL_UTILITY_SHORT_NAME", "Gridbill")[:30],
         smtp_username=_env(environ, "GRIDBILL_SMTP_USERNAME", ""),
         smtp_password=_env(environ, "GRIDBILL_SMTP_PASSWORD", ""),
         smtp_tls=_choice(environ, "GRIDBILL_SMTP_TLS", "none", SMTP_TLS_MODES),

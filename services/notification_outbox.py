@@ -60,7 +60,7 @@ async def notify_customer(
                 user_id=user.id if user else None,
                 customer_id=customer_id,
                 recipient=recipient,
-                payload={"customer_name": customer.name, **payload},
+                payload={"customer_name": customer.name, "has_email": bool(email), **payload},
                 dedupe_key=dedupe_key,
                 language=customer.language,
                 next_attempt_at=now,
