@@ -21,6 +21,7 @@ from gridbill.device_command import add_parser as add_device_parser
 from gridbill.errors import UserError
 from gridbill.gateway_command import add_parser as add_gateway_parser
 from gridbill.import_command import add_parser as add_import_parser
+from gridbill.mailcatcher_command import add_parser as add_mailcatcher_parser
 from gridbill.quote import add_parser as add_quote_parser
 from gridbill.reconcile_command import add_parser as add_reconcile_parser
 from gridbill.settings import Settings, get_settings
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_parser(sub)
     add_import_parser(sub)
     add_bill_run_parser(sub)
+    add_mailcatcher_parser(sub)
     return parser
 
 

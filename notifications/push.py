@@ -68,7 +68,8 @@ class PushChannel:
         s = self.settings
         if not (s.fcm_project_id and s.fcm_credentials_path):
             return Delivery.failed(
-                "push is not configured (GRIDBILL_FCM_PROJECT_ID, GRIDBILL_FCM_CREDENTIALS)"
+                "push is not configured (GRIDBILL_FCM_PROJECT_ID, GRIDBILL_FCM_CREDENTIALS)",
+                permanent=True,
             )
         user_id = int(message.recipient.removeprefix("user:"))
         tokens = await DeviceToken.filter(user_id=user_id).values_list("token", flat=True)

@@ -99,3 +99,37 @@ def render(event: str, language: str, context: dict[str, Any]) -> Rendered:
         utility_name=context.get("utility_name", ""),
     )
     return Rendered(subject=subject, text=body, html=html, sms=" ".join(block("sms").split()))
+
+
+class _Variable(str):
+    """Stands for any value when rendering a template's DLT registration text."""
+
+    def __getattr__(self, name: str) -> _Variable:
+        return self
+
+
+def registration_texts() -> dict[str, str]:
+    """``<event>.<language>`` → the SMS text to register on DLT, ``{#var#}`` for each value.
+
+    What a utility submits to its operator's DLT portal (``scripts/dlt_templates.py``
+    prints it); the template ids the portal gives back go into GRIDBILL_SMS_TEMPLATES.
+    """
+    var = _Variable("{#var#}")
+    texts = {}
+    env = environment()
+    for event in events():
+        for language in LANGUAGES:
+            template = env.get_template(f"{event}.{language}.j2")
+            names = _names(env, event, language)
+            values: dict[str, Any] = dict.fromkeys(names, var)
+            values.update(money=lambda _v: var, day=lambda _v: var, kwh=lambda _v: var)
+            block = "".join(template.blocks["sms"](template.new_context(values)))
+            texts[f"{event}.{language}"] = " ".join(block.split())
+    return texts
+
+
+def _names(env: Environment, event: str, language: str) -> set[str]:
+    from jinja2 import meta
+
+    source = env.loader.get_source(env, f"{event}.{language}.j2")[0]  # type: ignore[union-attr]
+    return set(meta.find_undeclared_variables(env.parse(source)))

@@ -75,7 +75,9 @@ class SmsChannel:
     async def send(self, message: Outgoing) -> Delivery:
         s = self.settings
         if not s.sms_url or not s.sms_sender:
-            return Delivery.failed("SMS is not configured (GRIDBILL_SMS_URL, GRIDBILL_SMS_SENDER)")
+            return Delivery.failed(
+                "SMS is not configured (GRIDBILL_SMS_URL, GRIDBILL_SMS_SENDER)", permanent=True
+            )
         registration = check(self.registrations, message)
         if isinstance(registration, str):
             return Delivery.failed(registration, permanent=True)
