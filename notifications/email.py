@@ -31,7 +31,6 @@ def build(settings: Settings, message: Outgoing) -> EmailMessage:
     mail["Subject"] = message.subject
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = message_id(message.key, settings.mail_from)
-    mail["Content-Language"] = message.language
     mail["X-Gridbill-Event"] = message.event
     if message.unsubscribe_url:
         mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
@@ -46,6 +45,7 @@ def build(settings: Settings, message: Outgoing) -> EmailMessage:
         mail.add_attachment(
             attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
         )
+    mail["Content-Language"] = message.language  # last: set_content drops Content-* headers
     return mail
 
 
