@@ -38,6 +38,7 @@ from api.http import RequestIdMiddleware, bill_pdf_endpoint, oauth_token_endpoin
 from api.ingest_route import ingest_route
 from api.limits import BodySizeLimit
 from api.schema.root import schema
+from api.unsubscribe_route import unsubscribe_route
 from api.webhooks_route import webhook_routes
 from gridbill.settings import Settings, get_settings
 from jobs.runtime import background_jobs
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *webhook_routes(settings),
             ingest_route(settings),
             Mount("/sync", routes=sync_routes(settings)),
+            unsubscribe_route(settings),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

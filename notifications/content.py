@@ -19,11 +19,11 @@ from notifications.channel import Attachment, Outgoing
 from notifications.rendering import render
 from services.downloads import bill_pdf_url, pdf_file
 from services.tokens import sign_link
+from services.unsubscribe import PURPOSE as UNSUBSCRIBE_PURPOSE
 from store.models import Bill, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-UNSUBSCRIBE_PURPOSE = "unsubscribe"
 UNSUBSCRIBE_TTL_S = 60 * 24 * 3600
 REMINDERS = frozenset({"dunning.reminder", "dunning.overdue"})
 STATUS_LABELS = {
@@ -74,7 +74,11 @@ async def context(settings: Settings, row: OutboxMessage) -> dict[str, Any]:
         bill = await Bill.get_or_none(id=bill_id)
         if bill is not None:
             values["pdf_url"] = bill_pdf_url(settings, bill) or ""
-    if row.event in REMINDERS and row.channel == NotificationChannel.EMAIL:
+    if (
+        row.event in REMINDERS
+        and row.channel == NotificationChannel.EMAIL
+        and row.user_id is not None  # type: ignore[attr-defined]
+    ):
         values["unsubscribe_url"] = unsubscribe_url(settings, row.id)
     return values
 

@@ -16,8 +16,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from domain.enums import NotificationChannel
 from domain.high_usage import is_high
+from services import audit
+from services.errors import NotFound, Refused
 from services.notification_preferences import wanted
 from store.models import Bill, Customer, DeviceToken, OutboxMessage, Payment, User
 
@@ -145,3 +149,36 @@ async def notify_payment(event: str, payment: Payment, customer_id: int, **extra
             **extra,
         },
     )
+
+
+async def resend(message_id: int, *, staff_user_id: int | None, reason: str = "") -> OutboxMessage:
+    """Queue a copy of a notification (staff): same event, channel, words and recipient.
+
+    The copy is a new row with its own key, so the receiver does not drop it as a repeat;
+    the original keeps its history. Audited.
+    """
+    async with in_transaction():
+        original = await OutboxMessage.get_or_none(id=message_id)
+        if original is None:
+            raise NotFound("notification", field="id")
+        if original.channel == NotificationChannel.INAPP:
+            raise Refused("INVALID_STATE", "in-app messages stay in the inbox: nothing to resend")
+        copies = await OutboxMessage.filter(
+            dedupe_key__startswith=f"{original.dedupe_key}:resend:"
+        ).count()
+        copy = await OutboxMessage.create(
+            event=original.event,
+            channel=original.channel,
+            user_id=original.user_id,  # type: ignore[attr-defined]
+            customer_id=original.customer_id,  # type: ignore[attr-defined]
+            recipient=original.recipient,
+            payload=original.payload,
+            dedupe_key=f"{original.dedupe_key}:resend:{copies + 1}"[:120],
+            language=original.language,
+            next_attempt_at=datetime.now(UTC),
+        )
+        await audit.record(
+            action="notification.resent", entity="outbox_message", entity_id=original.id,
+            actor_id=staff_user_id, after={"copy": copy.id}, reason=reason,
+        )  # fmt: skip
+    return copy

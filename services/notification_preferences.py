@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from domain.enums import NotificationChannel
 from services.errors import Refused
-from store.models import NotificationPreference
+from store.models import Customer, NotificationPreference
 
 EVENTS = (
     "bill.issued",
@@ -90,3 +90,36 @@ async def set_preferences(user_id: int, changes: list[Preference]) -> list[Prefe
                     enabled=change.enabled,
                 )
     return await preferences(user_id)
+
+
+LANGUAGES = ("en", "hi")
+MAX_THRESHOLD_WH = 10**12
+
+
+async def set_customer_settings(
+    customer_id: int,
+    *,
+    language: str | None,
+    high_usage_threshold_wh: int | None,
+    clear_threshold: bool,
+) -> Customer:
+    """The customer's notification language, and the usage above which a bill is flagged."""
+    changes: dict[str, object] = {}
+    if language is not None:
+        if language not in LANGUAGES:
+            raise Refused(
+                "INVALID_INPUT", f"language must be one of {', '.join(LANGUAGES)}", field="language"
+            )
+        changes["language"] = language
+    if clear_threshold:
+        changes["high_usage_threshold_wh"] = None
+    elif high_usage_threshold_wh is not None:
+        if not 0 < high_usage_threshold_wh <= MAX_THRESHOLD_WH:
+            raise Refused(
+                "INVALID_INPUT", "the threshold must be a positive number of Wh",
+                field="highUsageThresholdWh",
+            )  # fmt: skip
+        changes["high_usage_threshold_wh"] = high_usage_threshold_wh
+    if changes:
+        await Customer.filter(id=customer_id).update(**changes)
+    return await Customer.get(id=customer_id)

@@ -35,6 +35,12 @@ class CustomerType:
     email: str | None
     phone: str | None
     postal_address: str
+    language: str = strawberry.field(description="Notifications are written in it: en or hi.")
+
+    high_usage_threshold_wh: BigInt | None = strawberry.field(
+        description="A bill above this many Wh is flagged as high usage; without it, a bill "
+        "50 % above the average of recent ones."
+    )
 
     @field(description="Accounts this customer holds or held, newest first.")
     async def accounts(self, info: Info) -> list[AccountType]:

@@ -21,9 +21,14 @@ from api.resolvers.bills import BillQueries
 from api.resolvers.health import resolve_health
 from api.resolvers.identity import IdentityMutations, IdentityQueries
 from api.resolvers.meter_data import MeterDataMutations, MeterDataQueries
+from api.resolvers.notifications import (
+    NotificationMutations,
+    NotificationQueries,
+    NotificationSubscription,
+)
 from api.resolvers.operations import OperationsMutations, OperationsQueries
 from api.resolvers.payments import PaymentMutations, PaymentQueries
-from api.resolvers.subscriptions import Subscription
+from api.resolvers.subscriptions import Subscription as EventSubscription
 from api.resolvers.support import SupportMutations, SupportQueries
 from api.resolvers.usage import UsageQueries
 from api.schema.common import BIG_INT, BigInt
@@ -49,6 +54,7 @@ Query = merge_types(
         OperationsQueries,
         PaymentQueries,
         MeterDataQueries,
+        NotificationQueries,
     ),
 )
 
@@ -62,8 +68,11 @@ Mutation = merge_types(
         BillingMutations,
         PaymentMutations,
         MeterDataMutations,
+        NotificationMutations,
     ),
 )
+
+Subscription = merge_types("Subscription", (EventSubscription, NotificationSubscription))
 
 
 class GridbillSchema(strawberry.Schema):
