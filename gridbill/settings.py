@@ -84,6 +84,7 @@ class Settings:
     notify_lease_s: int = 300
     quiet_hours: tuple[str, str] = ("21:00", "08:00")
     dunning_schedule: tuple[tuple[str, int, int, int], ...] = (("*", 3, 1, 7),)
+    support_sla_hours: tuple[tuple[str, int], ...] = (("*", 72),)
 
     @property
     def is_production(self) -> bool:
@@ -257,6 +258,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notify_lease_s=_positive(environ, "GRIDBILL_NOTIFY_LEASE", 300),
         quiet_hours=_quiet_hours(environ),
         dunning_schedule=_dunning_schedule(environ),
+        support_sla_hours=_support_sla(environ),
     )
 
 
@@ -310,6 +312,27 @@ def _dunning_schedule(environ: Mapping[str, str]) -> tuple[tuple[str, int, int, 
         rows.append(row)
     if not any(row[0] == "*" for row in rows):
         rows.append(("*", 3, 1, 7))
+    return tuple(rows)
+
+
+def _support_sla(environ: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """``CATEGORY:HOURS,…`` (``*`` = any other category): when a request must be resolved."""
+    raw = _env(environ, "GRIDBILL_SUPPORT_SLA", "outage:4,payment:24,billing:72,meter:72,*:72")
+    rows = []
+    for item in raw.split(","):
+        category, _, hours = item.strip().partition(":")
+        try:
+            value = int(hours)
+        except ValueError:
+            value = 0
+        if not category or value < 1:
+            raise ConfigError(
+                f"GRIDBILL_SUPPORT_SLA item {item.strip()!r} must look like outage:4 "
+                "(a request category and whole hours, 1 or more)"
+            )
+        rows.append((category, value))
+    if not any(row[0] == "*" for row in rows):
+        rows.append(("*", 72))
     return tuple(rows)
 
 

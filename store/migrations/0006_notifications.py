@@ -1,7 +1,7 @@
 """Notifications (issue 15): delivery attempts, push tokens, dunning steps, outbox leases.
 
 Customers get a language and a high-usage threshold; outbox rows a language, a claim
-lease for dispatchers and an in-app read mark. Adding ``inapp``/``skipped`` to the
+lease for dispatchers and an in-app read mark; support requests an SLA due time. Adding ``inapp``/``skipped`` to the
 channel and status enums only changes column descriptions, but Tortoise 1.1 alters a
 column on SQLite by rebuilding the table and loses its indexes and ``unique_together`` on
 the way, so the SQLite branch puts them back. PostgreSQL alters in place and keeps them.
@@ -114,6 +114,11 @@ class Migration(migrations.Migration):
             model_name='OutboxMessage',
             name='read_at',
             field=fields.DatetimeField(null=True, description='in-app messages the customer opened', auto_now=False, auto_now_add=False),
+        ),
+        ops.AddField(
+            model_name='SupportRequest',
+            name='sla_due_at',
+            field=fields.DatetimeField(null=True, description='resolve by then (GRIDBILL_SUPPORT_SLA per category)', auto_now=False, auto_now_add=False),
         ),
         ops.RunPython(restore_sqlite_indexes, ops.RunPython.noop),
     ]

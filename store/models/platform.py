@@ -102,6 +102,9 @@ class SupportRequest(Timestamped):
         "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     closed_at = fields.DatetimeField(null=True)
+    sla_due_at = fields.DatetimeField(
+        null=True, description="resolve by then (GRIDBILL_SUPPORT_SLA per category)"
+    )
 
     class Meta:
         table = "support_requests"

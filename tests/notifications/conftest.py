@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from starlette.testclient import TestClient
 from tortoise.context import TortoiseContext
 
+from api.app import create_app
 from gridbill.settings import Settings
 from notifications.mailcatcher import start
 from notifications.rendering import registration_texts
+from tests.api.api_helpers import Api
 from tests.billing.billing_factories import Utility
 from tests.conftest import make_settings
 from tests.notifications.receivers import (
@@ -107,3 +110,10 @@ def notify_settings(
 @pytest.fixture
 async def utility(db: TortoiseContext) -> Utility:
     return await Utility.create()
+
+
+@pytest.fixture
+def api(notify_settings: Settings) -> Iterator[Api]:
+    """The real app (lifespan running) with the notification settings, in a TestClient."""
+    with TestClient(create_app(notify_settings)) as client:
+        yield Api(client, notify_settings)

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import date
 
-import pytest
-from starlette.testclient import TestClient
-
-from api.app import create_app
 from domain.enums import OutboxStatus, Role
-from gridbill.settings import Settings
 from services import events
 from services.dunning import run_dunning
 from store.models import Customer, DeviceToken, OutboxMessage, User
@@ -45,12 +39,6 @@ def wait_for_subscriber() -> None:
             return
         time.sleep(0.01)
     raise AssertionError("the subscription did not start")
-
-
-@pytest.fixture
-def api(notify_settings: Settings) -> Iterator[Api]:
-    with TestClient(create_app(notify_settings)) as client:
-        yield Api(client, notify_settings)
 
 
 async def customers_with_a_bill(*emails: str) -> list[tuple[User, Customer]]:
