@@ -66,7 +66,7 @@ async def notify_customer(
                 recipient=recipient,
                 payload={"customer_name": customer.name, "has_email": bool(email), **payload},
                 dedupe_key=dedupe_key,
-                language=customer.language,
+                language=customer.language or "en",
                 next_attempt_at=now,
             )
         )

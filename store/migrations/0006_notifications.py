@@ -83,7 +83,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Customer',
             name='language',
-            field=fields.CharField(default='en', description='notifications: en or hi', max_length=5),
+            field=fields.CharField(null=True, default='en', description='notifications: en or hi (NULL: en)', max_length=5),
         ),
         ops.AlterField(
             model_name='NotificationPreference',
