@@ -85,6 +85,7 @@ class Settings:
     quiet_hours: tuple[str, str] = ("21:00", "08:00")
     dunning_schedule: tuple[tuple[str, int, int, int], ...] = (("*", 3, 1, 7),)
     support_sla_hours: tuple[tuple[str, int], ...] = (("*", 72),)
+    sign_in_code_ttl_s: int = 600
 
     @property
     def is_production(self) -> bool:
@@ -259,6 +260,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         quiet_hours=_quiet_hours(environ),
         dunning_schedule=_dunning_schedule(environ),
         support_sla_hours=_support_sla(environ),
+        sign_in_code_ttl_s=_positive(environ, "GRIDBILL_SIGN_IN_CODE_TTL", 600),
     )
 
 

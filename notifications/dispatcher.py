@@ -45,7 +45,7 @@ from notifications.rendering import TemplateMissing
 from notifications.sms import SmsChannel, SmsConfigError
 from services.dunning import still_due
 from services.events import publish
-from services.notification_outbox import MANDATORY_EVENTS
+from services.notification_outbox import MANDATORY_EVENTS, SECRET_EVENTS, URGENT_EVENTS
 from services.notification_preferences import wanted
 from store.models import NotificationAttempt, OutboxMessage
 
@@ -162,7 +162,7 @@ class Dispatcher:
         ):
             await self._finish(row, OutboxStatus.SKIPPED, error=reason)
             return "skipped"
-        if channel in QUIET_CHANNELS:
+        if channel in QUIET_CHANNELS and row.event not in URGENT_EVENTS:
             allowed = next_allowed(now, *self.quiet, self.settings.zone)
             if allowed > now:
                 await OutboxMessage.filter(id=row.id).update(
@@ -208,6 +208,11 @@ class Dispatcher:
             delay = retry_delay(number, base_s=self.settings.notify_retry_base_s, cap_s=RETRY_CAP_S)
             changes.update(next_attempt_at=now + delay, last_error=delivery.answer)
             outcome = "retrying"
+        if outcome in ("sent", "failed") and row.event in SECRET_EVENTS:
+            changes["payload"] = {
+                **row.payload,
+                **dict.fromkeys(SECRET_EVENTS[row.event], "[used]"),
+            }
         async with in_transaction():
             await NotificationAttempt.create(
                 message_id=row.id,

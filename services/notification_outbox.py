@@ -25,8 +25,12 @@ from services.errors import NotFound, Refused
 from services.notification_preferences import wanted
 from store.models import Bill, Customer, DeviceToken, OutboxMessage, Payment, User
 
-# Statutory notices go out whatever the customer's preferences say.
-MANDATORY_EVENTS = frozenset({"dunning.disconnection_notice"})
+# Statutory notices and codes people asked for go out whatever the preferences say.
+MANDATORY_EVENTS = frozenset({"dunning.disconnection_notice", "sign_in.code"})
+# Sent at once, even in quiet hours: the person is waiting for it.
+URGENT_EVENTS = frozenset({"sign_in.code"})
+# Payload keys blanked once the row is sent or given up, and never shown to staff.
+SECRET_EVENTS = {"sign_in.code": ("code",)}
 HISTORY_MONTHS = 6
 
 

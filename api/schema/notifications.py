@@ -28,10 +28,13 @@ class NotificationType:
     sent_at: datetime | None
     read_at: datetime | None = strawberry.field(description="In-app: when you opened it.")
 
-    @field(description="The in-app text, in your language.")
+    @field(description="The text, in the customer's language (empty for sign-in codes).")
     async def body(self, info: Info) -> str:
         from notifications.content import outgoing
+        from services.notification_outbox import SECRET_EVENTS
 
+        if self.event in SECRET_EVENTS:
+            return ""
         return (await outgoing(info.context.settings, self)).text  # type: ignore[arg-type]
 
 

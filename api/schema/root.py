@@ -28,6 +28,7 @@ from api.resolvers.notifications import (
 )
 from api.resolvers.operations import OperationsMutations, OperationsQueries
 from api.resolvers.payments import PaymentMutations, PaymentQueries
+from api.resolvers.sign_in_codes import SignInCodeMutations
 from api.resolvers.subscriptions import Subscription as EventSubscription
 from api.resolvers.support import SupportMutations, SupportQueries
 from api.resolvers.usage import UsageQueries
@@ -69,6 +70,7 @@ Mutation = merge_types(
         PaymentMutations,
         MeterDataMutations,
         NotificationMutations,
+        SignInCodeMutations,
     ),
 )
 

@@ -1,7 +1,7 @@
 """Notifications (issue 15): delivery attempts, push tokens, dunning steps, outbox leases.
 
 Customers get a language and a high-usage threshold; outbox rows a language, a claim
-lease for dispatchers and an in-app read mark; support requests an SLA due time. Adding ``inapp``/``skipped`` to the
+lease for dispatchers and an in-app read mark; support requests an SLA due time; sign-in codes are a new table. Adding ``inapp``/``skipped`` to the
 channel and status enums only changes column descriptions, but Tortoise 1.1 alters a
 column on SQLite by rebuilding the table and loses its indexes and ``unique_together`` on
 the way, so the SQLite branch puts them back. PostgreSQL alters in place and keeps them.
@@ -12,6 +12,7 @@ from tortoise.migrations import operations as ops
 from domain.enums import NotificationChannel, OutboxStatus
 from tortoise.fields.base import OnDelete
 from tortoise import fields
+from tortoise.indexes import Index
 
 SQLITE_INDEXES = [
     'CREATE UNIQUE INDEX IF NOT EXISTS "uid_notificatio_user_id_event_channel" '
@@ -119,6 +120,23 @@ class Migration(migrations.Migration):
             model_name='SupportRequest',
             name='sla_due_at',
             field=fields.DatetimeField(null=True, description='resolve by then (GRIDBILL_SUPPORT_SLA per category)', auto_now=False, auto_now_add=False),
+        ),
+        ops.CreateModel(
+            name='SignInCode',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.ForeignKeyField('gridbill.User', source_field='user_id', db_constraint=True, to_field='id', related_name='sign_in_codes', on_delete=OnDelete.CASCADE)),
+                ('purpose', fields.CharField(description='sign_in or reset_password', max_length=20)),
+                ('channel', fields.CharField(description='email or sms', max_length=8)),
+                ('address', fields.CharField(description='where the code was sent', max_length=254)),
+                ('code_hash', fields.CharField(max_length=64)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('failed_attempts', fields.SmallIntField(default=0)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'sign_in_codes', 'app': 'gridbill', 'indexes': [Index(fields=['user_id', 'created_at']), Index(fields=['address', 'created_at'])], 'pk_attr': 'id', 'table_description': 'A one-time code sent to a person to sign in or reset their password.'},
+            bases=['Model'],
         ),
         ops.RunPython(restore_sqlite_indexes, ops.RunPython.noop),
     ]

@@ -22,7 +22,7 @@ from .metering import (
     UsageMonthly,
     ValidationException,
 )
-from .notifications import DeviceToken, DunningStep, NotificationAttempt
+from .notifications import DeviceToken, DunningStep, NotificationAttempt, SignInCode
 from .payments import Adjustment, GatewayEvent, Payment, PaymentAllocation, Refund
 from .platform import (
     AuditLog,
@@ -49,7 +49,7 @@ __models__ = [
     FieldDevice, SyncBatch, SyncItem, FieldVisit, Photo,
     IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
     AuditLog, JobRun,
-    NotificationAttempt, DeviceToken, DunningStep,
+    NotificationAttempt, DeviceToken, DunningStep, SignInCode,
 ]  # fmt: skip
 
 __all__ = [
@@ -96,6 +96,7 @@ __all__ = [
     "Route",
     "RouteStop",
     "ServicePoint",
+    "SignInCode",
     "SupportMessage",
     "SupportRequest",
     "SyncBatch",

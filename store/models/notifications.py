@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from .base import Timestamped
@@ -64,3 +65,27 @@ class DunningStep(Model):
     class Meta:
         table = "dunning_steps"
         unique_together = (("bill", "step"),)
+
+
+class SignInCode(Model):
+    """A one-time code sent to a person to sign in or reset their password.
+
+    Only its HMAC is kept; it is short-lived, used once, and attempts at it are counted.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "gridbill.User", related_name="sign_in_codes", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharField(max_length=20, description="sign_in or reset_password")
+    channel = fields.CharField(max_length=8, description="email or sms")
+    address = fields.CharField(max_length=254, description="where the code was sent")
+    code_hash = fields.CharField(max_length=64)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    failed_attempts = fields.SmallIntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "sign_in_codes"
+        indexes = (Index(fields=("user_id", "created_at")), Index(fields=("address", "created_at")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,13 +61,11 @@ def dlt_templates(tmp_path: Path) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
-async def receivers(
-    tmp_path: Path, dlt_templates: dict[str, dict[str, str]]
-) -> AsyncIterator[Receivers]:
+def receivers(tmp_path: Path, dlt_templates: dict[str, dict[str, str]]) -> Iterator[Receivers]:
     sock = free_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     public_key = service_account(tmp_path / "service-account.json")
-    async with serving(Receivers(url, dlt_templates, public_key), sock) as running:
+    with serving(Receivers(url, dlt_templates, public_key), sock) as running:
         yield running
 
 

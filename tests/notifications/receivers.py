@@ -11,9 +11,11 @@ import asyncio
 import json
 import secrets
 import socket
+import threading
+import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -155,21 +157,25 @@ def service_account(path: Path) -> Any:
     return key.public_key()
 
 
-@asynccontextmanager
-async def serving(receivers: Receivers, sock: socket.socket) -> AsyncIterator[Receivers]:
+@contextmanager
+def serving(receivers: Receivers, sock: socket.socket) -> Iterator[Receivers]:
+    """Serve the receivers in a thread of their own, so sync and async tests both reach them."""
     server = uvicorn.Server(
         uvicorn.Config(
             receivers.app(), lifespan="off", ws="none", log_level="warning", access_log=False
         )
     )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.01)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the loopback receivers did not start"
+        time.sleep(0.01)
     try:
         yield receivers
     finally:
         server.should_exit = True
-        await task
+        thread.join(10)
         sock.close()
 
 
