@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import threading
 from pathlib import Path
 from typing import Any
 
 from gridbill.errors import UserError
+from gridbill.gateway_command import LOOPBACK
 from gridbill.settings import Settings
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class MailCatcherError(UserError):
@@ -35,6 +35,7 @@ def cmd_mailcatcher(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.host not in LOOPBACK:
         raise MailCatcherError("the mail catcher only listens on loopback (--host 127.0.0.1)")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
     folder = Path(args.dir) if args.dir else settings.var_dir / "mail"
     port = args.port or settings.smtp_port
     try:

@@ -16,6 +16,7 @@ from api.errors import ApiError
 from api.pagination import paginate
 from api.permissions import requires
 from api.resolvers.common import id_or_refuse, parse_id, result
+from api.resolvers.identity import _person
 from api.resolvers.subscriptions import Info, _events
 from api.schema.common import BigInt, Connection
 from api.schema.decorators import field, mutation, subscription
@@ -48,13 +49,6 @@ def _customer(info: Info) -> int:
     if customer_id is None:
         raise ApiError("FORBIDDEN", "only a signed-up customer has an inbox")
     return customer_id
-
-
-def _user(info: Info) -> int:
-    user_id = info.context.viewer.user_id
-    if user_id is None:
-        raise ApiError("FORBIDDEN", "only a signed-in person can do this")
-    return user_id
 
 
 @strawberry.type
@@ -159,7 +153,7 @@ class NotificationMutations:
     async def register_device_token(
         self, info: Info, token: str, platform: str = "android"
     ) -> DeviceTokenResult:
-        user_id = _user(info)
+        user_id = _person(info)
         return await result(
             lambda: device_tokens.register(user_id, token, platform),
             lambda _: DeviceTokenSuccess(registered=True),
@@ -171,7 +165,7 @@ class NotificationMutations:
         extensions=requires(Operation.MANAGE_NOTIFICATIONS),
     )
     async def unregister_device_token(self, info: Info, token: str) -> DeviceTokenResult:
-        user_id = _user(info)
+        user_id = _person(info)
         return await result(
             lambda: device_tokens.unregister(user_id, token),
             lambda _: DeviceTokenSuccess(registered=False),
