@@ -51,7 +51,7 @@ from store.models import NotificationAttempt, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = 10  # × the slowest send (20 s) stays well inside the default 300 s lease
 QUIET_CHANNELS = frozenset({NotificationChannel.SMS, NotificationChannel.PUSH})
 RETRY_CAP_S = 6 * 3600
 
@@ -114,7 +114,7 @@ class Dispatcher:
             setattr(summary, outcome, getattr(summary, outcome) + 1)
         return summary
 
-    async def drain(self, *, now: datetime | None = None, max_batches: int = 20) -> Summary:
+    async def drain(self, *, now: datetime | None = None, max_batches: int = 100) -> Summary:
         """Run batches until nothing is due (or ``max_batches``): one job's worth."""
         total = Summary()
         for _ in range(max_batches):

@@ -17,7 +17,7 @@ import aiosmtplib
 from gridbill.settings import Settings
 from notifications.channel import Delivery, Outgoing
 
-TIMEOUT_S = 30.0
+TIMEOUT_S = 20.0
 
 
 def message_id(key: str, sender: str) -> str:
