@@ -18,7 +18,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from domain.enums import NotificationChannel
+from domain.enums import BillStatus, NotificationChannel
 from domain.high_usage import is_high
 from services import audit
 from services.errors import NotFound, Refused
@@ -115,9 +115,8 @@ async def notify_bills_issued(bill_ids: list[int]) -> None:
 async def _notify_high_usage(bill: Bill, payload: dict[str, Any]) -> None:
     history = await (
         Bill.filter(
-            account_id=bill.account.id, issue_date__isnull=False, period_end__lt=bill.period_start
+            account_id=bill.account.id, status=BillStatus.ISSUED, period_end__lt=bill.period_start
         )
-        .exclude(id=bill.id)
         .order_by("-period_end")
         .limit(HISTORY_MONTHS)
         .values_list("consumption_wh", flat=True)
