@@ -154,3 +154,43 @@ async def test_concurrent_dispatchers_claim_disjoint_rows(
     assert len(unique) == CUSTOMERS and not repeats
     workers = await NotificationAttempt.all().values_list("worker", flat=True)
     assert len(workers) == CUSTOMERS
+
+
+@pytest.mark.slow
+async def test_two_gridbill_workers_on_procrastinate_deliver_each_notification_once(
+    on_postgres: None,
+    utility: Utility,
+    settings: Settings,
+    subprocess_env: dict[str, str],
+    stalling_smtp: tuple[Controller, StallingHandler],
+) -> None:
+    from jobs.procrastinate_app import ensure_schema
+    from jobs.runtime import background_jobs, defer
+    from tests.test_jobs import gridbill
+
+    controller, handler = stalling_smtp
+    handler.stall_at = 0  # never stall
+    for n in range(CUSTOMERS * 2):
+        site, _ = await reachable(utility, email=f"w{n}@example.com", phone=None, signed_up=False)
+        await read(site, "1.8.0", "0", date(2026, 1, 8))
+        await read(site, "1.8.0", "70", date(2026, 2, 8))
+    await run("2026-02")
+    await issue("2026-02", date(2026, 2, 11))
+    await ensure_schema(settings)
+    async with background_jobs(settings):
+        for _ in range(4):
+            await defer("deliver_notifications")
+    env = {
+        **subprocess_env,
+        "GRIDBILL_SMTP_HOST": "127.0.0.1",
+        "GRIDBILL_SMTP_PORT": str(controller.port),
+        "GRIDBILL_QUIET_HOURS": "off",
+    }
+    worker = ("worker", "--once", "--concurrency", "2")
+    for code, output in await asyncio.gather(
+        gridbill(*worker, env=env), gridbill(*worker, env=env)
+    ):
+        assert code == 0, output
+    assert len(handler.unique) == CUSTOMERS * 2 and not handler.repeats
+    assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == CUSTOMERS * 2
+    assert await NotificationAttempt.all().count() == CUSTOMERS * 2
