@@ -113,8 +113,9 @@ async def issue_bills(
     """Issue the given draft bills (others are left alone), a chunk per transaction.
 
     Each chunk's notifications (bill issued, estimated, surcharge, high usage) are queued
-    in its transaction. Each chunk is announced (``bill.issued``) once it commits, so subscribers and the
-    API's per-customer answer cache hear of bills issued by the CLI or a job too. A
+    in its transaction. Each chunk is announced (``bill.issued``) once it commits, so
+    subscribers and the API's per-customer answer cache hear of bills issued by the CLI or
+    a job too. A
     caller that wraps this in its own transaction passes ``announce=False`` and calls
     :func:`announce_bills` after its commit.
     """
