@@ -115,9 +115,8 @@ async def issue_bills(
     Each chunk's notifications (bill issued, estimated, surcharge, high usage) are queued
     in its transaction. Each chunk is announced (``bill.issued``) once it commits, so
     subscribers and the API's per-customer answer cache hear of bills issued by the CLI or
-    a job too. A
-    caller that wraps this in its own transaction passes ``announce=False`` and calls
-    :func:`announce_bills` after its commit.
+    a job too. A caller that wraps this in its own transaction passes ``announce=False``
+    and calls :func:`announce_bills` after its commit.
     """
     result = IssueResult()
     ordered = sorted(set(bill_ids))
