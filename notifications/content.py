@@ -48,6 +48,7 @@ def message_key(dedupe_key: str) -> str:
 
 
 def unsubscribe_url(settings: Settings, message_id: int) -> str:
+    """A signed link valid for about 60 days (sign_link counts its lifetime from ``now``)."""
     expires, signature = sign_link(
         settings, UNSUBSCRIBE_PURPOSE, message_id, now=time.time() + UNSUBSCRIBE_TTL_S
     )

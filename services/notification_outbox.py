@@ -164,6 +164,8 @@ async def resend(message_id: int, *, staff_user_id: int | None, reason: str = ""
         original = await OutboxMessage.get_or_none(id=message_id)
         if original is None:
             raise NotFound("notification", field="id")
+        if original.event in SECRET_EVENTS:
+            raise Refused("INVALID_STATE", "codes are not resent: the person asks for a new one")
         if original.channel == NotificationChannel.INAPP:
             raise Refused("INVALID_STATE", "in-app messages stay in the inbox: nothing to resend")
         copies = await OutboxMessage.filter(

@@ -12,6 +12,8 @@ import pytest
 
 from domain.enums import Role
 from gridbill.passwords import hash_secret
+from services.errors import Refused
+from services.notification_outbox import resend
 from store.models import OutboxMessage, RefreshToken, SignInCode, User
 from tests.api.api_helpers import Api
 from tests.notifications.notify_helpers import dispatch
@@ -80,6 +82,8 @@ def test_a_mailed_code_signs_in_once_and_is_never_logged(
     assert again["code"] == "INVALID_CREDENTIALS"  # single use
     row = api.run(OutboxMessage.get, event="sign_in.code")
     assert row.payload["code"] == "[used]"  # blanked once sent
+    with pytest.raises(Refused, match="codes are not resent"):
+        api.run(resend, row.id, staff_user_id=None)
     assert code not in caplog.text
     (stored,) = api.run(SignInCode.all)
     assert code not in stored.code_hash and stored.used_at is not None
