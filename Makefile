@@ -13,10 +13,10 @@ run: export RAZORPAY_KEY_SECRET ?= sandbox_key_secret
 run: export RAZORPAY_WEBHOOK_SECRET ?= sandbox_webhook_secret
 run: export RAZORPAY_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
 run: export GRIDBILL_BASE_URL ?= http://$(HOST):$(PORT)
-run: install ## install, migrate the embedded SQLite database, load demo data, serve (with the sandbox gateway)
+run: install ## install, migrate the embedded SQLite database, load demo data, serve (with the sandbox gateway and a mail catcher)
 	$(BIN)/gridbill migrate
 	$(BIN)/gridbill demo-data --if-empty
-	@sh -c '$(BIN)/gridbill gateway --port $(SANDBOX_PORT) & gw=$$!; trap "kill $$gw 2>/dev/null" EXIT INT TERM; $(BIN)/gridbill serve --host $(HOST) --port $(PORT)'
+	@sh -c '$(BIN)/gridbill gateway --port $(SANDBOX_PORT) & gw=$$!; $(BIN)/gridbill mailcatcher & mc=$$!; trap "kill $$gw $$mc 2>/dev/null" EXIT INT TERM; $(BIN)/gridbill serve --host $(HOST) --port $(PORT)'
 
 test: install-dev ## install with test tools; lint, type-check, test on SQLite and PostgreSQL
 	$(BIN)/python scripts/check.py

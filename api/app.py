@@ -44,6 +44,7 @@ from api.limits import BodySizeLimit
 from api.request_body import parse_graphql_json
 from api.schema.root import schema
 from api.sockets import SessionBoundSocket
+from api.unsubscribe_route import unsubscribe_route
 from api.webhooks_route import webhook_routes
 from gridbill.settings import Settings, get_settings
 from jobs.runtime import background_jobs
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *webhook_routes(settings),
             ingest_route(settings),
             Mount("/sync", routes=sync_routes(settings)),
+            unsubscribe_route(settings),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -150,12 +150,14 @@ class NotificationChannel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     PUSH = "push"
+    INAPP = "inapp"
 
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    SKIPPED = "skipped"  # opted out after it was queued, or no longer reachable
 
 
 class SupportStatus(StrEnum):

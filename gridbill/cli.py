@@ -18,9 +18,11 @@ from typing import Any
 from gridbill import __version__
 from gridbill.bill_run_command import add_parser as add_bill_run_parser
 from gridbill.device_command import add_parser as add_device_parser
+from gridbill.dunning_command import add_parser as add_dunning_parser
 from gridbill.errors import UserError
 from gridbill.gateway_command import add_parser as add_gateway_parser
 from gridbill.import_command import add_parser as add_import_parser
+from gridbill.mailcatcher_command import add_parser as add_mailcatcher_parser
 from gridbill.quote import add_parser as add_quote_parser
 from gridbill.reconcile_command import add_parser as add_reconcile_parser
 from gridbill.settings import Settings, get_settings
@@ -200,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_parser(sub)
     add_bill_run_parser(sub)
     add_totp_parser(sub)
+    add_mailcatcher_parser(sub)
+    add_dunning_parser(sub)
     return parser
 
 

@@ -95,6 +95,26 @@ class Settings:
     throttle_credentials_address: Throttle = Throttle(20, 300)
     throttle_credentials_client: Throttle = Throttle(10, 300)
     totp_required_roles: frozenset[str] = frozenset()
+    utility_short_name: str = "Gridbill"
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_tls: str = "none"
+    sms_url: str = ""
+    sms_api_key: str = field(default="", repr=False)
+    sms_sender: str = ""
+    sms_entity_id: str = ""
+    sms_templates_path: str = ""
+    fcm_project_id: str = ""
+    fcm_credentials_path: str = ""
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    fcm_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
+    notify_max_attempts: int = 8
+    notify_retry_base_s: int = 60
+    notify_lease_s: int = 300
+    quiet_hours: tuple[str, str] = ("21:00", "08:00")
+    dunning_schedule: tuple[tuple[str, int, int, int], ...] = (("*", 3, 1, 7),)
+    support_sla_hours: tuple[tuple[str, int], ...] = (("*", 72),)
+    sign_in_code_ttl_s: int = 600
 
     @property
     def is_production(self) -> bool:
@@ -341,6 +361,105 @@ def ingest_future_margin_hours(environ: Mapping[str, str]) -> int:
     if hours > MAX_FUTURE_MARGIN_HOURS:
         raise ConfigError(f"{name}={hours} must be at most {MAX_FUTURE_MARGIN_HOURS} (a year)")
     return hours
+        utility_short_name=_env(environ, "GRIDBILL_UTILITY_SHORT_NAME", "Gridbill")[:30],
+        smtp_username=_env(environ, "GRIDBILL_SMTP_USERNAME", ""),
+        smtp_password=_env(environ, "GRIDBILL_SMTP_PASSWORD", ""),
+        smtp_tls=_choice(environ, "GRIDBILL_SMTP_TLS", "none", SMTP_TLS_MODES),
+        sms_url=_env(environ, "GRIDBILL_SMS_URL", ""),
+        sms_api_key=_env(environ, "GRIDBILL_SMS_API_KEY", ""),
+        sms_sender=_env(environ, "GRIDBILL_SMS_SENDER", ""),
+        sms_entity_id=_env(environ, "GRIDBILL_SMS_ENTITY_ID", ""),
+        sms_templates_path=_env(environ, "GRIDBILL_SMS_TEMPLATES", ""),
+        fcm_project_id=_env(environ, "GRIDBILL_FCM_PROJECT_ID", ""),
+        fcm_credentials_path=_env(environ, "GRIDBILL_FCM_CREDENTIALS", ""),
+        fcm_base_url=_env(environ, "GRIDBILL_FCM_BASE_URL", "https://fcm.googleapis.com").rstrip(
+            "/"
+        ),
+        fcm_token_url=_env(
+            environ, "GRIDBILL_FCM_TOKEN_URL", "https://oauth2.googleapis.com/token"
+        ),
+        notify_max_attempts=_positive(environ, "GRIDBILL_NOTIFY_MAX_ATTEMPTS", 8),
+        notify_retry_base_s=_positive(environ, "GRIDBILL_NOTIFY_RETRY_BASE", 60),
+        notify_lease_s=_positive(environ, "GRIDBILL_NOTIFY_LEASE", 300),
+        quiet_hours=_quiet_hours(environ),
+        dunning_schedule=_dunning_schedule(environ),
+        support_sla_hours=_support_sla(environ),
+        sign_in_code_ttl_s=_positive(environ, "GRIDBILL_SIGN_IN_CODE_TTL", 600),
+    )
+
+
+SMTP_TLS_MODES = ("none", "starttls", "tls")
+
+
+def _choice(environ: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env(environ, name, default).lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+def _quiet_hours(environ: Mapping[str, str]) -> tuple[str, str]:
+    """``HH:MM-HH:MM`` (may run past midnight); ``off`` for none."""
+    raw = _env(environ, "GRIDBILL_QUIET_HOURS", "21:00-08:00")
+    if raw.lower() == "off":
+        return ("00:00", "00:00")
+    try:
+        start, end = raw.split("-")
+        for part in (start, end):
+            hours, minutes = part.split(":")
+            if not (0 <= int(hours) < 24 and 0 <= int(minutes) < 60):
+                raise ValueError(part)
+    except ValueError:
+        raise ConfigError(
+            f"GRIDBILL_QUIET_HOURS={raw!r} must look like 21:00-08:00 (local time), or off"
+        ) from None
+    return (start.strip().zfill(5), end.strip().zfill(5))
+
+
+def _dunning_schedule(environ: Mapping[str, str]) -> tuple[tuple[str, int, int, int], ...]:
+    """``CATEGORY:REMINDER_DAYS_BEFORE:OVERDUE_DAYS_AFTER:NOTICE_DAYS_AFTER,…``; ``*`` = any."""
+    raw = _env(environ, "GRIDBILL_DUNNING_SCHEDULE", "*:3:1:7")
+    rows = []
+    for item in raw.split(","):
+        try:
+            category, before, overdue, notice = (part.strip() for part in item.split(":"))
+            row = (category, int(before), int(overdue), int(notice))
+        except ValueError:
+            raise ConfigError(
+                f"GRIDBILL_DUNNING_SCHEDULE item {item.strip()!r} must look like "
+                "domestic:3:1:7 (category, reminder days before due, overdue days after, "
+                "disconnection notice days after)"
+            ) from None
+        if row[1] < 0 or not 1 <= row[2] <= row[3]:
+            raise ConfigError(
+                f"GRIDBILL_DUNNING_SCHEDULE item {item.strip()!r}: days before due must be 0 "
+                "or more, and 1 <= overdue days <= notice days"
+            )
+        rows.append(row)
+    if not any(row[0] == "*" for row in rows):
+        rows.append(("*", 3, 1, 7))
+    return tuple(rows)
+
+
+def _support_sla(environ: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """``CATEGORY:HOURS,…`` (``*`` = any other category): when a request must be resolved."""
+    raw = _env(environ, "GRIDBILL_SUPPORT_SLA", "outage:4,payment:24,billing:72,meter:72,*:72")
+    rows = []
+    for item in raw.split(","):
+        category, _, hours = item.strip().partition(":")
+        try:
+            value = int(hours)
+        except ValueError:
+            value = 0
+        if not category or value < 1:
+            raise ConfigError(
+                f"GRIDBILL_SUPPORT_SLA item {item.strip()!r} must look like outage:4 "
+                "(a request category and whole hours, 1 or more)"
+            )
+        rows.append((category, value))
+    if not any(row[0] == "*" for row in rows):
+        rows.append(("*", 72))
+    return tuple(rows)
 
 
 @lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ DEFAULT_QUEUE = "default"
 
 # Modules whose import registers tasks. A new task module is added here, so that the
 # server, the workers and `defer` all see the same set whichever imports ran first.
-TASK_MODULES = ("jobs.housekeeping", "jobs.billing", "jobs.vee")
+TASK_MODULES = ("jobs.housekeeping", "jobs.billing", "jobs.vee", "jobs.notifications")
 
 
 class UnknownTask(LookupError):

@@ -67,6 +67,7 @@ from services.ledger import (
     late_fee_key,
     post,
 )
+from services.notification_outbox import notify_bills_issued
 from services.payments_ledger import apply_account_credit, lock_account
 from services.viewer import Viewer
 from store.models import Account, AccountHolder, Bill, BillingCycle, BillRun, PaymentAllocation
@@ -117,9 +118,10 @@ async def issue_bills(
     """Issue the given draft bills (others are left alone), a chunk per transaction.
 
     Each chunk commits its bills with their audit row (``bills.issued``, naming the
-    actor: a person, ``cli:<user>`` or ``job:<task>``), and is announced
-    (``bill.issued``) once it commits, so subscribers and the API's per-customer answer
-    cache hear of bills issued from any door.
+    actor: a person, ``cli:<user>`` or ``job:<task>``) and their notifications (bill
+    issued, estimated, surcharge, high usage), and is announced (``bill.issued``) once it
+    commits, so subscribers and the API's per-customer answer cache hear of bills issued
+    from any door.
     """
     result = IssueResult()
     ordered = sorted(set(bill_ids))
@@ -129,6 +131,7 @@ async def issue_bills(
             issued = await _issue_chunk(Sql(connection), chunk, issue_date, utility_name, payee_vpa)
             ids = [bill_id for bill_id, _, _ in issued]
             await _apply_held_credit(ids)
+            await notify_bills_issued(ids)
             if ids:
                 await audit.record(
                     viewer=actor, action="bills.issued", entity="bill", entity_id=ids[0],

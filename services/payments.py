@@ -29,7 +29,14 @@ from domain.payment_state import advance as advance_state
 from domain.payment_state import from_gateway
 from gridbill.settings import Settings
 from services.errors import NotFound, Refused
-from services.payments_ledger import announce, current_customer, lock_account, open_bills, settle
+from services.payments_ledger import (
+    announce,
+    current_customer,
+    lock_account,
+    notify,
+    open_bills,
+    settle,
+)
 from services.razorpay_client import GatewayUnavailable, RazorpayGateway, webhook_signature_ok
 from store.models import Account, Bill, GatewayEvent, Payment
 
@@ -232,6 +239,7 @@ async def apply_gateway_payment(settings: Settings, entity: dict[str, Any]) -> s
     await payment.save(update_fields=fields)
     if move.after == PaymentStatus.FAILED:
         await announce("payment.failed", payment)
+        await notify("payment.failed", payment)
     if move.captures:
         assert payment.received_on is not None
         await settle(payment, effective_on=payment.received_on)

@@ -9,20 +9,21 @@ loads their inputs and writes their outputs:
 * ledger entries with a unique ``source_key`` each: ``payment:<reference>``,
   ``payment_reversal:<reference>``, ``refund:<gateway refund id>``,
   ``cheque_bounce_fee:<reference>``, so nothing can post twice;
-* the ``payment.captured`` outbox row, deduplicated by the payment's reference.
+* the ``payment.captured`` outbox rows, deduplicated by the payment's reference.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 
 from tortoise.expressions import F
 from tortoise.functions import Sum
 
 from domain.allocation import Allocation, OpenBill, apply_credit
-from domain.enums import BillStatus, LedgerKind, NotificationChannel, PaymentStatus
+from domain.enums import BillStatus, LedgerKind, PaymentStatus
 from services.events import publish
+from services.notification_outbox import notify_payment
 from store.models import (
     Account,
     AccountHolder,
@@ -30,7 +31,6 @@ from store.models import (
     Customer,
     DocumentSequence,
     LedgerEntry,
-    OutboxMessage,
     Payment,
     PaymentAllocation,
 )
@@ -135,7 +135,7 @@ async def settle(payment: Payment, *, effective_on: date) -> None:
         description=f"Payment {payment.reference} ({payment.method})",
         payment_id=payment.id,
     )
-    await notify_captured(payment)
+    await notify("payment.captured", payment)
     await announce("payment.captured", payment)
 
 
@@ -172,31 +172,15 @@ async def current_customer(account_id: int) -> Customer | None:
     return holder.customer if holder else None
 
 
-async def notify_captured(payment: Payment) -> None:
-    """The ``payment.captured`` notification, written in the payment's own transaction."""
+async def notify(event: str, payment: Payment, **extra: object) -> None:
+    """Queue a payment's notification to its account's customer, in the payment's transaction.
+
+    ``payment.captured`` (with its receipt), ``payment.failed``, ``refund.processed``,
+    ``cheque.bounced``; deduplicated by the payment's reference (or ``key``).
+    """
     customer = await current_customer(payment.account_id)  # type: ignore[attr-defined]
-    if customer is None or not (customer.email or customer.phone):
-        return
-    channel = NotificationChannel.EMAIL if customer.email else NotificationChannel.SMS
-    account = await Account.get(id=payment.account_id)  # type: ignore[attr-defined]
-    await OutboxMessage.create(
-        event="payment.captured",
-        channel=channel,
-        user_id=payment.payer_id,  # type: ignore[attr-defined]
-        customer_id=customer.id,
-        recipient=customer.email or customer.phone or "",
-        subject=f"Payment received: {payment.reference}",
-        payload={
-            "reference": payment.reference,
-            "account_number": account.number,
-            "amount_paise": payment.amount_paise,
-            "currency": payment.currency,
-            "method": str(payment.method),
-            "receipt_number": payment.receipt_number,
-        },
-        dedupe_key=f"payment.captured:{payment.reference}",
-        next_attempt_at=datetime.now(UTC),
-    )
+    if customer is not None:
+        await notify_payment(event, payment, customer.id, **extra)
 
 
 def financial_year(on: date) -> str:

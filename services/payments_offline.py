@@ -25,6 +25,7 @@ from services.payments_ledger import (
     apply_account_credit,
     lock_account,
     next_number,
+    notify,
     payment_rows,
     post,
     settle,
@@ -144,6 +145,7 @@ async def bounce_cheque(
         payment.failure_reason = reason
         await payment.save(update_fields=["status", "failure_reason", "updated_at"])
         await announce("payment.reversed", payment)
+        await notify("cheque.bounced", payment, fee_paise=fee_paise or 0)
         if fee_paise:
             year, number = await next_number("adjustment", bounced_on)
             adjustment = await Adjustment.create(

@@ -23,6 +23,7 @@ from services.payments_ledger import (
     announce,
     apply_account_credit,
     lock_account,
+    notify,
     payment_rows,
     post,
     write_allocations,
@@ -123,6 +124,7 @@ async def apply_refund_entity(
         payment.status = advance(payment.status, PaymentStatus.REFUNDED).after
         await payment.save(update_fields=["status", "updated_at"])
     await announce("payment.refunded", payment)
+    await notify("refund.processed", payment, key=refund_id, refund_paise=refund.amount_paise)
     await apply_account_credit(payment.account_id)  # type: ignore[attr-defined]
     if requested_by_id is not None:
         await record(

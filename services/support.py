@@ -7,14 +7,17 @@ that was waiting for them; a closed request takes no more messages.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from domain.enums import SupportStatus
+from gridbill.settings import Settings
 from services import audit
 from services.accounts import next_number
 from services.errors import NotFound, Refused
+from services.notification_outbox import notify_customer
 from services.viewer import Viewer
 from store.models import AccountHolder, SupportMessage, SupportRequest
 
@@ -25,6 +28,29 @@ MAX_BODY = 5000
 def _financial_year(day: datetime) -> str:
     start = day.year if day.month >= 4 else day.year - 1
     return f"{start}-{(start + 1) % 100:02d}"
+
+
+OPEN_STATES = (SupportStatus.OPEN, SupportStatus.AWAITING_CUSTOMER)
+
+
+def sla_for(settings: Settings, category: str) -> timedelta:
+    """How long the utility gives itself to resolve a request of ``category``."""
+    hours = dict(settings.support_sla_hours)
+    return timedelta(hours=hours.get(category, hours["*"]))
+
+
+def sla_breached(request: SupportRequest, now: datetime) -> bool:
+    """Still open (or waiting for the customer) after its SLA due time."""
+    return (
+        request.sla_due_at is not None
+        and request.status in OPEN_STATES
+        and request.sla_due_at < now
+    )
+
+
+def breaches(now: datetime) -> QuerySet[SupportRequest]:
+    """Requests past their SLA due time and not yet resolved: staff's list."""
+    return SupportRequest.filter(status__in=OPEN_STATES, sla_due_at__lt=now)
 
 
 def _body(body: str) -> str:
@@ -44,7 +70,9 @@ async def open_request(
     category: str,
     subject: str,
     body: str,
+    settings: Settings | None = None,
 ) -> SupportRequest:
+    """Open a request; with ``settings`` it gets its SLA due time (GRIDBILL_SUPPORT_SLA)."""
     if category not in CATEGORIES:
         raise Refused(
             "INVALID_INPUT", f"category must be one of {', '.join(CATEGORIES)}", field="category"
@@ -63,7 +91,7 @@ async def open_request(
         number = f"SR/{year}/{await next_number('support', year):06d}"
         request = await SupportRequest.create(
             number=number, customer_id=customer_id, account_id=account_id, category=category,
-            subject=subject,
+            subject=subject, sla_due_at=now + sla_for(settings, category) if settings else None,
         )  # fmt: skip
         await SupportMessage.create(request=request, author_id=viewer.user_id, body=text)
         await audit.record(
@@ -110,6 +138,8 @@ async def reply(
                 viewer=viewer, action="support.replied", entity="support_request",
                 entity_id=request.id, after={"internal": internal, "status": status},
             )  # fmt: skip
+            if not internal:
+                await _notify_customer(request, f"message:{message.id}", status, replied=True)
     return message
 
 
@@ -131,4 +161,27 @@ async def set_status(viewer: Viewer, *, request_id: int, status: SupportStatus) 
             viewer=viewer, action="support.status_changed", entity="support_request",
             entity_id=request.id, before={"status": request.status}, after={"status": status},
         )  # fmt: skip
+        if viewer.is_staff and status != request.status:
+            changes = await SupportRequest.filter(id=request.id).values_list(
+                "updated_at", flat=True
+            )
+            stamp = f"{changes[0]:%Y%m%dT%H%M%S%f}" if changes else now.isoformat()
+            await _notify_customer(request, f"status:{status}:{stamp}", status, replied=False)
         return await SupportRequest.get(id=request.id)
+
+
+async def _notify_customer(
+    request: SupportRequest, key: str, status: SupportStatus, *, replied: bool
+) -> None:
+    """Staff answered or moved the request: the customer hears of it (in the transaction)."""
+    await notify_customer(
+        "support.updated",
+        customer_id=request.customer_id,  # type: ignore[attr-defined]
+        key=f"{request.id}:{key}",
+        payload={
+            "request_number": request.number,
+            "subject": request.subject,
+            "status": str(status),
+            "replied": replied,
+        },
+    )

@@ -36,6 +36,7 @@ from services import audit, usage_aggregates
 from services.billing_store import Sql, as_dt
 from services.errors import NotFound, Refused
 from services.ingest_registers import RegisterCatalog
+from services.reader_messages import tell_reader_about
 from services.vee import load_config
 from services.viewer import Viewer
 from store.models import (
@@ -253,6 +254,9 @@ class _Work:
                 "updated_at",
             ]
         )
+        if status is not ExceptionStatus.ACCEPTED:
+            outcome = "rejected" if status is ExceptionStatus.REJECTED else "replaced"
+            await tell_reader_about(read, outcome=outcome, reason=self.reason)
         return 1
 
     async def _close_siblings(self, exception: ValidationException, **link: int) -> None:

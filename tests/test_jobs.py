@@ -155,6 +155,8 @@ def test_procrastinate_app_has_every_task_and_the_schedule(tmp_path: Path) -> No
     assert crons == {
         ("housekeeping", "housekeeping"): "0 3 * * *",
         ("validate_pending_reads", "validate_pending_reads"): "*/10 * * * *",
+        ("deliver_notifications", "deliver_notifications"): "* * * * *",
+        ("dunning", "dunning"): "30 3 * * *",
     }
     assert not build_app(settings, periodic=False).periodic_registry.periodic_tasks
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import strawberry
 
 from api.context import Context
@@ -63,6 +65,23 @@ class SupportQueries:
         return await paginate(queryset, first=first, after=after)
 
     @field(
+        description="Requests past their SLA due time and not yet resolved (staff), "
+        "longest overdue first.",
+        extensions=requires(Operation.MANAGE_SUPPORT),
+    )
+    async def support_sla_breaches(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[SupportRequestType]:
+        return await paginate(
+            support.breaches(datetime.now(UTC)),
+            first=first,
+            after=after,
+            key="sla_due_at",
+            key_kind="datetime",
+            descending=False,
+        )
+
+    @field(
         description="One support request: yours, or any for staff.",
         extensions=requires(Operation.USE_SUPPORT, Operation.MANAGE_SUPPORT),
     )
@@ -90,7 +109,7 @@ class SupportMutations:
                 raise Refused("INVALID_STATE", "only a signed-up customer can open a request")
             return await support.open_request(
                 viewer, customer_id=viewer.customer_id, account_id=account, category=input.category,
-                subject=input.subject, body=input.message,
+                subject=input.subject, body=input.message, settings=info.context.settings,
             )  # fmt: skip
 
         return await result(work, _ok, SupportError)

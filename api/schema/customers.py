@@ -36,6 +36,15 @@ class CustomerType:
     phone: str | None
     postal_address: str
 
+    @field(description="Notifications are written in it: en or hi.")
+    def language(self) -> str:
+        return getattr(self, "language", None) or "en"  # a Customer row: its column
+
+    high_usage_threshold_wh: BigInt | None = strawberry.field(
+        description="A bill above this many Wh is flagged as high usage; without it, a bill "
+        "50 % above the average of recent ones."
+    )
+
     @field(description="Accounts this customer holds or held, newest first.")
     async def accounts(self, info: Info) -> list[AccountType]:
         holdings = await info.context.loaders.holders_by_customer.load(int(self.id))

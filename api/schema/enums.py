@@ -18,6 +18,7 @@ from domain.enums import (
     MeterKind,
     MeterStatus,
     NotificationChannel,
+    OutboxStatus,
     PaymentMethod,
     PaymentStatus,
     ReadQuality,
@@ -41,6 +42,7 @@ strawberry.enum(BillRunStatus)
 strawberry.enum(PaymentMethod)
 strawberry.enum(PaymentStatus)
 strawberry.enum(NotificationChannel)
+strawberry.enum(OutboxStatus, name="NotificationStatus")
 strawberry.enum(SupportStatus)
 strawberry.enum(AdjustmentKind)
 strawberry.enum(RefundStatus)
@@ -56,6 +58,7 @@ __all__ = [
     "MeterKind",
     "MeterStatus",
     "NotificationChannel",
+    "OutboxStatus",
     "PaymentMethod",
     "PaymentStatus",
     "ReadQuality",

@@ -131,7 +131,9 @@ class ChangePasswordInput:
 @strawberry.type(description="A notification a person gets, per event and channel.")
 class NotificationPreferenceType:
     event: str = strawberry.field(
-        description="bill.issued, bill.due_soon, payment.captured, payment.failed, support.replied."
+        description="bill.issued, bill.estimated, payment.captured, payment.failed, refund.processed, "
+        "cheque.bounced, late_fee.applied, usage.high, support.updated, dunning.reminder, "
+        "dunning.overdue, dunning.disconnection_notice."
     )
     channel: NotificationChannel
     enabled: bool

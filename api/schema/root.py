@@ -26,9 +26,15 @@ from api.resolvers.field import FieldMutations, FieldQueries
 from api.resolvers.health import resolve_health
 from api.resolvers.identity import IdentityMutations, IdentityQueries
 from api.resolvers.meter_data import MeterDataMutations, MeterDataQueries
+from api.resolvers.notifications import (
+    NotificationMutations,
+    NotificationQueries,
+    NotificationSubscription,
+)
 from api.resolvers.operations import OperationsMutations, OperationsQueries
 from api.resolvers.payments import PaymentMutations, PaymentQueries
-from api.resolvers.subscriptions import Subscription
+from api.resolvers.sign_in_codes import SignInCodeMutations
+from api.resolvers.subscriptions import Subscription as EventSubscription
 from api.resolvers.support import SupportMutations, SupportQueries
 from api.resolvers.usage import UsageQueries
 from api.schema.common import BIG_INT, BigInt
@@ -55,6 +61,7 @@ Query = merge_types(
         PaymentQueries,
         MeterDataQueries,
         FieldQueries,
+        NotificationQueries,
     ),
 )
 
@@ -69,8 +76,12 @@ Mutation = merge_types(
         PaymentMutations,
         MeterDataMutations,
         FieldMutations,
+        NotificationMutations,
+        SignInCodeMutations,
     ),
 )
+
+Subscription = merge_types("Subscription", (EventSubscription, NotificationSubscription))
 
 
 class GridbillSchema(strawberry.Schema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -54,6 +54,15 @@ class SupportRequestType:
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    sla_due_at: datetime | None = strawberry.field(
+        description="When the utility aims to have resolved it (per category)."
+    )
+
+    @field(description="Still unresolved after its SLA due time.")
+    def sla_breached(self) -> bool:
+        from services.support import sla_breached
+
+        return sla_breached(self, datetime.now(UTC))  # type: ignore[arg-type]
 
     @strawberry.field
     async def account(

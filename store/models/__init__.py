@@ -22,6 +22,7 @@ from .metering import (
     UsageMonthly,
     ValidationException,
 )
+from .notifications import DeviceToken, DunningStep, NotificationAttempt, SignInCode
 from .payments import Adjustment, GatewayEvent, Payment, PaymentAllocation, Refund
 from .platform import (
     AuditLog,
@@ -49,6 +50,7 @@ __models__ = [
     FieldDevice, FieldDeviceRoute, SyncBatch, SyncItem, FieldVisit, Photo,
     IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
     AuditLog, JobRun, ThrottleCounter,
+    NotificationAttempt, DeviceToken, DunningStep, SignInCode,
 ]  # fmt: skip
 
 __all__ = [
@@ -64,7 +66,9 @@ __all__ = [
     "BillingCycle",
     "Consent",
     "Customer",
+    "DeviceToken",
     "DocumentSequence",
+    "DunningStep",
     "FieldDevice",
     "FieldDeviceRoute",
     "FieldVisit",
@@ -78,6 +82,7 @@ __all__ = [
     "Meter",
     "MeterInstallation",
     "MultiplierChange",
+    "NotificationAttempt",
     "NotificationPreference",
     "OutboxMessage",
     "PartnerClient",
@@ -94,6 +99,7 @@ __all__ = [
     "Route",
     "RouteStop",
     "ServicePoint",
+    "SignInCode",
     "SupportMessage",
     "SupportRequest",
     "SyncBatch",

@@ -27,6 +27,12 @@ class Customer(Timestamped):
     phone = fields.CharField(max_length=20, null=True, db_index=True)
     postal_address = fields.TextField(default="")
     kyc_reference = fields.CharField(max_length=64, default="")
+    language = fields.CharField(
+        max_length=5, null=True, default="en", description="notifications: en or hi (NULL: en)"
+    )
+    high_usage_threshold_wh = fields.BigIntField(
+        null=True, description="tell the customer of a bill above this, else above their history"
+    )
 
     class Meta:
         table = "customers"

@@ -58,6 +58,11 @@ class OutboxMessage(Model):
     sent_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    language = fields.CharField(max_length=5, default="en", description="en or hi")
+    claimed_until = fields.DatetimeField(
+        null=True, description="a dispatcher holds it until then, another may take it after"
+    )
+    read_at = fields.DatetimeField(null=True, description="in-app messages the customer opened")
 
     class Meta:
         table = "outbox_messages"
@@ -97,6 +102,9 @@ class SupportRequest(Timestamped):
         "gridbill.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     closed_at = fields.DatetimeField(null=True)
+    sla_due_at = fields.DatetimeField(
+        null=True, description="resolve by then (GRIDBILL_SUPPORT_SLA per category)"
+    )
 
     class Meta:
         table = "support_requests"
