@@ -350,17 +350,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         totp_required_roles=_roles(
             environ, "GRIDBILL_TOTP_REQUIRED_ROLES", "admin" if env == "production" else "none"
         ),
-    )
-
-
-def ingest_future_margin_hours(environ: Mapping[str, str]) -> int:
-    """Hours past now that a delivered reading may be dated and still be stored (read on
-    its own too, by the migration that quarantines readings stored before the limit)."""
-    name = "GRIDBILL_INGEST_FUTURE_MARGIN_HOURS"
-    hours = _positive(environ, name, 24)
-    if hours > MAX_FUTURE_MARGIN_HOURS:
-        raise ConfigError(f"{name}={hours} must be at most {MAX_FUTURE_MARGIN_HOURS} (a year)")
-    return hours
         utility_short_name=_env(environ, "GRIDBILL_UTILITY_SHORT_NAME", "Gridbill")[:30],
         smtp_username=_env(environ, "GRIDBILL_SMTP_USERNAME", ""),
         smtp_password=_env(environ, "GRIDBILL_SMTP_PASSWORD", ""),
@@ -386,6 +375,16 @@ def ingest_future_margin_hours(environ: Mapping[str, str]) -> int:
         support_sla_hours=_support_sla(environ),
         sign_in_code_ttl_s=_positive(environ, "GRIDBILL_SIGN_IN_CODE_TTL", 600),
     )
+
+
+def ingest_future_margin_hours(environ: Mapping[str, str]) -> int:
+    """Hours past now that a delivered reading may be dated and still be stored (read on
+    its own too, by the migration that quarantines readings stored before the limit)."""
+    name = "GRIDBILL_INGEST_FUTURE_MARGIN_HOURS"
+    hours = _positive(environ, name, 24)
+    if hours > MAX_FUTURE_MARGIN_HOURS:
+        raise ConfigError(f"{name}={hours} must be at most {MAX_FUTURE_MARGIN_HOURS} (a year)")
+    return hours
 
 
 SMTP_TLS_MODES = ("none", "starttls", "tls")

@@ -15,6 +15,9 @@ PUBLIC = {
     ("Mutation", "signUp"),  # a customer proves who they are with their account details
     ("Mutation", "signIn"),
     ("Mutation", "refreshSession"),  # the refresh token is the credential
+    ("Mutation", "requestSignInCode"),  # same answer whether or not the login exists; throttled
+    ("Mutation", "signInWithCode"),  # the one-time code is the credential
+    ("Mutation", "resetPasswordWithCode"),
 }
 
 
