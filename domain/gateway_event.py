@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.nesting import json_depth
+from domain.nesting import holds_nul, json_depth
 
 MAX_DEPTH = 16
 MAX_ID_LENGTH = 40  # the gateway id columns (order, payment, refund)
@@ -48,6 +48,8 @@ def shape_problem(envelope: Any) -> str | None:
         return f"the event nests deeper than {MAX_DEPTH} levels"
     if not isinstance(envelope, dict):
         return "the event must be a JSON object"
+    if holds_nul(envelope):
+        return "the event holds a NUL character"
     event = envelope.get("event")
     if not isinstance(event, str) or not event or len(event) > 60:
         return "event must be a non-empty string"

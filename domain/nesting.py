@@ -1,4 +1,4 @@
-"""How deep a decoded JSON value nests, measured without recursion.
+"""How deep a decoded JSON value nests, and whether it holds a NUL, without recursion.
 
 Hostile JSON nested tens of thousands deep exhausts Python's recursion in anything that
 walks it recursively (``json.dumps``, a scrubber, a validator). Callers measure first
@@ -28,3 +28,20 @@ def json_depth(value: Any, limit: int = 1_000) -> int:
             return deepest
         stack.extend((child, depth) for child in children)
     return deepest
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether any string in ``value`` (or key of its objects) holds a NUL character, which
+    PostgreSQL cannot store in text or jsonb. Call after :func:`json_depth` has bounded it."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -17,6 +17,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.nesting import json_depth
+
 PROTOCOL_VERSION = 1
 MAX_ITEMS = 10_000
 MAX_NOTES = 2_000
@@ -138,7 +140,7 @@ def parse_batch(body: bytes) -> Batch:
         raise BadBatch("bad_json", f"the body is not JSON: {exc}") from None
     except RecursionError:
         raise BadBatch("too_deep", f"the body nests deeper than {MAX_DEPTH} levels") from None
-    if depth(data) > MAX_DEPTH:
+    if json_depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise BadBatch("too_deep", f"the body nests deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise BadBatch("bad_batch", "the body must be a JSON object")
@@ -169,24 +171,6 @@ def parse_batch(body: bytes) -> Batch:
         items=[parse_item(raw, time_zone) for raw in items],
         content_sha256=canonical_sha256(items),
     )
-
-
-def depth(value: Any) -> int:
-    """How deeply a parsed JSON value nests (a scalar is 0), without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, level = stack.pop()
-        children = (
-            node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        )
-        if children is None:
-            continue
-        deepest = max(deepest, level + 1)
-        if deepest > MAX_DEPTH:
-            return deepest
-        stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def sent_uuid(raw: Any) -> str | None:

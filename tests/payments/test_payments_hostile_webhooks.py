@@ -65,6 +65,8 @@ async def test_misshapen_signed_bodies_are_refused_whole(
         ["not", "an", "object"],
         "just a string",
         None,
+        {"event": "payment.captured", "note\x00": 1},  # PostgreSQL cannot store a NUL
+        {**captured(10_000), "contains": "a\x00b"},
     ]
     for body in bodies:
         status, outcome = await deliver(pay_settings, json.dumps(body).encode())
