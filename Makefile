@@ -15,7 +15,7 @@ run: export RAZORPAY_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
 run: export GRIDBILL_BASE_URL ?= http://$(HOST):$(PORT)
 run: install ## install, migrate the embedded SQLite database, load demo data, serve (with the sandbox gateway)
 	$(BIN)/gridbill migrate
-	$(BIN)/gridbill demo-data --if-empty
+	$(BIN)/gridbill demo-data --if-empty --served
 	@sh -c '$(BIN)/gridbill gateway --port $(SANDBOX_PORT) & gw=$$!; trap "kill $$gw 2>/dev/null" EXIT INT TERM; $(BIN)/gridbill serve --host $(HOST) --port $(PORT)'
 
 test: install-dev ## install with test tools; lint, type-check, test on SQLite and PostgreSQL

@@ -114,6 +114,7 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
             seed=args.seed,
             if_empty=args.if_empty,
             progress=not args.no_progress,
+            served=args.served,
         )
     )
 
@@ -179,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--if-empty", action="store_true", help="do nothing if data is already there")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--served", action="store_true", help=argparse.SUPPRESS
+    )  # make run: the server starts next, so the printout does not ask for it
     p.set_defaults(handler=cmd_demo_data)
 
     p = sub.add_parser("createuser", help="create a staff, admin or meter reader user")
