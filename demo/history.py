@@ -265,10 +265,16 @@ async def _field_work(plan: DemoUtility, settings: Settings, history: History) -
     enrolled = await devices.enroll(reader_email=reader.email, name="Demo handset 1")
     history.device_uid, history.device_credential = enrolled.device_uid, enrolled.credential
     device = await FieldDevice.get(device_uid=enrolled.device_uid)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = min(
+        datetime.now(UTC), datetime.combine(plan.today, time(12), settings.zone).astimezone(UTC)
+    ).replace(microsecond=0)
     items = []
     registers = (
-        await Register.filter(obis_code="1.8.0", meter__kind=MeterKind.MANUAL, meter__route_stops__route__reader_id=device.reader_id)  # type: ignore[attr-defined]
+        await Register.filter(
+            obis_code="1.8.0",
+            meter__kind=MeterKind.MANUAL,
+            meter__route_stops__route__reader_id=device.reader_id,  # type: ignore[attr-defined]
+        )
         .order_by("id")
         .limit(3)
     )
@@ -277,13 +283,11 @@ async def _field_work(plan: DemoUtility, settings: Settings, history: History) -
         if last is None:
             continue
         value = last.value_milli + 95_000 if n else max(0, last.value_milli // 10)
+        captured = (now - timedelta(hours=2, minutes=n)).isoformat()
         items.append(
-            {
-                "kind": "read", "uuid": str(uuid.uuid4()), "register_id": register.id,
-                "value_milli": value, "captured_at": (now - timedelta(hours=2, minutes=n)).isoformat(),
-                "source": "manual",
-            }  # fmt: skip
-        )
+            {"kind": "read", "uuid": str(uuid.uuid4()), "register_id": register.id,
+             "value_milli": value, "captured_at": captured, "source": "manual"}
+        )  # fmt: skip
     body = {
         "protocol": 1,
         "batch_id": str(uuid.uuid4()),

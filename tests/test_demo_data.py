@@ -105,10 +105,21 @@ async def test_seven_reads_per_register_up_to_the_last_completed_month(
 ) -> None:
     async with open_database(settings.database_url):
         reads = defaultdict(list)
-        for read in await RegisterRead.all().order_by("read_at"):
+        # the demo handset's pushed reads are the field work of "today", not the history
+        for read in await RegisterRead.filter(device_id__isnull=True).order_by("read_at"):
             reads[read.register_id].append(read)  # type: ignore[attr-defined]
         assert len(reads) == await Register.all().count()
+        short = [series for series in reads.values() if len(series) != 7]
+        # one signed-up customer's premises were locked at the last read: estimated bill
+        short_ids = [s[0].register_id for s in short]  # type: ignore[attr-defined]
+        assert (
+            len(set(await Register.filter(id__in=short_ids).values_list("meter_id", flat=True)))
+            == 1
+        )
+        assert all(len(s) == 6 for s in short)
         for series in reads.values():
+            if len(series) == 6:
+                continue
             assert len(series) == 7
             assert local(series[0].read_at).date() >= date(2025, 10, 1)
             assert (local(series[-1].read_at).year, local(series[-1].read_at).month) == (2026, 4)
