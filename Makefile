@@ -14,6 +14,7 @@ run: export RAZORPAY_WEBHOOK_SECRET ?= sandbox_webhook_secret
 run: export RAZORPAY_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
 run: export GRIDBILL_BASE_URL ?= http://$(HOST):$(PORT)
 run: install ## install, migrate the embedded SQLite database, load demo data, serve (with the sandbox gateway)
+	@$(BIN)/python -m gridbill.ports $(HOST):$(PORT) 127.0.0.1:$(SANDBOX_PORT)
 	$(BIN)/gridbill migrate
 	$(BIN)/gridbill demo-data --if-empty --served
 	@sh -c '$(BIN)/gridbill gateway --port $(SANDBOX_PORT) & gw=$$!; trap "kill $$gw 2>/dev/null" EXIT INT TERM; $(BIN)/gridbill serve --host $(HOST) --port $(PORT)'

@@ -21,6 +21,7 @@ from gridbill.device_command import add_parser as add_device_parser
 from gridbill.errors import UserError
 from gridbill.gateway_command import add_parser as add_gateway_parser
 from gridbill.import_command import add_parser as add_import_parser
+from gridbill.ports import ensure_free
 from gridbill.quote import add_parser as add_quote_parser
 from gridbill.reconcile_command import add_parser as add_reconcile_parser
 from gridbill.settings import Settings, get_settings
@@ -76,6 +77,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.workers > 1 and not settings.is_postgres:
         raise CLIError("--workers > 1 needs PostgreSQL: SQLite mode runs jobs in-process")
+    ensure_free(args.host, args.port)
     if args.migrate:
         cmd_migrate(settings, args)
     else:
