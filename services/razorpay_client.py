@@ -35,7 +35,7 @@ def _sdk_print(*args: object, **_: object) -> None:
     log.debug("razorpay sdk: %s", " ".join(str(a) for a in args))
 
 
-razorpay.client.print = _sdk_print  # type: ignore[attr-defined]  # module-level, not builtins
+razorpay.client.print = _sdk_print  # module-level, not builtins
 
 
 class GatewayUnavailable(Refused):
