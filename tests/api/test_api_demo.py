@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from api_helpers import Api
@@ -86,6 +88,13 @@ def test_the_demo_sign_ins_work_for_every_audience(demo: tuple[Api, str], on_sql
         "{ myAccounts { number } myBills(first: 5) { edges { cursor } } }", token=token
     )
     assert len(partner["myAccounts"]) == 5  # the five signed-up customers consented
+    # docs/api.md's usage example names an account the demo partner may read
+    doc = (Path(__file__).resolve().parents[2] / "docs/api.md").read_text()
+    example = re.search(r"-d '(\{\"query\": \"query\(\$a: ID!\) \{ usage.*\})'", doc)
+    assert example, "the partner usage example is in docs/api.md"
+    body = json.loads(example.group(1))
+    usage = api.data(body["query"], body["variables"], token=token)["usage"]
+    assert usage["current"]["points"]
 
 
 STORY = """{ myBills(first: 12) { edges { node { number status isEstimated lateFeePaise payablePaise
