@@ -226,6 +226,8 @@ async def _online(settings: Settings, bill: Bill, amount: int, paid_on: date) ->
             captured_at=captured_at,
             received_on=paid_on,
         )
+        # the order was made that day too: reconciliation finds it under its own day
+        await Payment.filter(id=payment.id).update(created_at=captured_at, updated_at=captured_at)
         await settle(payment, effective_on=paid_on)
 
 
