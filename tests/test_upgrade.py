@@ -9,6 +9,7 @@ says, and bills a month on it with today's code. docs/operations.md, "Upgrades".
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import shutil
 import sqlite3
@@ -31,7 +32,7 @@ def counts(path: Path) -> dict[str, int]:
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in KEPT}  # noqa: S608
 
 
-async def test_the_v0_1_0_demo_database_migrates_and_bills(
+def test_the_v0_1_0_demo_database_migrates_and_bills(
     tmp_path: Path, subprocess_env: dict[str, str], on_sqlite: None
 ) -> None:
     path = tmp_path / "v0.1.0.sqlite3"
@@ -46,6 +47,10 @@ async def test_the_v0_1_0_demo_database_migrates_and_bills(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert counts(path) == before
+    asyncio.run(signs_in_and_bills(path))
+
+
+async def signs_in_and_bills(path: Path) -> None:
     async with open_database(f"sqlite://{path}"):
         admin = await User.get(email="admin@gridbill.example")
         assert verify_secret(admin.password_hash or "", "demo-admin-1")
