@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from gridbill import __version__
+from gridbill.backup_command import add_parser as add_backup_parser
 from gridbill.bill_run_command import add_parser as add_bill_run_parser
 from gridbill.device_command import add_parser as add_device_parser
 from gridbill.errors import UserError
@@ -204,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_parser(sub)
     add_import_parser(sub)
     add_bill_run_parser(sub)
+    add_backup_parser(sub)
     return parser
 
 

@@ -71,6 +71,7 @@ class Settings:
     sync_auth_cache_ttl_s: int = 60
     sync_pull_settle_s: int = 5
     vee_config_path: str = ""
+    pg_bin: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -225,6 +226,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_auth_cache_ttl_s=_int(environ, "GRIDBILL_SYNC_AUTH_CACHE_TTL", 60),
         sync_pull_settle_s=_int(environ, "GRIDBILL_SYNC_PULL_SETTLE", 5),
         vee_config_path=_env(environ, "GRIDBILL_VEE_CONFIG", ""),
+        pg_bin=_env(environ, "PG_BIN", ""),
     )
 
 
