@@ -39,6 +39,7 @@ from api.ingest_route import ingest_route
 from api.limits import BodySizeLimit
 from api.schema.root import schema
 from api.webhooks_route import webhook_routes
+from gridbill import logs
 from gridbill.settings import Settings, get_settings
 from jobs.runtime import background_jobs
 from services import audit, events
@@ -131,6 +132,8 @@ async def readyz(_: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; raises ConfigError before anything starts if settings are bad."""
     settings = settings or get_settings()
+    if not logs.configured():  # a server process started by uvicorn --workers N
+        logs.configure(settings)
     cache = ResponseCache(ttl_s=min(settings.api_cache_ttl_s, settings.download_link_ttl_s // 2))
 
     @contextlib.asynccontextmanager

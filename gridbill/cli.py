@@ -23,6 +23,7 @@ from gridbill.device_command import add_parser as add_device_parser
 from gridbill.errors import UserError
 from gridbill.gateway_command import add_parser as add_gateway_parser
 from gridbill.import_command import add_parser as add_import_parser
+from gridbill.logs import hold_early_lines
 from gridbill.ports import ensure_free
 from gridbill.quote import add_parser as add_quote_parser
 from gridbill.reconcile_command import add_parser as add_reconcile_parser
@@ -36,12 +37,10 @@ class CLIError(UserError):
     """A user-facing failure: printed as one line, exit status 1."""
 
 
-def _configure_logging(settings: Settings | None, verbose: bool) -> None:
-    level = "DEBUG" if verbose else (settings.log_level if settings else "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Tortoise and the drivers are chatty at INFO; their warnings still show.
-    for noisy in ("tortoise", "aiosqlite", "asyncio", "procrastinate"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+def _configure_logging(settings: Settings, verbose: bool) -> None:
+    from gridbill.logs import configure
+
+    configure(settings, verbose=verbose)
 
 
 def _run(coro: Coroutine[Any, Any, int | None]) -> int:
@@ -92,6 +91,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through gridbill.logs: request ids, scrubbed
         proxy_headers=True,
     )
     return 0
@@ -215,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
+        hold_early_lines()  # a warning while reading the settings comes out formatted too
         settings = get_settings()
         _configure_logging(settings, args.verbose)
         return handler(settings, args)
