@@ -37,6 +37,7 @@ from api.context import Context
 from api.http import RequestIdMiddleware, bill_pdf_endpoint, oauth_token_endpoint
 from api.ingest_route import ingest_route
 from api.limits import BodySizeLimit
+from api.metrics import MetricsMiddleware, metrics_endpoint
 from api.schema.root import schema
 from api.webhooks_route import webhook_routes
 from gridbill import logs
@@ -148,20 +149,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield {}
 
     graphql = GridbillGraphQL(settings, cache)
+    routes = [
+        Route("/healthz", healthz),
+        Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/oauth/token", oauth_token_endpoint(settings), methods=["POST"]),
+        Route("/bills/{bill_id:int}/pdf", bill_pdf_endpoint(settings), methods=["GET"]),
+        *webhook_routes(settings),
+        ingest_route(settings),
+        Mount("/sync", routes=sync_routes(settings)),
+    ]
     app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/oauth/token", oauth_token_endpoint(settings), methods=["POST"]),
-            Route("/bills/{bill_id:int}/pdf", bill_pdf_endpoint(settings), methods=["GET"]),
-            *webhook_routes(settings),
-            ingest_route(settings),
-            Mount("/sync", routes=sync_routes(settings)),
-        ],
+        routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(MetricsMiddleware, routes=routes),
             Middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes),
         ],
         lifespan=lifespan,

@@ -83,6 +83,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         cmd_migrate(settings, args)
     else:
         _run_value(check_database(settings.database_url))  # one line now, not a uvicorn traceback
+    if args.workers > 1:  # each process counts requests; /metrics adds up their files
+        from api.metrics import prepare_multiprocess
+
+        prepare_multiprocess(settings.var_dir / "metrics")
     print(f"gridbill {__version__} serving on http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(
         "api.app:create_app",

@@ -72,6 +72,7 @@ class Settings:
     sync_pull_settle_s: int = 5
     vee_config_path: str = ""
     pg_bin: str = ""
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -227,6 +228,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_pull_settle_s=_int(environ, "GRIDBILL_SYNC_PULL_SETTLE", 5),
         vee_config_path=_env(environ, "GRIDBILL_VEE_CONFIG", ""),
         pg_bin=_env(environ, "PG_BIN", ""),
+        metrics_token=_env(environ, "GRIDBILL_METRICS_TOKEN", ""),
     )
 
 
