@@ -65,7 +65,7 @@ from sync.push import push
 
 from .plan import DemoUtility
 
-BILLED_MONTHS = 3  # the last completed months billed and issued
+BILLED_MONTHS = 2  # the last completed months billed and issued (one overdue -> a late fee)
 # How an ordinary customer settles a bill: shares out of 100 (the rest do not pay).
 COUNTER_SHARE, ONLINE_SHARE = 45, 35
 PAY_DELAY_DAYS = (2, 12)  # days after the bill date a payer pays
