@@ -18,6 +18,7 @@ from typing import Any
 from gridbill import __version__
 from gridbill.backup_command import add_parser as add_backup_parser
 from gridbill.bill_run_command import add_parser as add_bill_run_parser
+from gridbill.customer_command import add_parser as add_customer_parser
 from gridbill.db_command import add_parser as add_db_parser
 from gridbill.device_command import add_parser as add_device_parser
 from gridbill.errors import UserError
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bill_run_parser(sub)
     add_backup_parser(sub)
     add_db_parser(sub)
+    add_customer_parser(sub)
     return parser
 
 
