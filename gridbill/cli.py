@@ -86,8 +86,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         _run_value(check_database(settings.database_url))  # one line now, not a uvicorn traceback
     if args.workers > 1:  # each process counts requests; /metrics adds up their files
         from api.metrics import prepare_multiprocess
+        from services.backup import METRICS_DIR
 
-        prepare_multiprocess(settings.var_dir / "metrics")
+        prepare_multiprocess(settings.var_dir / METRICS_DIR)
     print(f"gridbill {__version__} serving on http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(
         "api.app:create_app",

@@ -6,8 +6,9 @@ A backup is a directory::
                          and the size and SHA-256 of every file below
     database.sqlite3     SQLite: a consistent copy made with SQLite's online backup API
     database.pgdump      PostgreSQL: ``pg_dump --format=custom`` (restored with pg_restore)
-    files/…              everything under GRIDBILL_VAR_DIR except the SQLite database:
-                         bill PDFs, meter photos, the development secret key
+    files/…              everything under GRIDBILL_VAR_DIR except the SQLite database and
+                         the server's metrics scratch files: bill PDFs, meter photos,
+                         the development secret key
 
 Both databases are copied while the server runs: SQLite's backup API and pg_dump each
 read one consistent snapshot. Restore checks every checksum *before* it touches
@@ -44,6 +45,7 @@ FORMAT = 1
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
 FILES = "files"
+METRICS_DIR = "metrics"
 SQLITE_SIDECARS = ("", "-wal", "-shm", "-journal")
 PG_BIN_CANDIDATES = tuple(f"/usr/lib/postgresql/{v}/bin" for v in (18, 17, 16, 15))
 CHUNK = 1 << 20
@@ -185,10 +187,14 @@ def _var_files(settings: Settings) -> list[Path]:
     skip = set()
     if database is not None:
         skip = {Path(f"{database}{suffix}").resolve() for suffix in SQLITE_SIDECARS}
+    scratch = root / METRICS_DIR  # per-process counters of a running server, not data
     return sorted(
         p
         for p in root.rglob("*")
-        if p.is_file() and p.resolve() not in skip and not p.name.endswith(".part")
+        if p.is_file()
+        and p.resolve() not in skip
+        and not p.name.endswith(".part")
+        and scratch not in p.parents
     )
 
 
