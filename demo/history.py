@@ -110,7 +110,8 @@ async def live_through(plan: DemoUtility, settings: Settings, *, seed: int) -> H
                 ids, issue_date=bill_date, utility_name=settings.utility_name,
                 payee_vpa=settings.upi_vpa, announce=False,
             )  # fmt: skip
-            await _pay(settings, ids, bill_date, plan.today, rng, stories, history)
+            last = month == months[-1]
+            await _pay(settings, ids, bill_date, plan.today, rng, stories, history, last=last)
     issued = Bill.filter(status=BillStatus.ISSUED)
     history.bills = await issued.count()
     history.estimated = await issued.filter(is_estimated=True).count()
@@ -179,14 +180,16 @@ async def _pay(
     rng: random.Random,
     stories: dict[int, str],
     history: History,
+    *,
+    last: bool,
 ) -> None:
     """Most customers pay within the due period; payments dated in the future wait."""
     for bill in await Bill.filter(id__in=bill_ids, status=BillStatus.ISSUED).order_by("id"):
         account_id: int = bill.account_id  # type: ignore[attr-defined]
         how = _choice(rng, stories.get(account_id))
         paid_on = bill_date + timedelta(days=rng.randint(*PAY_DELAY_DAYS))
-        # The latest bill of the online story stays open so the app has something to pay.
-        if how == "none" or paid_on >= today:
+        # The latest bill of an online payer stays open so the app has something to pay.
+        if how == "none" or paid_on >= today or (last and stories.get(account_id) == "online"):
             continue
         amount = bill.payable_paise - bill.paid_paise
         if amount <= 0:
