@@ -44,27 +44,22 @@ class RequestId(logging.Filter):
         return True
 
 
-class Scrubber(logging.Filter):
-    """Replace secrets and personal data in the formatted message (and the traceback)."""
+class Scrubber:
+    """Replace secrets and personal data in a formatted line (the traceback included).
+
+    It works on the formatter's output, never on the record, so other handlers (a test's
+    log capture, say) still see the record as it was logged.
+    """
 
     def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
         self.secrets = sorted((s for s in secrets if len(s) >= 6), key=len, reverse=True)
 
-    def scrub(self, text: str) -> str:
+    def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
         for pattern in PATTERNS:
             text = pattern.sub(_keep_key, text)
         return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.scrub(record.getMessage())
-        record.args = None
-        if record.exc_info:
-            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        return True
 
 
 def _keep_key(match: re.Match[str]) -> str:
@@ -74,8 +69,23 @@ def _keep_key(match: re.Match[str]) -> str:
     return REDACTED
 
 
+class PlainLines(logging.Formatter):
+    """``time LEVEL logger [request id]: message``, scrubbed."""
+
+    def __init__(self, scrub: Scrubber) -> None:
+        super().__init__(PLAIN)
+        self.scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.scrub(super().format(record))
+
+
 class JsonLines(logging.Formatter):
     """One JSON object a line: time (UTC), level, logger, request id, message[, error]."""
+
+    def __init__(self, scrub: Scrubber) -> None:
+        super().__init__()
+        self.scrub = scrub
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -83,10 +93,10 @@ class JsonLines(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
-            "message": record.getMessage(),
+            "message": self.scrub(record.getMessage()),
         }
-        if record.exc_text:
-            line["error"] = record.exc_text
+        if record.exc_info:
+            line["error"] = self.scrub(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)
 
 
@@ -121,8 +131,8 @@ def configure(settings: Settings, *, verbose: bool = False, stream: IO[str] | No
     handler = logging.StreamHandler(stream or sys.stderr)
     setattr(handler, MARK, True)
     handler.addFilter(RequestId())
-    handler.addFilter(Scrubber(secrets_of(settings)))
-    handler.setFormatter(JsonLines() if settings.is_production else logging.Formatter(PLAIN))
+    scrub = Scrubber(secrets_of(settings))
+    handler.setFormatter(JsonLines(scrub) if settings.is_production else PlainLines(scrub))
     root.addHandler(handler)
     root.setLevel("DEBUG" if verbose else settings.log_level)
     for held in early:
