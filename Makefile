@@ -14,8 +14,9 @@ run: export RAZORPAY_WEBHOOK_SECRET ?= sandbox_webhook_secret
 run: export RAZORPAY_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
 run: export GRIDBILL_BASE_URL ?= http://$(HOST):$(PORT)
 run: install ## install, migrate the embedded SQLite database, load demo data, serve (with the sandbox gateway and a mail catcher)
+	@$(BIN)/python -m gridbill.ports $(HOST):$(PORT) 127.0.0.1:$(SANDBOX_PORT)
 	$(BIN)/gridbill migrate
-	$(BIN)/gridbill demo-data --if-empty
+	$(BIN)/gridbill demo-data --if-empty --served
 	@sh -c '$(BIN)/gridbill gateway --port $(SANDBOX_PORT) & gw=$$!; $(BIN)/gridbill mailcatcher & mc=$$!; trap "kill $$gw $$mc 2>/dev/null" EXIT INT TERM; $(BIN)/gridbill serve --host $(HOST) --port $(PORT)'
 
 test: install-dev ## install with test tools; lint, type-check, test on SQLite and PostgreSQL

@@ -42,10 +42,12 @@ from api.http import RequestIdMiddleware, bill_pdf_endpoint, oauth_token_endpoin
 from api.ingest_route import ingest_route
 from api.limits import BodySizeLimit
 from api.request_body import parse_graphql_json
+from api.metrics import MetricsMiddleware, metrics_endpoint
 from api.schema.root import schema
 from api.sockets import SessionBoundSocket
 from api.unsubscribe_route import unsubscribe_route
 from api.webhooks_route import webhook_routes
+from gridbill import logs
 from gridbill.settings import Settings, get_settings
 from jobs.runtime import background_jobs
 from services import audit, events
@@ -163,6 +165,8 @@ async def last_resort(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; raises ConfigError before anything starts if settings are bad."""
     settings = settings or get_settings()
+    if not logs.configured():  # a server process started by uvicorn --workers N
+        logs.configure(settings)
     cache = ResponseCache(ttl_s=min(settings.api_cache_ttl_s, settings.download_link_ttl_s // 2))
 
     @contextlib.asynccontextmanager
@@ -177,21 +181,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield {}
 
     graphql = GridbillGraphQL(settings, cache)
+    routes = [
+        Route("/healthz", healthz),
+        Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/oauth/token", oauth_token_endpoint(settings), methods=["POST"]),
+        Route("/bills/{bill_id:int}/pdf", bill_pdf_endpoint(settings), methods=["GET"]),
+        *webhook_routes(settings),
+        ingest_route(settings),
+        Mount("/sync", routes=sync_routes(settings)),
+        unsubscribe_route(settings),
+    ]
     app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/oauth/token", oauth_token_endpoint(settings), methods=["POST"]),
-            Route("/bills/{bill_id:int}/pdf", bill_pdf_endpoint(settings), methods=["GET"]),
-            *webhook_routes(settings),
-            ingest_route(settings),
-            Mount("/sync", routes=sync_routes(settings)),
-            unsubscribe_route(settings),
-        ],
+        routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(MetricsMiddleware, routes=routes),
             Middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes),
         ],
         lifespan=lifespan,

@@ -29,6 +29,7 @@ from store.db import migrate, open_database
 
 from .bulk import BulkWriter
 from .generator import MIN_CUSTOMERS, build_demo_utility
+from .history import History, live_through
 from .plan import DemoUtility
 from .rows import RowBuilder
 from .summary import Counts, render_summary
@@ -62,8 +63,13 @@ async def load_demo_data(
     if_empty: bool = False,
     progress: bool = True,
     today: date | None = None,
+    served: bool = False,
 ) -> int:
-    """Load the demo utility; returns the exit status (0, also when skipped by ``if_empty``)."""
+    """Load the demo utility; returns the exit status (0, also when skipped by ``if_empty``).
+
+    ``served`` says the caller (``make run``) starts the server next, so the printout
+    does not tell the reader to start it.
+    """
     started = time.perf_counter()
     if customers < MIN_CUSTOMERS:
         raise DemoDataError(f"--customers must be at least {MIN_CUSTOMERS}, got {customers}")
@@ -81,12 +87,14 @@ async def load_demo_data(
     await asyncio.gather(migrate(settings.database_url), asyncio.to_thread(keys.compute))
     counts = await _write(settings, plan, keys, progress)
     await _aggregate_usage(settings)
+    history = await _live_through(plan, settings, seed)
     elapsed = time.perf_counter() - started
     print(
         render_summary(
-            plan, counts, settings, seed=seed, elapsed_s=elapsed, secret=keys.partner_secret
+            plan, counts, settings, seed=seed, elapsed_s=elapsed, secret=keys.partner_secret,
+            history=history, served=served,
         )
-    )
+    )  # fmt: skip
     return 0
 
 
@@ -136,6 +144,22 @@ async def _aggregate_usage(settings: Settings) -> None:
         await usage_aggregates.rebuild(
             zone=settings.zone, calendar=load_config(settings).usage_calendar
         )
+
+
+async def _live_through(plan: DemoUtility, settings: Settings, seed: int) -> History:
+    """Bills, payments and field work of the last months, through the product's services.
+
+    Unlike the bulk rows these are not one transaction: a failure here leaves a loaded
+    demo without (some of) its history, so the error says how to start again.
+    """
+    try:
+        async with open_database(settings.database_url):
+            return await live_through(plan, settings, seed=seed)
+    except (IntegrityError, OperationalError, asyncpg.PostgresError, UserError) as exc:
+        raise DemoDataError(
+            f"the demo's bills and payments could not be made ({exc}); "
+            "load the demo into a new database again"
+        ) from exc
 
 
 def _row_total(plan: DemoUtility) -> int:

@@ -12,6 +12,7 @@ from domain.enums import Role
 from gridbill.settings import Settings
 
 from .bulk import BulkWriter
+from .history import History
 from .plan import DemoUser, DemoUtility
 
 ROLE_LABELS = {
@@ -57,6 +58,10 @@ def _user_line(user: DemoUser, plan: DemoUtility) -> str:
     return line
 
 
+def _cycles(plan: DemoUtility) -> str:
+    return ", ".join(f"{c.code} (read on day {c.read_day})" for c in plan.cycles)
+
+
 def render_summary(
     plan: DemoUtility,
     counts: Counts,
@@ -65,25 +70,40 @@ def render_summary(
     seed: int,
     elapsed_s: float,
     secret: str,
+    history: History,
+    served: bool = False,
 ) -> str:
     first, last = plan.cycles[0].read_dates[0], plan.cycles[-1].read_dates[-1]
+    start = "" if served else " (start the server with `gridbill serve`)"
+    periods = f"{history.periods[0]} to {history.periods[-1]}" if history.periods else "none"
     lines = [
         f"Loaded the demo utility of {settings.utility_name} (seed {seed}) in {elapsed_s:.1f} s:",
         f"  customers          {counts.customers:,}, each with an account, premise, service point and meter",
         f"  accounts           {_breakdown(counts.accounts)}",
         f"  meters             {_breakdown(counts.meters)}",
-        f"  routes             {counts.routes} in {counts.cycles} billing cycles",
+        f"  routes             {counts.routes} in {counts.cycles} billing cycles: {_cycles(plan)}",
         f"  register reads     {counts.register_reads:,} ({first:%d %b %Y} to {last:%d %b %Y})",
         f"  interval readings  {counts.interval_readings:,} (15-minute, smart meters)",
         f"  tariffs            {', '.join(t.code for t in plan.tariffs)} from {plan.tariff_effective_from}",
+        f"  bills              {history.bills:,} issued for {periods} ({history.estimated} estimated, "
+        f"{history.late_fees:,} with a late fee), PDFs of the signed-up customers' {history.pdfs} "
+        "rendered (the rest on first download)",
+        f"  payments           {history.counter_payments:,} at the counter, "
+        f"{history.online_payments:,} online; unpaid bills are overdue",
+        f"  field and support  device {history.device_uid} pushed {history.batch_items} reads "
+        f"({history.open_exceptions} open VEE exception(s)); support request {history.support_request}",
         "",
         "Sign in (demo only: these passwords are published, never use them for real data)",
-        f"  Open {settings.base_url}/graphql (start the server with `gridbill serve`)",
+        f"  Open {settings.base_url}/graphql{start}",
         *(_user_line(user, plan) for user in plan.users),
         "  Other customers have no password yet.",
         "",
         "Partner API client (the secret is shown only now: note it down)",
         f"  client_id      {plan.partner.client_id} ({plan.partner.name}, scopes {' '.join(plan.partner.scopes)})",
         f"  client_secret  {secret}",
+        "",
+        "Field device of the meter reader (the credential is shown only now)",
+        f"  device_uid     {history.device_uid}",
+        f"  credential     {history.device_credential}",
     ]
     return "\n".join(lines)

@@ -16,13 +16,18 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from gridbill import __version__
+from gridbill.backup_command import add_parser as add_backup_parser
 from gridbill.bill_run_command import add_parser as add_bill_run_parser
+from gridbill.customer_command import add_parser as add_customer_parser
+from gridbill.db_command import add_parser as add_db_parser
 from gridbill.device_command import add_parser as add_device_parser
 from gridbill.dunning_command import add_parser as add_dunning_parser
 from gridbill.errors import UserError
 from gridbill.gateway_command import add_parser as add_gateway_parser
 from gridbill.import_command import add_parser as add_import_parser
 from gridbill.mailcatcher_command import add_parser as add_mailcatcher_parser
+from gridbill.logs import hold_early_lines
+from gridbill.ports import ensure_free
 from gridbill.quote import add_parser as add_quote_parser
 from gridbill.reconcile_command import add_parser as add_reconcile_parser
 from gridbill.settings import Settings, get_settings
@@ -36,12 +41,10 @@ class CLIError(UserError):
     """A user-facing failure: printed as one line, exit status 1."""
 
 
-def _configure_logging(settings: Settings | None, verbose: bool) -> None:
-    level = "DEBUG" if verbose else (settings.log_level if settings else "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Tortoise and the drivers are chatty at INFO; their warnings still show.
-    for noisy in ("tortoise", "aiosqlite", "asyncio", "procrastinate"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+def _configure_logging(settings: Settings, verbose: bool) -> None:
+    from gridbill.logs import configure
+
+    configure(settings, verbose=verbose)
 
 
 def _run(coro: Coroutine[Any, Any, int | None]) -> int:
@@ -79,10 +82,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.workers > 1 and not settings.is_postgres:
         raise CLIError("--workers > 1 needs PostgreSQL: SQLite mode runs jobs in-process")
+    ensure_free(args.host, args.port)
     if args.migrate:
         cmd_migrate(settings, args)
     else:
         _run_value(check_database(settings.database_url))  # one line now, not a uvicorn traceback
+    if args.workers > 1:  # each process counts requests; /metrics adds up their files
+        from api.metrics import prepare_multiprocess
+        from services.backup import METRICS_DIR
+
+        prepare_multiprocess(settings.var_dir / METRICS_DIR)
     print(f"gridbill {__version__} serving on http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(
         "api.app:create_app",
@@ -91,6 +100,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through gridbill.logs: request ids, scrubbed
         proxy_headers=True,
     )
     return 0
@@ -117,6 +127,7 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
             seed=args.seed,
             if_empty=args.if_empty,
             progress=not args.no_progress,
+            served=args.served,
         )
     )
 
@@ -182,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--if-empty", action="store_true", help="do nothing if data is already there")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--served", action="store_true", help=argparse.SUPPRESS
+    )  # make run: the server starts next, so the printout does not ask for it
     p.set_defaults(handler=cmd_demo_data)
 
     p = sub.add_parser("createuser", help="create a staff, admin or meter reader user")
@@ -204,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_totp_parser(sub)
     add_mailcatcher_parser(sub)
     add_dunning_parser(sub)
+    add_backup_parser(sub)
+    add_db_parser(sub)
+    add_customer_parser(sub)
     return parser
 
 
@@ -211,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
+        hold_early_lines()  # a warning while reading the settings comes out formatted too
         settings = get_settings()
         _configure_logging(settings, args.verbose)
         return handler(settings, args)

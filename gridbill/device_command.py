@@ -107,7 +107,10 @@ def cmd_batches(settings: Settings, args: argparse.Namespace) -> int:
         for item in items:
             print(json.dumps(item, sort_keys=True, default=str))
         return 0
-    for b in _run(settings, lambda: device_batches(device_uid=args.device_uid, limit=args.limit)):
+    batches = _run(settings, lambda: device_batches(device_uid=args.device_uid, limit=args.limit))
+    if not batches:
+        print(f"device {args.device_uid} has pushed no batches yet")
+    for b in batches:
         print(
             f"{b['batch_id']}  received {b['received_at']:%Y-%m-%d %H:%M:%S}  items {b['item_count']}"
             f"  replays {b['replay_count']}  clock offset {b['clock_offset_s']}s  {b['results']}"

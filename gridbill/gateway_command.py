@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from gridbill.errors import UserError
+from gridbill.ports import ensure_free
 from gridbill.settings import Settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -64,6 +65,7 @@ def cmd_gateway(settings: Settings, args: argparse.Namespace) -> int:
         out_of_order=args.out_of_order,
         drop_webhooks=args.drop_webhooks,
     )
+    ensure_free(args.host, args.port, what="sandbox gateway port")
     print(f"sandbox gateway on http://{args.host}:{args.port} → webhooks to {config.webhook_url}")
     serve_forever(config, args.host, args.port)
     return 0

@@ -86,15 +86,20 @@ def cmd_import_readings(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def summary(name: str, result: IngestResult) -> str:
     lines = [
         f"{name}: {result.rows:,} rows: {result.accepted:,} accepted, "
         f"{result.duplicate:,} duplicate, {result.revised:,} revised, "
         f"{result.rejected_count:,} rejected",
         f"VEE: {result.suspect:,} suspect, {result.estimated:,} intervals estimated, "
-        f"{result.exceptions:,} exceptions opened for review",
+        f"{_count(result.exceptions, 'exception')} opened for review",
     ]
-    for rejection in result.rejected[:SHOWN_REJECTIONS]:
+    # Rows are checked in batches (intervals and register reads apart): show them in line order.
+    for rejection in sorted(result.rejected, key=lambda r: r.row)[:SHOWN_REJECTIONS]:
         lines.append(f"  row {rejection.row}: {rejection.reason}")
     if result.rejected_count > SHOWN_REJECTIONS:
         lines.append(f"  … and {result.rejected_count - SHOWN_REJECTIONS:,} more rejected rows")

@@ -45,6 +45,11 @@ class Throttle:
 
     def __str__(self) -> str:
         return f"{self.limit}/{self.window_s}"
+DEVELOPMENT_SANDBOX = {  # published sandbox values, never Razorpay's
+    "key": "sandbox_key_secret",
+    "hook": "sandbox_webhook_secret",
+    "url": "http://127.0.0.1:8100",
+}
 
 
 class ConfigError(UserError):
@@ -115,6 +120,8 @@ class Settings:
     dunning_schedule: tuple[tuple[str, int, int, int], ...] = (("*", 3, 1, 7),)
     support_sla_hours: tuple[tuple[str, int], ...] = (("*", 72),)
     sign_in_code_ttl_s: int = 600
+    pg_bin: str = ""
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -295,6 +302,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     currency = _env(environ, "GRIDBILL_CURRENCY", "INR").upper()
     if len(currency) != 3 or not currency.isalpha():
         raise ConfigError(f"GRIDBILL_CURRENCY={currency!r} must be a 3-letter ISO 4217 code")
+    # Development talks to the loopback sandbox (`make run` starts it) unless told otherwise,
+    # so `gridbill reconcile` and `gridbill gateway` work in a second terminal as documented.
+    sandbox = DEVELOPMENT_SANDBOX if env == "development" else {}
     return Settings(
         env=env,
         database_url=database_url,
@@ -306,11 +316,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         time_zone=time_zone,
         base_url=_env(environ, "GRIDBILL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         razorpay_key_id=_env(environ, "RAZORPAY_KEY_ID", "rzp_test_gridbill"),
-        razorpay_key_secret=_env(environ, "RAZORPAY_KEY_SECRET", ""),
-        razorpay_webhook_secret=_env(environ, "RAZORPAY_WEBHOOK_SECRET", ""),
-        razorpay_base_url=_env(environ, "RAZORPAY_BASE_URL", "https://api.razorpay.com").rstrip(
-            "/"
-        ),
+        razorpay_key_secret=_env(environ, "RAZORPAY_KEY_SECRET", sandbox.get("key", "")),
+        razorpay_webhook_secret=_env(environ, "RAZORPAY_WEBHOOK_SECRET", sandbox.get("hook", "")),
+        razorpay_base_url=_env(
+            environ, "RAZORPAY_BASE_URL", sandbox.get("url", "https://api.razorpay.com")
+        ).rstrip("/"),
         smtp_host=_env(environ, "GRIDBILL_SMTP_HOST", "127.0.0.1"),
         smtp_port=_int(environ, "GRIDBILL_SMTP_PORT", 1025),
         mail_from=_env(environ, "GRIDBILL_MAIL_FROM", "billing@gridbill.invalid"),
@@ -374,6 +384,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         dunning_schedule=_dunning_schedule(environ),
         support_sla_hours=_support_sla(environ),
         sign_in_code_ttl_s=_positive(environ, "GRIDBILL_SIGN_IN_CODE_TTL", 600),
+        pg_bin=_env(environ, "PG_BIN", ""),
+        metrics_token=_env(environ, "GRIDBILL_METRICS_TOKEN", ""),
     )
 
 

@@ -9,10 +9,12 @@ the caller can show; signature checks use the SDK's own verifiers.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import razorpay
+import razorpay.client
 import requests
 from razorpay.errors import BadRequestError, GatewayError, ServerError, SignatureVerificationError
 
@@ -21,6 +23,19 @@ from services.errors import Refused
 
 T = TypeVar("T")
 PAGE = 100
+log = logging.getLogger(__name__)
+
+
+def _sdk_print(*args: object, **_: object) -> None:
+    """The SDK ``print``s "Connection failed." to stdout before raising: log it instead.
+
+    A stray line on stdout corrupts ``gridbill reconcile --format json`` and the one-line
+    error contract; the exception that follows carries the same news.
+    """
+    log.debug("razorpay sdk: %s", " ".join(str(a) for a in args))
+
+
+razorpay.client.print = _sdk_print  # module-level, not builtins
 
 
 class GatewayUnavailable(Refused):
@@ -37,6 +52,7 @@ class RazorpayGateway:
         if not settings.razorpay_key_secret:
             raise Refused("UNAVAILABLE", "RAZORPAY_KEY_SECRET is not set")
         self.key_id = settings.razorpay_key_id
+        self.base_url = settings.razorpay_base_url
         self.client = razorpay.Client(
             auth=(settings.razorpay_key_id, settings.razorpay_key_secret),
             base_url=settings.razorpay_base_url,
@@ -48,7 +64,11 @@ class RazorpayGateway:
         except (BadRequestError, GatewayError, ServerError) as exc:
             raise GatewayUnavailable(f"Razorpay refused the request: {exc}") from exc
         except requests.RequestException as exc:
-            raise GatewayUnavailable(f"Razorpay is not reachable: {exc}") from exc
+            reason = type(exc).__name__
+            raise GatewayUnavailable(
+                f"Razorpay at {self.base_url} is not reachable ({reason}); check "
+                "RAZORPAY_BASE_URL (the demo's sandbox: `make run` or `gridbill gateway`)"
+            ) from exc
 
     async def create_order(
         self, *, amount_paise: int, currency: str, receipt: str, notes: dict[str, str]

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from razorpay.errors import BadRequestError
 from tortoise.transactions import in_transaction
 
 from domain.enums import PaymentMethod, PaymentStatus
 from gridbill.settings import Settings
 from services.payments import apply_gateway_payment
-from services.razorpay_client import RazorpayGateway
+from services.razorpay_client import GatewayUnavailable, RazorpayGateway
 from store.models import Payment
 
 CAPTURED_AT_GATEWAY = ("captured", "refunded")
@@ -78,7 +79,12 @@ async def reconcile(settings: Settings, *, day: date, repair: bool = True) -> Re
     for payment in ours:
         assert payment.gateway_order_id is not None
         seen_orders.add(payment.gateway_order_id)
-        at_gateway = await gateway.order_payments(payment.gateway_order_id)
+        at_gateway = await _order_payments(gateway, payment.gateway_order_id)
+        if at_gateway is None:
+            report.not_captured_at_gateway.append(
+                _finding("not_captured_at_gateway", payment, None, "order unknown at the gateway")
+            )
+            continue
         await _check_order(settings, report, payment, at_gateway, repair=repair)
 
     listed = await gateway.payments_between(int(start.timestamp()), int(end.timestamp()) - 1)
@@ -98,6 +104,20 @@ async def reconcile(settings: Settings, *, day: date, repair: bool = True) -> Re
                 settings, report, known, await gateway.order_payments(order_id), repair=repair
             )
     return report
+
+
+async def _order_payments(gateway: RazorpayGateway, order_id: str) -> list[dict[str, Any]] | None:
+    """The order's payments at the gateway; None when the gateway does not know the order.
+
+    An order of another key (test mode against live) or of a restarted sandbox is a finding
+    for a person, not a reason to stop reconciling the rest of the day.
+    """
+    try:
+        return await gateway.order_payments(order_id)
+    except GatewayUnavailable as exc:
+        if isinstance(exc.__cause__, BadRequestError):
+            return None
+        raise
 
 
 def _finding(

@@ -29,6 +29,44 @@ PG_ENV = "GRIDBILL_TEST_PG_URL"
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 40
 
 
+WORKING_VAR = Path(__file__).resolve().parent.parent / "var"
+
+
+def _listing(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` with its size and modification time (empty if absent)."""
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def process_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Code that reads the process's settings (background tasks call ``get_settings()``)
+    must never land in the working copy's ``./var``, the demo's data: point the process
+    at a throwaway directory, and fail the run if ``./var`` changed all the same.
+    """
+    from gridbill.settings import get_settings
+
+    before = _listing(WORKING_VAR)
+    var_dir = tmp_path_factory.mktemp("process-var")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("GRIDBILL_ENV", "test")
+    patch.setenv("GRIDBILL_VAR_DIR", str(var_dir))
+    patch.setenv("DATABASE_URL", f"sqlite://{var_dir / 'unused.sqlite3'}")
+    patch.setenv("GRIDBILL_SECRET_KEY", TEST_SECRET_KEY)
+    get_settings.cache_clear()
+    yield
+    patch.undo()
+    get_settings.cache_clear()
+    after = _listing(WORKING_VAR)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"the test suite changed the working copy's ./var: {changed[:10]}"
+
+
 def pg_admin_url() -> str | None:
     return os.environ.get(PG_ENV) or None
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from api_helpers import Api
@@ -14,9 +16,6 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from demo.loader import load_demo_data
 from gridbill.settings import Settings
-from services.bill_run import run_bill_run
-from services.billing import draft_ids, issue_bills
-from services.viewer import acting_as
 
 SIGN_IN = """mutation($login: String!, $password: String!) { signIn(input: {login: $login, password: $password}) {
   __typename ... on AuthPayload { accessToken user { role } } ... on AuthError { code } } }"""
@@ -51,19 +50,6 @@ def test_the_demo_sign_ins_work_for_every_audience(demo: tuple[Api, str], on_sql
         '{ customers(search: "BP") { edges { node { number } } } tariffs { code } }', token=admin
     )
     assert found["customers"]["edges"] and {t["code"] for t in found["tariffs"]} >= {"LT-1A"}
-
-    # bill the demo's last month as staff would, so the customers have something to read
-    for cycle in ("CYC-01", "CYC-02", "CYC-03", "CYC-04"):
-        api.run(run_bill_run, cycle_code=cycle, period="2026-04", zone=api.settings.zone)
-        ids = api.run(draft_ids, cycle_code=cycle, period="2026-04")
-        api.run(
-            issue_bills,
-            acting_as("test"),
-            ids,
-            issue_date=date(2026, 5, 8),
-            utility_name=api.settings.utility_name,
-            payee_vpa=api.settings.upi_vpa,
-        )
 
     customer_email, password = next((e, p) for e, p in people.items() if p == "demo-customer-1")
     customer = sign_in(api, customer_email, password)
@@ -102,3 +88,62 @@ def test_the_demo_sign_ins_work_for_every_audience(demo: tuple[Api, str], on_sql
         "{ myAccounts { number } myBills(first: 5) { edges { cursor } } }", token=token
     )
     assert len(partner["myAccounts"]) == 5  # the five signed-up customers consented
+    # docs/api.md's usage example names an account the demo partner may read
+    doc = (Path(__file__).resolve().parents[2] / "docs/api.md").read_text()
+    example = re.search(r"-d '(\{\"query\": \"query\(\$a: ID!\) \{ usage.*\})'", doc)
+    assert example, "the partner usage example is in docs/api.md"
+    body = json.loads(example.group(1))
+    usage = api.data(body["query"], body["variables"], token=token)["usage"]
+    assert usage["current"]["points"]
+
+
+STORY = """{ myBills(first: 12) { edges { node { number status isEstimated lateFeePaise payablePaise
+  paidPaise pdfUrl } } }
+  myPayments(first: 12) { edges { node { method status amountPaise } } }
+  mySupportRequests(first: 5) { edges { node { number } } } }"""
+
+
+def test_the_demo_customers_have_bills_payments_and_a_past(
+    demo: tuple[Api, str], on_sqlite: None
+) -> None:
+    """Signed up, each demo customer sees issued bills at once, each with a story."""
+    api, printed = demo
+    people = re.findall(r"^\s+customer\s+(\S+@\S+)\s+(\S+)", printed, re.MULTILINE)
+    assert re.search(r"bills\s+40 issued for 2026-03 to 2026-04 \(1 estimated", printed)
+    assert "CYC-01 (read on day 1)" in printed and "gridbill serve" in printed
+    seen = []
+    for email, password in people:
+        token = sign_in(api, email, password)
+        seen.append(api.data(STORY, token=token))
+    bills = [[e["node"] for e in s["myBills"]["edges"]] for s in seen]
+    payments = [[e["node"] for e in s["myPayments"]["edges"]] for s in seen]
+    assert all(
+        len(b) == 2 and all(x["status"] == "ISSUED" and x["pdfUrl"] for x in b) for b in bills
+    )
+    online, counter, estimated = payments[0], payments[1], bills[3]
+    assert online and {p["method"] for p in online} == {"RAZORPAY"}
+    assert counter and {p["method"] for p in counter} <= {"CASH", "CHEQUE"}
+    assert payments[2] == [] and any(b["lateFeePaise"] > 0 for b in bills[2])
+    assert [b["isEstimated"] for b in estimated].count(True) == 1
+    assert seen[0]["mySupportRequests"]["edges"]
+    pdf = api.client.get(bills[0][0]["pdfUrl"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_the_demo_ledger_adds_up(
+    settings: Settings, demo: tuple[Api, str], on_sqlite: None
+) -> None:
+    """Every account's ledger is its bills and late fees less what was paid, to the paisa."""
+    api, _ = demo
+
+    async def sums() -> tuple[int, int, int, int]:
+        from store.models import Bill, LedgerEntry, Payment, ValidationException
+
+        ledger = sum(e.amount_paise for e in await LedgerEntry.all())
+        billed = sum(b.total_paise + b.late_fee_paise for b in await Bill.filter(status="issued"))
+        paid = sum(p.amount_paise for p in await Payment.filter(status="captured"))
+        return ledger, billed, paid, await ValidationException.filter(status="open").count()
+
+    ledger, billed, paid, exceptions = api.run(sums)
+    assert ledger == billed - paid and paid > 0
+    assert exceptions >= 1

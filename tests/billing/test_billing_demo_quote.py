@@ -17,11 +17,13 @@ import pytest
 
 from demo.loader import load_demo_data
 from gridbill.settings import Settings
+from services.bill_run import summarise
 from store.db import open_database
 from store.models import (
     Account,
     Bill,
     BillingCycle,
+    BillRun,
     IntervalReading,
     MeterInstallation,
     MultiplierChange,
@@ -30,7 +32,7 @@ from store.models import (
     TariffAssignment,
     TariffVersion,
 )
-from tests.billing.billing_factories import ZONE, paise, quote, run
+from tests.billing.billing_factories import ZONE, paise, quote
 
 TODAY = date(2026, 5, 10)  # demo reads from October 2025 to April 2026
 PERIOD = "2026-04"
@@ -104,15 +106,20 @@ async def test_demo_bill_run_equals_gridbill_quote_account_by_account(
         sources: dict[str, int] = defaultdict(int)
         checked = 0
         for cycle in await BillingCycle.all().order_by("code"):
-            summary = await run(PERIOD, cycle=cycle.code)
-            assert summary.skipped == {} and summary.bills == summary.accounts > 0
+            # the demo bills its last months itself (demo/history.py): check its April run
+            demo_run = await BillRun.get(cycle=cycle, period_start=date(2026, 4, 1))
+            summary = await summarise(demo_run.id)
+            assert summary.status == "completed" and summary.skipped == {}
+            assert summary.bills == summary.accounts > 0
             for bill in await Bill.filter(bill_run_id=summary.run_id).prefetch_related("account"):
+                sources[bill.snapshot["usage"]["source"]] += 1
+                checked += 1
+                if bill.is_estimated:  # the demo customer whose premises were locked
+                    continue
                 document, args = await quote_args(bill.account, tmp_path, cycle.read_day)
                 expected = quote(settings, document, tmp_path, *args)
                 assert bill.total_paise == paise(expected["total"]), (bill.account.number, args)
-                sources[bill.snapshot["usage"]["source"]] += 1
-                checked += 1
         assert checked == 60
-        assert sources["intervals"] == 3 and sources["registers"] == 57
+        assert sources == {"intervals": 3, "registers": 56, "estimate": 1}
         categories = {a.category.value for a in await Account.all()}
         assert categories == {"domestic", "commercial", "industrial"}

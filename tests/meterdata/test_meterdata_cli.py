@@ -77,3 +77,17 @@ async def test_bad_files_are_one_line_errors(
     bad = await gridbill(subprocess_env, "import-readings", str(header), "--no-progress")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "gridbill: error: CSV header has unknown column 'serial'" in bad.stderr
+
+
+def test_the_summary_counts_in_english_and_lists_rejected_rows_in_line_order() -> None:
+    from gridbill.import_command import summary
+    from services.ingest import IngestResult
+
+    result = IngestResult(rows=9, accepted=6, exceptions=1)
+    for row in (9, 2, 5):
+        result.reject(row, f"bad row {row}")
+    printed = summary("x.csv", result).splitlines()
+    assert printed[1].endswith("1 exception opened for review")
+    assert printed[2:] == ["  row 2: bad row 2", "  row 5: bad row 5", "  row 9: bad row 9"]
+    result.exceptions = 2
+    assert summary("x.csv", result).splitlines()[1].endswith("2 exceptions opened for review")

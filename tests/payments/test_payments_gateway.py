@@ -207,7 +207,10 @@ def test_gateway_command_refuses_without_secrets(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
     args = parser.parse_args(["gateway", "--port", "0"])
-    settings = load_settings({"GRIDBILL_VAR_DIR": str(tmp_path), "GRIDBILL_SECRET_KEY": "k" * 40})
+    # not development: there the secrets default to the sandbox's (README, "Configuration")
+    settings = load_settings(
+        {"GRIDBILL_ENV": "test", "GRIDBILL_VAR_DIR": str(tmp_path), "GRIDBILL_SECRET_KEY": "k" * 40}
+    )
     with pytest.raises(GatewayCommandError, match="RAZORPAY_KEY_SECRET"):
         cmd_gateway(settings, args)
     args = parser.parse_args(["gateway", "--host", "0.0.0.0"])  # noqa: S104

@@ -96,3 +96,21 @@ def test_reconcile_command(
     args = parser.parse_args(["reconcile", "--date", "nope"])
     with pytest.raises(Exception, match="not a date"):
         cmd_reconcile(pay_settings, args)
+
+
+async def test_an_order_the_gateway_does_not_know_is_a_finding_not_a_failure(
+    db: TortoiseContext, pay_settings: Settings, sandbox: SandboxGateway
+) -> None:
+    """E.g. a test-mode order reconciled with live keys, or a restarted sandbox's order."""
+    account = await make_account()
+    await Payment.create(
+        reference="PAY-GONE", account=account, method="razorpay", amount_paise=4_000,
+        gateway_order_id="order_unknown000001", status="captured",
+    )  # fmt: skip
+    paid = await start_payment(pay_settings, account_id=account.id, amount_paise=9_000)
+    await checkout(sandbox, paid.order_id)
+    report = await reconcile(pay_settings, day=today(pay_settings).date())
+    assert [(f.reference, f.note) for f in report.not_captured_at_gateway] == [
+        ("PAY-GONE", "order unknown at the gateway")
+    ]
+    assert report.orders_checked == 2 and report.needs_attention

@@ -62,7 +62,9 @@ def test_enroll_list_revoke(settings: Settings, capsys: pytest.CaptureFixture[st
     assert sorted(actions) == ["device.enroll", "device.revoke"]
 
     run(settings, "device", "batches", uid)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == f"device {uid} has pushed no batches yet\n"
+    with pytest.raises(UserError, match="not found"):
+        run(settings, "device", "batches", "dev_nope")
 
 
 def test_enroll_refuses_non_readers(settings: Settings) -> None:
