@@ -41,8 +41,8 @@ from api.context import Context
 from api.http import RequestIdMiddleware, bill_pdf_endpoint, oauth_token_endpoint
 from api.ingest_route import ingest_route
 from api.limits import BodySizeLimit
-from api.request_body import parse_graphql_json
 from api.metrics import MetricsMiddleware, metrics_endpoint
+from api.request_body import parse_graphql_json
 from api.schema.root import schema
 from api.sockets import SessionBoundSocket
 from api.unsubscribe_route import unsubscribe_route

@@ -25,8 +25,8 @@ from gridbill.dunning_command import add_parser as add_dunning_parser
 from gridbill.errors import UserError
 from gridbill.gateway_command import add_parser as add_gateway_parser
 from gridbill.import_command import add_parser as add_import_parser
-from gridbill.mailcatcher_command import add_parser as add_mailcatcher_parser
 from gridbill.logs import hold_early_lines
+from gridbill.mailcatcher_command import add_parser as add_mailcatcher_parser
 from gridbill.ports import ensure_free
 from gridbill.quote import add_parser as add_quote_parser
 from gridbill.reconcile_command import add_parser as add_reconcile_parser

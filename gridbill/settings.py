@@ -45,6 +45,8 @@ class Throttle:
 
     def __str__(self) -> str:
         return f"{self.limit}/{self.window_s}"
+
+
 DEVELOPMENT_SANDBOX = {  # published sandbox values, never Razorpay's
     "key": "sandbox_key_secret",
     "hook": "sandbox_webhook_secret",
