@@ -80,11 +80,15 @@ def route_label(routes: list[BaseRoute], scope: Scope) -> str:
     return "unmatched"
 
 
+LABEL_MAX_TOKENS = 2_000
+"""A label needs the first root field only; a longer document is not parsed twice here."""
+
+
 def operation_label(body: bytes) -> str:
     """``query myBills``: the operation's type and first root field, or ``invalid``."""
     try:
         payload = json.loads(body)
-        document = parse(payload["query"])
+        document = parse(payload["query"], no_location=True, max_tokens=LABEL_MAX_TOKENS)
         wanted = payload.get("operationName")
         for definition in document.definitions:
             if isinstance(definition, OperationDefinitionNode) and (
@@ -94,6 +98,8 @@ def operation_label(body: bytes) -> str:
                 if isinstance(first, FieldNode):
                     return f"{definition.operation.value} {first.name.value}"
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, GraphQLError):
+        pass
+    except RecursionError:  # hostile nesting: the GraphQL endpoint refuses it with a 400
         pass
     return "invalid"
 

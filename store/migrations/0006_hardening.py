@@ -62,7 +62,9 @@ class Migration(migrations.Migration):
             model_name="User",
             name="totp_last_step",
             field=fields.BigIntField(
-                default=0, description="last accepted TOTP time step, so a code works once"
+                default=0,
+                db_default=0,  # existing users get 0: a NOT NULL column needs a database default
+                description="last accepted TOTP time step, so a code works once"
             ),
         ),
         ops.AddField(

@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='OutboxMessage',
             name='language',
-            field=fields.CharField(default='en', description='en or hi', max_length=5),
+            field=fields.CharField(default='en', db_default='en', description='en or hi', max_length=5),
         ),
         ops.AddField(
             model_name='OutboxMessage',

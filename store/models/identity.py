@@ -41,7 +41,7 @@ class User(Timestamped):
     )
     totp_enabled_at = fields.DatetimeField(null=True, description="second factor confirmed at")
     totp_last_step = fields.BigIntField(
-        default=0, description="last accepted TOTP time step, so a code works once"
+        default=0, db_default=0, description="last accepted TOTP time step, so a code works once"
     )
 
     class Meta:

@@ -58,7 +58,7 @@ class OutboxMessage(Model):
     sent_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
-    language = fields.CharField(max_length=5, default="en", description="en or hi")
+    language = fields.CharField(max_length=5, default="en", db_default="en", description="en or hi")
     claimed_until = fields.DatetimeField(
         null=True, description="a dispatcher holds it until then, another may take it after"
     )
