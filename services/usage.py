@@ -82,6 +82,29 @@ async def history(
     return History(start, end, points, sum(p.wh for p in points), source if points else "none")
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """A period's usage beside the same period a year earlier."""
+
+    current: History
+    last_year: History
+    change: Fraction | None
+    """(current − last year) ÷ last year, or None when last year has no data."""
+
+
+async def compare_with_last_year(
+    account: Account, *, start: date, end: date, monthly: bool, spans: list[Holding], zone: ZoneInfo
+) -> Comparison:
+    """What the customer app's usage screen shows: this period, last year's, the change."""
+    current = await history(account, start=start, end=end, monthly=monthly, spans=spans, zone=zone)
+    last_start, last_end = rules.same_period_last_year(start, end)
+    previous = await history(
+        account, start=last_start, end=last_end, monthly=monthly, spans=spans, zone=zone
+    )
+    change = rules.change_percent(current.total_wh, previous.total_wh) if previous.points else None
+    return Comparison(current, previous, change)
+
+
 async def _days(
     account: Account, start: date, end: date, zone: ZoneInfo, *, monthly: bool
 ) -> tuple[dict[date, rules.DayEnergy], str]:

@@ -87,21 +87,15 @@ class UsageQueries:
         monthly = granularity == UsageGranularity.MONTHLY
         zone = info.context.settings.zone
         try:
-            current = await usage.history(
+            found = await usage.compare_with_last_year(
                 account, start=start, end=end, monthly=monthly, spans=spans, zone=zone
-            )
-            last_start, last_end = rules.same_period_last_year(start, end)
-            previous = await usage.history(
-                account, start=last_start, end=last_end, monthly=monthly, spans=spans, zone=zone
             )
         except Refused as refusal:
             raise from_refusal(refusal) from None
-        change = (
-            rules.change_percent(current.total_wh, previous.total_wh) if previous.points else None
-        )
         return UsageHistory(
             account_id=strawberry.ID(str(account.id)), granularity=granularity,
-            current=_period(current), last_year=_period(previous), change_percent=_percent(change),
+            current=_period(found.current), last_year=_period(found.last_year),
+            change_percent=_percent(found.change),
         )  # fmt: skip
 
     @field(
