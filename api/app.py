@@ -48,10 +48,11 @@ from api.sockets import SessionBoundSocket
 from api.unsubscribe_route import unsubscribe_route
 from api.webhooks_route import webhook_routes
 from gridbill import logs
+from gridbill.request_id import request_id as request_id_var
 from gridbill.settings import Settings, get_settings
 from jobs.runtime import background_jobs
-from services import audit, events
-from services.tokens import InvalidToken
+from services import events
+from services.identity.tokens import InvalidToken
 from store.db import DatabaseUnavailable, open_database, ping
 from sync.routes import sync_routes
 
@@ -82,7 +83,7 @@ class GridbillGraphQL(GraphQL[Context, None]):
             settings=self.settings,
             request=request,
             response=response if isinstance(response, Response) else None,
-            request_id=audit.request_id.get(),
+            request_id=request_id_var.get(),
         )
         if isinstance(request, Request):
             try:

@@ -1,7 +1,7 @@
 """From an ``Authorization: Bearer …`` header (or a websocket's connection_init) to a Viewer.
 
 :func:`viewer_from_token` checks the signature and expiry only; :func:`authenticate`
-also asks ``services.token_standing`` whether a person's token still stands (active,
+also asks ``services.identity.token_standing`` whether a person's token still stands (active,
 same role, session not signed out): what every request and socket operation uses.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from domain.access import Caller
 from gridbill.settings import Settings
-from services import token_standing
-from services.tokens import InvalidToken, decode_access_token
+from services.identity import token_standing
+from services.identity.tokens import InvalidToken, decode_access_token
 from services.viewer import Viewer
 
 

@@ -26,7 +26,7 @@ from strawberry.types import ExecutionContext
 from strawberry.utils.str_converters import to_camel_case
 from tortoise.exceptions import ValidationError
 
-from services.audit import request_id
+from gridbill.request_id import request_id
 from services.errors import Refused
 
 log = logging.getLogger("gridbill.api")

@@ -5,7 +5,7 @@
   the RFC's codes (``invalid_request``, ``invalid_client``, ``unsupported_grant_type``,
   ``invalid_scope``).
 * ``GET /bills/{id}/pdf?expires=…&sig=…``: a bill's PDF through a signed, expiring link
-  (``services.downloads``); the link is the authorisation.
+  (``services.billing.downloads``); the link is the authorisation.
 * Every response carries ``X-Request-ID`` (the caller's, if sane, or a new one); logs and
   audit rows of the request carry the same id.
 """
@@ -25,11 +25,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.client_address import client_address
+from gridbill.request_id import request_id as request_id_var
 from gridbill.settings import Settings
-from services import audit, identity, throttle
-from services.downloads import PURPOSE, pdf_file
+from services.billing.downloads import PURPOSE, pdf_file
 from services.errors import Refused
-from services.tokens import check_link
+from services.identity import sessions, throttle
+from services.identity.tokens import check_link
 from store.models import Bill
 
 log = logging.getLogger("gridbill.api")
@@ -53,7 +54,7 @@ class RequestIdMiddleware:
             dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         )
         request_id = given if _SANE_ID.match(given) else secrets.token_hex(8)
-        token = audit.request_id.set(request_id)
+        token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -66,7 +67,7 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            audit.request_id.reset(token)
+            request_id_var.reset(token)
 
 
 def _oauth_error(code: str, description: str, status: int = 400) -> JSONResponse:
@@ -130,7 +131,7 @@ def oauth_token_endpoint(settings: Settings) -> Any:
                     "too_many_requests", wait,
                     error_description=f"too many failed attempts: try again in {wait} seconds",
                 )  # fmt: skip
-            token = await identity.client_credentials(
+            token = await sessions.client_credentials(
                 settings, client_id=fields["client_id"], client_secret=fields["client_secret"],
                 scope=fields.get("scope"),
             )  # fmt: skip

@@ -8,7 +8,7 @@ head-end posting file after file does not pay Argon2's deliberate cost every tim
 rotated secret or a revoked client takes effect at once.
 
 The body is NDJSON (``application/x-ndjson``) or CSV (``text/csv``), read as a stream
-and written chunk by chunk (``services.ingest``): its size is not limited here and it is
+and written chunk by chunk (``services.meter_data.ingest``): its size is not limited here and it is
 never held in memory whole. The answer counts rows accepted, duplicate, revised and
 rejected (with row numbers and reasons); see docs/meter-data.md.
 
@@ -36,9 +36,9 @@ from api.client_address import client_address
 from api.http import too_many
 from gridbill.passwords import hash_secret, verify_secret
 from gridbill.settings import Settings
-from services import throttle
-from services.ingest import Format, IngestError, ingest
-from services.vee import VeeConfigError, load_config
+from services.identity import throttle
+from services.meter_data.ingest import Format, IngestError, ingest
+from services.meter_data.vee import VeeConfigError, load_config
 from store.models import PartnerClient
 
 PATH = "/ingest/readings"
@@ -84,7 +84,7 @@ async def authenticate(request: Request, settings: Settings) -> PartnerClient | 
     """The partner client, or the 401/403/429 response to send instead.
 
     Wrong secrets are throttled per address and per (address, client id): 429 with
-    ``Retry-After`` once over the limit (``services.throttle``).
+    ``Retry-After`` once over the limit (``services.identity.throttle``).
     """
     credentials = _credentials(request)
     if credentials is None:

@@ -5,7 +5,7 @@ request but a socket is one long request. So here:
 
 * every ``subscribe`` message (a subscription, query or mutation on the socket) first
   checks that the access token has not expired and that its bearer still stands
-  (active, same role, session not signed out: ``services.token_standing``);
+  (active, same role, session not signed out: ``services.identity.token_standing``);
 * a watchdog closes the socket the moment the token expires, and re-checks the bearer's
   standing every ``GRIDBILL_WS_RECHECK`` seconds, so a deactivated or signed-out person
   stops receiving events too;

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from gridbill.settings import Settings
 from services.errors import Refused
-from services.unsubscribe import unsubscribe
+from services.notifications.unsubscribe import unsubscribe
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{title}</title></head><body style="font-family: sans-serif; max-width: 32em">

@@ -1,7 +1,7 @@
 """``POST /webhooks/razorpay``: the HTTP side of Razorpay's webhooks.
 
 Reads the raw body (the signature covers the exact bytes, so it is never parsed before
-verification), hands it to :func:`services.payments.handle_webhook` and answers its
+verification), hands it to :func:`services.payments.online.handle_webhook` and answers its
 status: 200 for handled, repeated or ignored events, 400 for a bad signature or body,
 500 when applying failed (Razorpay then retries). The lead mounts it in ``api/app.py``:
 ``webhook_routes(settings)`` in the routes list.
@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gridbill.settings import Settings
-from services.payments import handle_webhook
+from services.payments.online import handle_webhook
 
 MAX_WEBHOOK_BYTES = 256 * 1024
 

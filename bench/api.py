@@ -6,11 +6,11 @@
 
 It starts a throwaway PostgreSQL (scripts/pg_cluster.py; or creates a database on
 BENCH_PG_URL, or uses --database-url as is), loads the demo utility
-(``demo.loader.load_demo_data``), bills and issues its months (``services.bill_run``,
-``services.billing``), then serves the API with uvicorn in a subprocess and, beside it,
+(``demo.loader.load_demo_data``), bills and issues its months (``services.billing.runs``,
+``services.billing.issue``), then serves the API with uvicorn in a subprocess and, beside it,
 a plain Starlette app (:func:`plain_app`) that answers the same questions with the same
 queries: JWT check, the customer's 12 newest bills, their lines and payments (the three
-statements the GraphQL DataLoaders run), and usage through ``services.usage``.
+statements the GraphQL DataLoaders run), and usage through ``services.meter_data.usage``.
 
 Concurrent clients (``--client-processes`` processes of asyncio httpx2 clients, one
 connection each, each request as a random one of ``--viewers`` customers) then drive each
@@ -74,8 +74,8 @@ def plain_app() -> Any:
     from api.auth import bearer_token, viewer_from_token
     from domain.access import Operation
     from gridbill.settings import get_settings
-    from services.tokens import InvalidToken
-    from services.usage import history
+    from services.identity.tokens import InvalidToken
+    from services.meter_data.usage import history
     from services.viewer import CUSTOMER_VISIBLE_BILLS
     from store.db import open_database
     from store.models import Account, Bill, BillLine, Payment
@@ -180,8 +180,8 @@ async def prepare(settings: Any, customers: int) -> dict[str, Any]:
     """Demo data, billed and issued month by month; returns counts and the viewers' ids."""
     from demo.loader import load_demo_data
     from jobs.procrastinate_app import ensure_schema
-    from services.bill_run import run_bill_run
-    from services.billing import draft_ids, issue_bills
+    from services.billing.issue import draft_ids, issue_bills
+    from services.billing.runs import run_bill_run
     from services.viewer import acting_as
     from store.db import open_database
     from store.models import Bill, BillingCycle
@@ -244,7 +244,7 @@ async def _viewer_user(customer_id: int) -> int:
 def tokens(settings: Any, viewers: list[tuple[int, int, int]]) -> list[tuple[str, int]]:
     """An access token per viewer (a customer; no sign-in needed to measure reads)."""
     from domain.enums import Role
-    from services.tokens import issue_user_token
+    from services.identity.tokens import issue_user_token
 
     out = []
     for user_id, customer_id, account_id in viewers:

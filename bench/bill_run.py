@@ -56,7 +56,7 @@ async def _prepare(url: str, accounts: int) -> float:
 async def _run(url: str, chunk: int) -> dict[str, Any]:
     from zoneinfo import ZoneInfo
 
-    from services.bill_run import run_bill_run
+    from services.billing.runs import run_bill_run
     from store.db import open_database
 
     async with open_database(url):

@@ -2,7 +2,7 @@
 
 Writes N 15-minute interval readings (default 5,000,000: 500 meters × 96 a day ×
 105 days, ordered by time then meter as head-ends export them) to a CSV file, row by
-row, then ingests the file through ``services.ingest`` (the path ``POST
+row, then ingests the file through ``services.meter_data.ingest`` (the path ``POST
 /ingest/readings`` and ``gridbill import-readings`` take, with VEE and usage aggregates)
 into PostgreSQL and/or SQLite, and prints readings per second and the peak resident
 memory while ingesting. On PostgreSQL it also times ``COPY`` of the same file into a
@@ -44,7 +44,7 @@ import asyncpg  # noqa: E402
 
 from domain.enums import AccountCategory, MeterKind, MeterStatus, RegisterUnit  # noqa: E402
 from domain.vee import VeeConfig  # noqa: E402
-from services.ingest import CHUNK_ROWS, Format, ingest, iterate_file  # noqa: E402
+from services.meter_data.ingest import CHUNK_ROWS, Format, ingest, iterate_file  # noqa: E402
 from store.db import migrate, open_database  # noqa: E402
 from store.models import (  # noqa: E402
     Account,

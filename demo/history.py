@@ -1,9 +1,9 @@
 """The demo's recent past, made by the product's own services: bills, payments, field work.
 
 After the bulk load, ``gridbill demo-data`` lives through the last few billing months the
-way a utility would: each month every cycle is billed (:func:`services.bill_run.run_bill_run`)
-and issued (:func:`services.billing.issue_bills`, numbers, ledger, late fees), then most
-customers pay, at the counter (:func:`services.payments_offline.record_offline_payment`)
+way a utility would: each month every cycle is billed (:func:`services.billing.runs.run_bill_run`)
+and issued (:func:`services.billing.issue.issue_bills`, numbers, ledger, late fees), then most
+customers pay, at the counter (:func:`services.payments.offline.record_offline_payment`)
 or online (the Razorpay path's ledger services, as a verified webhook applies them), and
 some do not, so the next month's bill carries arrears and a late payment surcharge.
 
@@ -11,7 +11,7 @@ Going through the services instead of writing rows keeps the demo consistent: le
 sums, allocations, receipt and bill numbers are what production would hold. The signed-up
 demo customers get a story each (paid online, paid at the counter, overdue, an
 estimated bill) and their PDFs are rendered now; other bills render on first download
-(:func:`services.bill_documents.pdf_for`), which keeps ``make run`` quick.
+(:func:`services.billing.documents.pdf_for`), which keeps ``make run`` quick.
 
 Online payments are dated in the past and are not known to the sandbox gateway (it keeps
 its state in memory), so ``gridbill reconcile`` is meaningful for days after the load.
@@ -38,13 +38,13 @@ from domain.enums import (
     Role,
 )
 from gridbill.settings import Settings
-from services.bill_documents import render_bills
-from services.bill_run import run_bill_run
-from services.billing import draft_ids, issue_bills
-from services.payments_ledger import lock_account, settle
-from services.payments_offline import record_offline_payment
-from services.support import open_request
-from services.vee import load_config
+from services.accounts.support import open_request
+from services.billing.documents import render_bills
+from services.billing.issue import draft_ids, issue_bills
+from services.billing.runs import run_bill_run
+from services.meter_data.vee import load_config
+from services.payments.offline import record_offline_payment
+from services.payments.settlement import lock_account, settle
 from services.viewer import Viewer, acting_as
 from store.models import (
     Account,

@@ -23,8 +23,8 @@ from tqdm import tqdm
 from gridbill.errors import UserError
 from gridbill.passwords import hash_secret
 from gridbill.settings import Settings
-from services import usage_aggregates
-from services.vee import load_config
+from services.meter_data import aggregates
+from services.meter_data.vee import load_config
 from store.db import migrate, open_database
 
 from .bulk import BulkWriter
@@ -141,9 +141,7 @@ async def _write(settings: Settings, plan: DemoUtility, keys: Secrets, progress:
 async def _aggregate_usage(settings: Settings) -> None:
     """The bulk insert bypasses ingestion, so build the daily and monthly usage it would keep."""
     async with open_database(settings.database_url):
-        await usage_aggregates.rebuild(
-            zone=settings.zone, calendar=load_config(settings).usage_calendar
-        )
+        await aggregates.rebuild(zone=settings.zone, calendar=load_config(settings).usage_calendar)
 
 
 async def _live_through(plan: DemoUtility, settings: Settings, seed: int) -> History:

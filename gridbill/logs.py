@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from gridbill.request_id import request_id
 from gridbill.settings import Settings
-from services import audit
 
 REDACTED = "[redacted]"
 PATTERNS = (
@@ -40,7 +40,7 @@ class RequestId(logging.Filter):
     """Put the current request's id (a context variable the middleware sets) on the record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = audit.request_id.get() or "-"
+        record.request_id = request_id.get() or "-"
         return True
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from gridbill.settings import get_settings
 from jobs.registry import task
-from services.bill_documents import render_bills
-from services.bill_run import run_bill_run
-from services.billing import issue_run
+from services.billing.documents import render_bills
+from services.billing.issue import issue_run
+from services.billing.runs import run_bill_run
 from services.viewer import acting_as
 
 

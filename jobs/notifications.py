@@ -12,7 +12,7 @@ from typing import Any
 from gridbill.settings import get_settings
 from jobs.registry import task
 from notifications.dispatcher import Dispatcher, channels
-from services.dunning import run_dunning
+from services.payments.dunning import run_dunning
 
 
 @task(name="deliver_notifications", periodic_cron="* * * * *")

@@ -2,7 +2,7 @@
 
 The sync push judges the reads it stored as soon as its items are committed; when that
 fails (or a read goes back to pending some other way) this task, every ten minutes,
-judges whatever is still pending (``services.vee_pending``).
+judges whatever is still pending (``services.meter_data.vee_pending``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from gridbill.settings import get_settings
 from jobs.registry import task
-from services.vee import load_config
-from services.vee_pending import validate_pending_reads as validate
+from services.meter_data.vee import load_config
+from services.meter_data.vee_pending import validate_pending_reads as validate
 
 
 @task(name="validate_pending_reads", periodic_cron="*/10 * * * *")

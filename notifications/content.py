@@ -17,9 +17,9 @@ from gridbill.errors import UserError
 from gridbill.settings import Settings
 from notifications.channel import Attachment, Outgoing
 from notifications.rendering import render
-from services.downloads import bill_pdf_url, pdf_file
-from services.tokens import sign_link
-from services.unsubscribe import PURPOSE as UNSUBSCRIBE_PURPOSE
+from services.billing.downloads import bill_pdf_url, pdf_file
+from services.identity.tokens import sign_link
+from services.notifications.unsubscribe import PURPOSE as UNSUBSCRIBE_PURPOSE
 from store.models import Bill, OutboxMessage
 
 log = logging.getLogger(__name__)

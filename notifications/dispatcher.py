@@ -43,10 +43,10 @@ from notifications.inapp import InAppChannel, Unavailable
 from notifications.push import PushChannel
 from notifications.rendering import TemplateMissing
 from notifications.sms import SmsChannel, SmsConfigError
-from services.dunning import still_due
 from services.events import publish
-from services.notification_outbox import MANDATORY_EVENTS, SECRET_EVENTS, URGENT_EVENTS
-from services.notification_preferences import wanted
+from services.notifications.outbox import MANDATORY_EVENTS, SECRET_EVENTS, URGENT_EVENTS
+from services.notifications.preferences import wanted
+from services.payments.dunning import still_due
 from store.models import NotificationAttempt, OutboxMessage
 
 log = logging.getLogger(__name__)

@@ -8,19 +8,17 @@ which the API sets for each request, so a log line and an audit row can be match
 from __future__ import annotations
 
 import json
-from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from gridbill.request_id import request_id
 from store.models import AuditLog
 
 if TYPE_CHECKING:
     from services.viewer import Viewer
-
-request_id: ContextVar[str] = ContextVar("gridbill_request_id", default="")
 
 
 def _plain(value: Any) -> Any:

@@ -38,7 +38,7 @@ from domain import field_conflicts as conflicts
 from domain.enums import AccountStatus, ReadQuality, ReadSource, SyncItemResult
 from domain.field_conflicts import ReadPoint, RegisterFacts, Rule
 from domain.vee import VeeConfig
-from services.vee_pending import validate_pending_reads
+from services.meter_data.vee_pending import validate_pending_reads
 from store.models import (
     Account,
     FieldDevice,
@@ -167,7 +167,7 @@ async def push(
     """Apply ``batch`` from ``device``; raises :class:`BatchConflict`.
 
     Once the items are committed, the pending reads of the registers the batch names are
-    judged by the register-read VEE rules (``services.vee_pending``, with ``vee_config``
+    judged by the register-read VEE rules (``services.meter_data.vee_pending``, with ``vee_config``
     the utility's configuration, read by the caller); a failure there is logged, not
     the push's: the periodic task ``validate_pending_reads`` judges them later.
     """

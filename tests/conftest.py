@@ -22,7 +22,7 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from gridbill.settings import Settings, load_settings
-from services import throttle
+from services.identity import throttle
 from store.db import migrate, open_database
 
 PG_ENV = "GRIDBILL_TEST_PG_URL"

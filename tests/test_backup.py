@@ -22,14 +22,14 @@ import pytest
 
 from demo.loader import load_demo_data
 from gridbill.settings import Settings
-from services.backup import snapshot
+from services.operations.backup import snapshot
 from store.db import sqlite_path
 from tests.conftest import pg_execute
 
 
 def gridbill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from demo.loader import load_demo_data
-from services.backup import snapshot
+from services.operations.backup import snapshot
 from tests.conftest import make_settings
 
 NOT_COPIED = {"tortoise_migrations", "sqlite_sequence"}
@@ -34,7 +34,7 @@ def test_the_demo_moves_from_sqlite_to_postgres(
     asyncio.run(load_demo_data(source, customers=20, progress=False, today=date(2026, 5, 10)))
     capsys.readouterr()
     env = {**subprocess_env, "DATABASE_URL": source.database_url}
-    command = [sys.executable, "-m", "gridbill.cli", "db", "copy", "--to", fresh_database_url]
+    command = [sys.executable, "-m", "cli.main", "db", "copy", "--to", fresh_database_url]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "counts and ledger sum verified" in result.stdout

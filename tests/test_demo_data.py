@@ -286,7 +286,7 @@ async def test_a_loaded_database_is_refused_unless_if_empty(
 def test_cli_refuses_a_loaded_database_in_one_line(
     settings: Settings, subprocess_env: dict[str, str]
 ) -> None:
-    cli = [sys.executable, "-m", "gridbill.cli", "demo-data", "--no-progress", "--customers", "20"]
+    cli = [sys.executable, "-m", "cli.main", "demo-data", "--no-progress", "--customers", "20"]
     first = subprocess.run(
         cli, env=subprocess_env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -321,7 +321,7 @@ def test_full_demo_on_a_new_sqlite_file_within_two_minutes(
     env = {**subprocess_env, "DATABASE_URL": f"sqlite://{tmp_path / 'new' / 'demo.sqlite3'}"}
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", "demo-data", "--no-progress"],
+        [sys.executable, "-m", "cli.main", "demo-data", "--no-progress"],
         env=env, capture_output=True, text=True, timeout=300, check=False, cwd=os.getcwd(),
     )  # fmt: skip
     elapsed = time.perf_counter() - started

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gridbill.cli import build_parser
+from cli.main import build_parser
 from gridbill.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

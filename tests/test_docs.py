@@ -121,7 +121,7 @@ def test_runnable_example_prints_what_the_doc_shows(
 ) -> None:
     argv = shlex.split(example.command)
     if argv[0] == "gridbill":
-        argv = [sys.executable, "-m", "gridbill.cli", *argv[1:]]
+        argv = [sys.executable, "-m", "cli.main", *argv[1:]]
     result = subprocess.run(
         argv, cwd=ROOT, env=demo_env, capture_output=True, text=True, timeout=120
     )

@@ -79,7 +79,7 @@ async def recorded(record: list[str], event: str) -> bool:
 
 async def gridbill(*args: str, env: dict[str, str]) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gridbill.cli", *args,
+        sys.executable, "-m", "cli.main", *args,
         env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     output, _ = await asyncio.wait_for(process.communicate(), WAIT_S * 4)

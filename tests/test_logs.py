@@ -72,7 +72,7 @@ def test_a_production_server_logs_json_lines_with_request_ids_and_nothing_privat
            "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET, "GRIDBILL_LOG_LEVEL": "INFO"}  # fmt: skip
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gridbill.cli", "serve", "--port", str(port), "--migrate"],
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--migrate"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -93,7 +93,7 @@ def test_several_server_processes_add_up(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gridbill.cli", "serve", "--port", str(port), "--workers", "2", "--migrate"],
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", "2", "--migrate"],
         env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

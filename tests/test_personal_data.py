@@ -17,8 +17,8 @@ from demo.loader import load_demo_data
 from domain.access import Caller
 from domain.enums import Role
 from gridbill.settings import Settings
-from services.accounts import move_out
-from services.backup import snapshot
+from services.accounts.customers import move_out
+from services.operations.backup import snapshot
 from services.viewer import Viewer
 from store.db import open_database
 from store.models import AccountHolder, AuditLog, Customer, User
@@ -26,7 +26,7 @@ from store.models import AccountHolder, AuditLog, Customer, User
 
 def gridbill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", "customer", *args],
+        [sys.executable, "-m", "cli.main", "customer", *args],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 

@@ -25,7 +25,7 @@ def taken() -> Iterator[int]:
 
 def gridbill(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 

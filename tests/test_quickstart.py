@@ -24,7 +24,7 @@ def free_port() -> int:
 
 def run(*args: str, env: dict[str, str]) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -55,7 +55,7 @@ def test_quick_start_end_to_end(fresh_database_url: str, subprocess_env: dict[st
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gridbill.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gridbill.quote import QuoteError, add_parser
+from cli.quote import QuoteError, add_parser
 from gridbill.settings import Settings, load_settings
 from tests.conftest import TEST_SECRET_KEY
 
@@ -181,18 +181,18 @@ def test_bad_profiles_name_the_line(
 
 @pytest.mark.slow
 def test_quote_as_an_operator_runs_it(tmp_path: Path) -> None:
-    """Through ``python -m gridbill.cli`` (needs the one-line hook in gridbill/cli.py)."""
+    """Through ``python -m cli.main`` (needs the one-line hook in cli/main.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDBILL_", "DATABASE_URL"))}
     env |= {"GRIDBILL_VAR_DIR": str(tmp_path / "var"), "GRIDBILL_SECRET_KEY": TEST_SECRET_KEY}
     ok = subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", "quote", "--urdb", str(FPL), "--kwh", "2000",
+        [sys.executable, "-m", "cli.main", "quote", "--urdb", str(FPL), "--kwh", "2000",
          "--days", "30", "--start", "2015-06-01", "--format", "json"],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["total"] == "202.81"
     bad = subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", "quote", "--tariff", str(FPL), "--kwh", "1", "--days", "1"],
+        [sys.executable, "-m", "cli.main", "quote", "--tariff", str(FPL), "--kwh", "1", "--days", "1"],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert bad.returncode == 1

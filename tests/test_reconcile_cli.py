@@ -24,7 +24,7 @@ def development_env(env: dict[str, str], **extra: str) -> dict[str, str]:
 
 def reconcile(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", "reconcile", "--date", "2026-03-10", *args],
+        [sys.executable, "-m", "cli.main", "reconcile", "--date", "2026-03-10", *args],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 

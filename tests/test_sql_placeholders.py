@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tortoise.connection import get_connection
 
-from services.billing_store import Sql, placeholders
+from store.sql import Sql, placeholders
 
 
 def test_only_bare_question_marks_are_placeholders() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tortoise.context import TortoiseContext
 
-from services.tariff_versions import assign
+from services.billing.tariffs import assign
 from services.viewer import acting_as
 from store.db import open_database
 from store.models import (
@@ -27,7 +27,7 @@ ORDER = Path(__file__).parent / "fixtures" / "tariffs" / "derc_2019_20_domestic.
 
 def gridbill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", "tariff", *args],
+        [sys.executable, "-m", "cli.main", "tariff", *args],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gridbill.passwords import verify_secret
-from services.bill_run import run_bill_run
+from services.billing.runs import run_bill_run
 from store.db import open_database
 from store.models import Bill, BillingCycle, User
 
@@ -42,7 +42,7 @@ def test_the_v0_1_0_demo_database_migrates_and_bills(
     assert before["customers"] == 20 and before["interval_readings"] > 10_000
     env = {**subprocess_env, "DATABASE_URL": f"sqlite://{path}"}
     result = subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", "migrate"],
+        [sys.executable, "-m", "cli.main", "migrate"],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

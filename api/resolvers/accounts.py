@@ -24,9 +24,9 @@ from api.schema.operations import (
     UpdateCustomerInput,
 )
 from domain.access import Operation
-from services import accounts
+from services.accounts import customers as accounts
 from services.errors import Refused
-from services.vee import load_config
+from services.meter_data.vee import load_config
 from services.viewer import Viewer
 from store.models import Account, Customer
 

@@ -39,9 +39,10 @@ from api.schema.operations import OperationError
 from domain import enums
 from domain.access import Operation
 from jobs.runtime import defer
-from services import adjustments, audit
-from services.bill_run import start_run
-from services.billing import cancel_bill, issuable_run, issue_bills, rebill
+from services import audit
+from services.billing import adjustments
+from services.billing.issue import cancel_bill, issuable_run, issue_bills, rebill
+from services.billing.runs import start_run
 from services.errors import Refused
 from store.models import Bill, BillRun
 

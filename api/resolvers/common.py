@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 from api.errors import not_found
 from api.schema.common import error_fields
 from services.errors import NotFound, Refused
-from services.meters import ReadValue
+from services.meter_data.meters import ReadValue
 
 if TYPE_CHECKING:
     from api.schema.operations import ReadInput

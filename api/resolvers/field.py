@@ -29,7 +29,7 @@ from api.schema.field import (
 )
 from api.schema.operations import OperationError, RouteStopResult, RouteStopSuccess
 from domain.access import Operation
-from services import field_office
+from services.field import office
 from store.models import FieldDevice, ReaderMessage, SyncBatch
 
 Info = strawberry.Info[Context, None]
@@ -115,7 +115,7 @@ class FieldMutations:
         self, info: Info, input: SendReaderMessageInput
     ) -> ReaderMessageResult:
         return await result(
-            lambda: field_office.send_message(
+            lambda: office.send_message(
                 info.context.viewer,
                 reader_id=id_or_refuse(input.reader_id, "meter reader", "readerId"),
                 body=input.body,
@@ -131,7 +131,7 @@ class FieldMutations:
     )
     async def reorder_route_stop(self, info: Info, input: ReorderRouteStopInput) -> RouteStopResult:
         return await result(
-            lambda: field_office.reorder_stop(
+            lambda: office.reorder_stop(
                 info.context.viewer,
                 stop_id=id_or_refuse(input.stop_id, "route stop", "stopId"),
                 sequence=input.sequence,

@@ -46,9 +46,10 @@ from api.schema.identity import (
 )
 from domain.access import Operation
 from domain.enums import NotificationChannel
-from services import identity, notification_preferences, partners, second_factor
 from services.errors import Refused
-from services.identity import Session
+from services.identity import partners, second_factor, sessions
+from services.identity.sessions import Session
+from services.notifications import preferences as notification_preferences
 from store.models import Consent, PartnerClient
 
 Info = strawberry.Info[Context, None]
@@ -137,7 +138,7 @@ class IdentityMutations:
         return _throttled(
             info,
             await _session(
-                identity.sign_up(
+                sessions.sign_up(
                     info.context.settings,
                     account_number=input.account_number,
                     phone_last_digits=input.phone_last_digits,
@@ -159,7 +160,7 @@ class IdentityMutations:
         return _throttled(
             info,
             await _session(
-                identity.sign_in(
+                sessions.sign_in(
                     info.context.settings,
                     login=input.login,
                     password=input.password,
@@ -197,7 +198,7 @@ class IdentityMutations:
     @mutation(description="Exchange a refresh token for a new session (the old token is spent).")
     async def refresh_session(self, info: Info, input: RefreshSessionInput) -> AuthResult:
         return await _session(
-            identity.refresh(
+            sessions.refresh(
                 info.context.settings,
                 refresh_token=input.refresh_token,
                 user_agent=info.context.user_agent,
@@ -209,7 +210,7 @@ class IdentityMutations:
         extensions=requires(Operation.VIEW_SELF),
     )
     async def sign_out(self, info: Info, input: SignOutInput) -> SignOutSuccess:
-        ended = await identity.sign_out(
+        ended = await sessions.sign_out(
             user_id=_person(info), refresh_token=input.refresh_token, everywhere=input.everywhere
         )
         return SignOutSuccess(sessions_ended=ended)
@@ -220,7 +221,7 @@ class IdentityMutations:
     )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> AuthResult:
         return await _session(
-            identity.change_password(
+            sessions.change_password(
                 info.context.settings,
                 user_id=_person(info),
                 current=input.current_password,

@@ -24,7 +24,7 @@ from api.schema.meter_data import (
 )
 from domain import enums
 from domain.access import Operation
-from services import vee_review
+from services.meter_data import vee_review
 from store.models import IntervalReading, Meter, RegisterRead
 
 Info = strawberry.Info[Context, None]

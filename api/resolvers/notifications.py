@@ -2,7 +2,7 @@
 
 Customers see only their own in-app messages; staff see every channel of a customer's
 notifications with each delivery attempt, resend one, and list accounts eligible for
-disconnection (``services.dunning``).
+disconnection (``services.payments.dunning``).
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from api.schema.notifications import (
     StaffNotificationType,
 )
 from domain.access import Operation
-from services import device_tokens, notification_inbox
-from services.dunning import eligible_for_disconnection
-from services.notification_outbox import resend
-from services.notification_preferences import set_customer_settings
+from services.notifications import device_tokens, inbox
+from services.notifications.outbox import resend
+from services.notifications.preferences import set_customer_settings
+from services.payments.dunning import eligible_for_disconnection
 from store.models import OutboxMessage
 
 
@@ -61,7 +61,7 @@ class NotificationQueries:
         self, info: Info, first: int | None = None, after: str | None = None, unread: bool = False
     ) -> Connection[NotificationType]:
         return await paginate(
-            notification_inbox.inbox(_customer(info), unread_only=unread), first=first, after=after
+            inbox.inbox(_customer(info), unread_only=unread), first=first, after=after
         )
 
     @field(
@@ -69,7 +69,7 @@ class NotificationQueries:
         extensions=requires(Operation.MANAGE_NOTIFICATIONS),
     )
     async def unread_notification_count(self, info: Info) -> int:
-        return await notification_inbox.unread_count(_customer(info))
+        return await inbox.unread_count(_customer(info))
 
     @field(
         description="A customer's notifications on every channel, with attempts (staff).",
@@ -119,8 +119,8 @@ class NotificationMutations:
 
         async def work() -> MarkNotificationsReadSuccess:
             numbers = [id_or_refuse(i, "notification", "ids") for i in ids]
-            marked = await notification_inbox.mark_read(customer_id, numbers)
-            unread = await notification_inbox.unread_count(customer_id)
+            marked = await inbox.mark_read(customer_id, numbers)
+            unread = await inbox.unread_count(customer_id)
             return MarkNotificationsReadSuccess(marked=marked, unread=unread)
 
         return await result(work, lambda ok: ok, NotificationError)

@@ -48,9 +48,10 @@ from api.schema.operations import (
 from api.schema.tariffs import TariffType
 from domain import enums
 from domain.access import Operation
-from services import meters, routes
+from services.billing.tariffs import TariffVersionError, add_version, assign
 from services.errors import Refused
-from services.tariff_versions import TariffVersionError, add_version, assign
+from services.field import routes
+from services.meter_data import meters
 from store.models import Account, AuditLog, Meter, Route, Tariff, TariffVersion
 
 Info = strawberry.Info[Context, None]

@@ -38,8 +38,8 @@ from api.schema.payments import (
 )
 from domain import enums
 from domain.access import Operation
-from services import payments, payments_offline, payments_refunds, payments_statement, receipts
 from services.errors import NotFound, Refused
+from services.payments import offline, online, receipts, refunds, statement
 from services.viewer import Viewer
 from store.models import Payment, Refund
 
@@ -63,7 +63,7 @@ def _refunded(refund: object) -> RefundSuccess:
     return RefundSuccess(refund=refund)  # type: ignore[arg-type]
 
 
-def _checkout(c: payments.Checkout) -> StartPaymentSuccess:
+def _checkout(c: online.Checkout) -> StartPaymentSuccess:
     return StartPaymentSuccess(
         checkout=Checkout(
             reference=c.reference, key_id=c.key_id, order_id=c.order_id,
@@ -94,7 +94,7 @@ class PaymentQueries:
             if visible is not None and account not in visible:
                 raise not_found("account")
         try:
-            s = await payments_statement.account_statement(account_id=account, start=start, end=end)
+            s = await statement.account_statement(account_id=account, start=start, end=end)
         except Refused as refusal:
             raise from_refusal(refusal) from None
         return AccountStatement(
@@ -137,11 +137,11 @@ class PaymentMutations:
     async def start_payment(self, info: Info, input: StartPaymentInput) -> StartPaymentResult:
         viewer = info.context.viewer
 
-        async def work() -> payments.Checkout:
+        async def work() -> online.Checkout:
             account_id = id_or_refuse(input.account_id, "account", "accountId")
             await _may_pay_on(viewer, account_id)
             bill_id = id_or_refuse(input.bill_id, "bill", "billId") if input.bill_id else None
-            return await payments.start_payment(
+            return await online.start_payment(
                 info.context.settings,
                 account_id=account_id,
                 bill_id=bill_id,
@@ -164,7 +164,7 @@ class PaymentMutations:
             if found is None:
                 raise NotFound("payment", field="razorpayOrderId")
             await _may_pay_on(viewer, found.account_id)  # type: ignore[attr-defined]
-            return await payments.confirm_payment(
+            return await online.confirm_payment(
                 info.context.settings,
                 razorpay_order_id=input.razorpay_order_id,
                 razorpay_payment_id=input.razorpay_payment_id,
@@ -188,7 +188,7 @@ class PaymentMutations:
         viewer = info.context.viewer
 
         async def work() -> Payment:
-            return await payments_offline.record_offline_payment(
+            return await offline.record_offline_payment(
                 info.context.settings,
                 account_id=id_or_refuse(input.account_id, "account", "accountId"),
                 method=enums.PaymentMethod(input.method), amount_paise=input.amount_paise,
@@ -206,7 +206,7 @@ class PaymentMutations:
     async def bounce_cheque(self, info: Info, input: BounceChequeInput) -> PaymentResult:
         viewer = info.context.viewer
         return await result(
-            lambda: payments_offline.bounce_cheque(
+            lambda: offline.bounce_cheque(
                 info.context.settings,
                 reference=input.reference,
                 bounced_on=input.bounced_on,
@@ -226,7 +226,7 @@ class PaymentMutations:
         viewer = info.context.viewer
 
         async def work() -> Refund:
-            return await payments_refunds.refund_payment(
+            return await refunds.refund_payment(
                 info.context.settings, reference=input.reference, amount_paise=input.amount_paise,
                 reason=input.reason, requested_by_id=viewer.user_id,
             )  # fmt: skip

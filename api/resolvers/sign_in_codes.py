@@ -1,4 +1,4 @@
-"""Sign-in help without a password: a one-time code by e-mail or SMS (``services.sign_in_codes``)."""
+"""Sign-in help without a password: a one-time code by e-mail or SMS (``services.identity.sign_in_codes``)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from api.schema.sign_in_codes import (
     SignInWithCodeInput,
 )
 from domain.enums import NotificationChannel
-from services import sign_in_codes
 from services.errors import Refused
+from services.identity import sign_in_codes
 
 REQUESTED = "if this address belongs to an account, a code is on its way"
 

@@ -25,7 +25,7 @@ from api.schema.support import (
 )
 from domain import enums
 from domain.access import Operation
-from services import support
+from services.accounts import support
 from services.errors import Refused
 from store.models import SupportRequest
 

@@ -21,9 +21,10 @@ from api.schema.usage import UsageGranularity, UsageHistory, UsagePeriod, UsageP
 from domain import usage_history as rules
 from domain.access import Operation
 from domain.money import PAISA
-from services import estimates, usage
+from services.billing import estimates
 from services.errors import Refused
-from services.usage import History
+from services.meter_data import usage
+from services.meter_data.usage import History
 
 Info = strawberry.Info[Context, None]
 

@@ -15,7 +15,7 @@ from api.schema.common import BigInt, Connection
 from api.schema.decorators import field
 from api.schema.enums import BillRunStatus, BillStatus
 from domain.access import Operation
-from services.downloads import bill_pdf_url
+from services.billing.downloads import bill_pdf_url
 
 if TYPE_CHECKING:
     from api.schema.customers import AccountType, BillingCycleType

@@ -31,7 +31,7 @@ class NotificationType:
     @field(description="The text, in the customer's language (empty for sign-in codes).")
     async def body(self, info: Info) -> str:
         from notifications.content import outgoing
-        from services.notification_outbox import SECRET_EVENTS
+        from services.notifications.outbox import SECRET_EVENTS
 
         if self.event in SECRET_EVENTS:
             return ""

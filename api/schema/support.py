@@ -60,7 +60,7 @@ class SupportRequestType:
 
     @field(description="Still unresolved after its SLA due time.")
     def sla_breached(self) -> bool:
-        from services.support import sla_breached
+        from services.accounts.support import sla_breached
 
         return sla_breached(self, datetime.now(UTC))  # type: ignore[arg-type]
 

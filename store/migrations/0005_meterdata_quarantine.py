@@ -39,8 +39,8 @@ FIRST_INSTALL = (
 async def quarantine(apps, schema_editor) -> None:
     from domain.vee import default_usage_calendar
     from gridbill.settings import ingest_future_margin_hours
-    from services import usage_aggregates
-    from services.billing_store import Sql, as_date, as_dt, as_dt_or_none
+    from services.meter_data import aggregates
+    from store.sql import Sql, as_date, as_dt, as_dt_or_none
 
     sql = Sql(schema_editor.client)
     now = datetime.now(UTC)
@@ -107,7 +107,7 @@ async def quarantine(apps, schema_editor) -> None:
             "SELECT DISTINCT account_id, day FROM usage_daily WHERE day > ?", [sql.day(after)]
         )
     }
-    await usage_aggregates.recompute_days(sql, pairs, zone, default_usage_calendar())
+    await aggregates.recompute_days(sql, pairs, zone, default_usage_calendar())
 
 
 class IndexField(ops.AlterField):

@@ -1,7 +1,7 @@
 """Hardening (issue 12): shared throttle counters and the staff second factor (TOTP).
 
 ``throttle_counters`` holds fixed-window failure counts that every server process shares
-on PostgreSQL (``services.throttle``). ``users`` gains the TOTP key, when it was
+on PostgreSQL (``services.identity.throttle``). ``users`` gains the TOTP key, when it was
 confirmed, and the last time step accepted (a code works once).
 """
 

@@ -30,7 +30,7 @@ from domain.enums import (
     Role,
 )
 from gridbill.passwords import hash_secret
-from services.tariff_versions import add_version
+from services.billing.tariffs import add_version
 from services.viewer import acting_as
 from store.models import (
     Account,

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from domain.enums import Role
 from gridbill.settings import Settings
-from services.tokens import issue_partner_token, issue_user_token
+from services.identity.tokens import issue_partner_token, issue_user_token
 from store.models import PartnerClient, User
 
 T = TypeVar("T")

@@ -34,7 +34,7 @@ ISSUE = """mutation($ids: [ID!]!) { issueBills(input: {billIds: $ids}) { __typen
 
 def gridbill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

@@ -13,7 +13,7 @@ from api_helpers import Api
 
 from domain.enums import BillRunStatus, Role
 from jobs.procrastinate_app import ensure_schema
-from services.bill_run import run_bill_run
+from services.billing.runs import run_bill_run
 from store.models import AuditLog, BillRun
 
 ZONE = ZoneInfo("Asia/Kolkata")

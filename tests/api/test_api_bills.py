@@ -11,8 +11,8 @@ import api_factories as f
 from api_helpers import Api, MakeApi, count_queries, error_codes
 
 from domain.enums import BillStatus
-from services.downloads import PURPOSE
-from services.tokens import check_link, sign_link
+from services.billing.downloads import PURPOSE
+from services.identity.tokens import check_link, sign_link
 
 BILLS = """
 query Bills($first: Int, $after: String) {

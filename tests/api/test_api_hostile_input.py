@@ -19,8 +19,8 @@ from api import http
 from api.app import create_app
 from domain.enums import Role
 from gridbill.settings import Settings
-from services.downloads import PURPOSE
-from services.tokens import sign_link
+from services.billing.downloads import PURPOSE
+from services.identity.tokens import sign_link
 
 
 def post_raw(api: Api, body: bytes) -> Any:

@@ -11,7 +11,7 @@ import pytest
 from api_helpers import Api, MakeApi, error_codes
 
 from domain.enums import Role
-from services.identity import token_hash
+from services.identity.sessions import token_hash
 from store.models import AuditLog, RefreshToken, User
 
 AUTH_FIELDS = """

@@ -58,7 +58,7 @@ def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     async def broken(user_id: int) -> list[object]:
         raise RuntimeError("database password is hunter2")
 
-    monkeypatch.setattr("services.notification_preferences.preferences", broken)
+    monkeypatch.setattr("services.notifications.preferences.preferences", broken)
     with caplog.at_level(logging.ERROR, logger="gridbill.api"):
         response = api.post("{ notificationPreferences { event } }", token=api.token(home.user),
                             headers={"X-Request-ID": "req-12345678"})  # fmt: skip

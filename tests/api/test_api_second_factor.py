@@ -18,8 +18,8 @@ import pytest
 from api_helpers import Api, MakeApi
 
 from domain.enums import Role
-from services import second_factor
 from services.errors import NotFound
+from services.identity import second_factor
 from store.models import AuditLog, User
 
 SIGN_IN = """mutation($i: SignInInput!) { signIn(input: $i) { __typename
@@ -83,7 +83,7 @@ def test_production_requires_admins_to_have_a_factor_enrolled_by_an_operator(
     assert "gridbill totp enrol" in refused["message"]
 
     enrolled = subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", "totp", "enrol", admin.email],
+        [sys.executable, "-m", "cli.main", "totp", "enrol", admin.email],
         env=subprocess_env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert enrolled.returncode == 0, enrolled.stderr
@@ -92,7 +92,7 @@ def test_production_requires_admins_to_have_a_factor_enrolled_by_an_operator(
     assert sign_in(api, admin.email, later_code(secret))["__typename"] == "AuthPayload"
 
     reset = subprocess.run(
-        [sys.executable, "-m", "gridbill.cli", "totp", "reset", admin.email],
+        [sys.executable, "-m", "cli.main", "totp", "reset", admin.email],
         env=subprocess_env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert reset.returncode == 0 and "removed" in reset.stdout

@@ -18,7 +18,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from domain.enums import Role
-from services.tokens import issue_user_token
+from services.identity.tokens import issue_user_token
 from store.models import User
 
 PROTOCOL = "graphql-transport-ws"

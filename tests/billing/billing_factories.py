@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cli.quote import add_parser as add_quote_parser
 from demo.tariffs import TARIFF_BY_CATEGORY, document_sha256
 from domain.enums import AccountCategory
-from gridbill.quote import add_parser as add_quote_parser
 from gridbill.settings import DEMO_UPI_VPA, Settings
 from store.models import (
     Account,
@@ -219,13 +219,13 @@ def paise(rupees: str) -> int:
 
 
 async def run(period: str, *, cycle: str = CYCLE, chunk_size: int = 500) -> Any:
-    from services.bill_run import run_bill_run
+    from services.billing.runs import run_bill_run
 
     return await run_bill_run(cycle_code=cycle, period=period, zone=ZONE, chunk_size=chunk_size)
 
 
 async def issue(period: str, day: date, *, cycle: str = CYCLE) -> Any:
-    from services.billing import draft_ids, issue_bills
+    from services.billing.issue import draft_ids, issue_bills
     from services.viewer import acting_as
 
     ids = await draft_ids(cycle_code=cycle, period=period)

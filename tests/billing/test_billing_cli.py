@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gridbill.bill_run_command import BillRunCommandError, add_parser
+from cli.bill_run import BillRunCommandError, add_parser
 from gridbill.settings import Settings
 from jobs.procrastinate_app import ensure_schema
 from store.db import open_database
@@ -63,7 +63,7 @@ def test_run_prints_a_summary_then_issue_numbers_posts_and_renders(
     if settings.is_postgres:  # the PDFs were queued: a worker renders them
         assert "queued for the workers" in out
         worker = subprocess.run(
-            [sys.executable, "-m", "gridbill.cli", "worker", "--once"],
+            [sys.executable, "-m", "cli.main", "worker", "--once"],
             env=subprocess_env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert worker.returncode == 0, worker.stderr
@@ -91,7 +91,7 @@ def test_as_a_process_an_unknown_cycle_is_one_line(
     settings: Settings, subprocess_env: dict[str, str]
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "gridbill.bill_run_command", "--cycle", "NOPE", "--period", "2026-03"],
+        [sys.executable, "-m", "cli.bill_run", "--cycle", "NOPE", "--period", "2026-03"],
         env=subprocess_env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 1

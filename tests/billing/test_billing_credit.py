@@ -8,7 +8,7 @@ from datetime import date
 from domain.enums import PaymentMethod
 from gridbill.settings import Settings
 from services import events
-from services.payments_offline import record_offline_payment
+from services.payments.offline import record_offline_payment
 from store.models import Bill, LedgerEntry, PaymentAllocation
 from tests.billing.billing_factories import Utility, issue, read, run
 

@@ -17,7 +17,7 @@ import pytest
 
 from demo.loader import load_demo_data
 from gridbill.settings import Settings
-from services.bill_run import summarise
+from services.billing.runs import summarise
 from store.db import open_database
 from store.models import (
     Account,

@@ -16,7 +16,7 @@ from gridbill.settings import DEMO_UPI_VPA, Settings, get_settings
 from jobs.inprocess import InProcessRunner
 from jobs.registry import load_tasks
 from jobs.runtime import background_jobs, defer
-from services.bill_documents import BillDocumentError, money, pdf_for, render_bill
+from services.billing.documents import BillDocumentError, money, pdf_for, render_bill
 from store.models import Bill, JobRun
 from tests.billing.billing_factories import Utility, issue, read, run
 

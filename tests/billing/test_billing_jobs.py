@@ -65,7 +65,7 @@ async def test_bill_run_task_on_a_worker(
             await defer("issue_bills", cycle="C08", period="2026-03", issue_date="2026-03-11")
     worker = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "gridbill.cli", "worker", "--once", "--concurrency", "1"],
+        [sys.executable, "-m", "cli.main", "worker", "--once", "--concurrency", "1"],
         env=subprocess_env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert worker.returncode == 0, worker.stderr

@@ -1,6 +1,6 @@
 """Bill runs as real OS processes: two at once on PostgreSQL, and one killed mid-run.
 
-The processes run ``python -m gridbill.bill_run_command`` (the ``gridbill bill-run``
+The processes run ``python -m cli.bill_run`` (the ``gridbill bill-run``
 command) against the test's database, loaded with a synthetic utility.
 """
 
@@ -23,7 +23,7 @@ from tests.billing.billing_factories import ZONE
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2026-03"
-COMMAND = [sys.executable, "-m", "gridbill.bill_run_command", "--cycle", "SYN-01",
+COMMAND = [sys.executable, "-m", "cli.bill_run", "--cycle", "SYN-01",
            "--period", PERIOD, "--no-progress"]  # fmt: skip
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from domain.enums import AccountStatus, MeterKind, MeterStatus, RegisterUnit
 from domain.vee import VeeConfig
 from gridbill.passwords import hash_secret
-from services.ingest import Format, IngestResult, ingest
+from services.meter_data.ingest import Format, IngestResult, ingest
 from store.models import (
     Account,
     BillingCycle,

@@ -11,11 +11,11 @@ from meterdata_helpers import START, Site, csv_text, day_profile, interval_rows,
 
 from store.models import IntervalReading
 
-# Until the lead wires ``import-readings`` into gridbill/cli.py, add it here the same way.
+# Until the lead wires ``import-readings`` into cli/main.py, add it here the same way.
 SHIM = """
 import argparse, sys
 from gridbill import cli
-from gridbill.import_command import add_parser
+from cli.import_readings import add_parser
 build = cli.build_parser
 def wired():
     parser = build()
@@ -80,8 +80,8 @@ async def test_bad_files_are_one_line_errors(
 
 
 def test_the_summary_counts_in_english_and_lists_rejected_rows_in_line_order() -> None:
-    from gridbill.import_command import summary
-    from services.ingest import IngestResult
+    from cli.import_readings import summary
+    from services.meter_data.ingest import IngestResult
 
     result = IngestResult(rows=9, accepted=6, exceptions=1)
     for row in (9, 2, 5):

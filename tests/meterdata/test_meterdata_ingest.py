@@ -23,7 +23,7 @@ from meterdata_helpers import (
 
 from domain.enums import ReadQuality, ReadSource
 from domain.vee import VeeConfig
-from services.ingest import Format, IngestError, ingest
+from services.meter_data.ingest import Format, IngestError, ingest
 from store.models import (
     AuditLog,
     IntervalReading,

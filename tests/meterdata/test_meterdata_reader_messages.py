@@ -9,7 +9,7 @@ from meterdata_helpers import IST, Site, ndjson, run_ingest
 from domain.access import Caller
 from domain.enums import Role
 from gridbill.settings import Settings
-from services import vee_review
+from services.meter_data import vee_review
 from services.viewer import Viewer
 from store.models import ReaderMessage, RegisterRead, User, ValidationException
 

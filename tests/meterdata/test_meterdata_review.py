@@ -17,8 +17,8 @@ from api.schema.common import BIG_INT, BigInt
 from domain.access import Caller
 from domain.enums import ExceptionStatus, ReadQuality, ReadSource, Role
 from gridbill.settings import Settings
-from services import vee_review
 from services.errors import Refused
+from services.meter_data import vee_review
 from services.viewer import Viewer
 from store.models import (
     AuditLog,

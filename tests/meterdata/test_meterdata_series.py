@@ -18,8 +18,8 @@ from meterdata_helpers import (
 
 from domain.enums import ReadQuality, ReadSource
 from domain.vee import VeeConfig
-from services import usage_aggregates
-from services.vee import estimate_register_read
+from services.meter_data import aggregates
+from services.meter_data.vee import estimate_register_read
 from store.models import IntervalReading, RegisterRead, UsageDaily, ValidationException
 
 
@@ -141,7 +141,7 @@ async def test_usage_rebuilt_from_intervals_loaded_around_ingestion(site: Site) 
         .values_list("day", "tou_period", "import_wh", "max_demand_w")
     )
     await UsageDaily.all().delete()
-    assert await usage_aggregates.rebuild(zone=IST, calendar=VeeConfig().usage_calendar) == 1
+    assert await aggregates.rebuild(zone=IST, calendar=VeeConfig().usage_calendar) == 1
     rebuilt = (
         await UsageDaily.all()
         .order_by("day", "tou_period")

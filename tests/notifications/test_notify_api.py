@@ -7,7 +7,7 @@ from datetime import date
 
 from domain.enums import OutboxStatus, Role
 from services import events
-from services.dunning import run_dunning
+from services.payments.dunning import run_dunning
 from store.models import Customer, DeviceToken, OutboxMessage, User
 from tests.api.api_helpers import Api, error_codes
 from tests.billing.billing_factories import Utility
@@ -178,7 +178,7 @@ def test_new_inbox_messages_reach_the_subscription(api: Api) -> None:
 
 def test_one_click_unsubscribe_turns_reminder_emails_off(api: Api) -> None:
     from notifications.content import unsubscribe_url
-    from services.notification_preferences import wanted
+    from services.notifications.preferences import wanted
 
     user, _ = api.run(customer_with_a_bill)
     api.run(run_dunning, api.settings, today=date(2026, 2, 23))

@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from domain.enums import NotificationChannel, OutboxStatus
 from gridbill.settings import Settings
 from notifications.content import message_key
-from services.notification_preferences import Preference, set_preferences
+from services.notifications.preferences import Preference, set_preferences
 from store.models import NotificationAttempt, OutboxMessage
 from tests.billing.billing_factories import Utility
 from tests.conftest import make_settings
@@ -148,7 +148,7 @@ async def test_sms_without_a_dlt_template_id_or_off_template_is_refused_not_sent
     from datetime import date
 
     from domain.enums import PaymentMethod
-    from services.payments_offline import record_offline_payment
+    from services.payments.offline import record_offline_payment
 
     await record_offline_payment(
         settings, account_id=site.account.id, method=PaymentMethod.CASH,

@@ -11,9 +11,9 @@ from pathlib import Path
 from domain.access import Caller
 from domain.enums import OutboxStatus, PaymentMethod, Role
 from gridbill.settings import Settings
-from services import support
-from services.dunning import eligible_for_disconnection, run_dunning
-from services.payments_offline import record_offline_payment
+from services.accounts import support
+from services.payments.dunning import eligible_for_disconnection, run_dunning
+from services.payments.offline import record_offline_payment
 from services.viewer import Viewer
 from store.models import Bill, DunningStep, OutboxMessage
 from tests.billing.billing_factories import Utility
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def gridbill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """``gridbill dunning ARGS`` as a real process."""
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "gridbill.cli", "dunning", *args],
+        subprocess.run, [sys.executable, "-m", "cli.main", "dunning", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 

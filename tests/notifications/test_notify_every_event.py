@@ -19,12 +19,12 @@ from domain.enums import NotificationChannel, PaymentMethod, Role, SupportStatus
 from gridbill.settings import Settings
 from notifications.content import outgoing
 from notifications.rendering import LANGUAGES, events
-from services import support
-from services.dunning import run_dunning
-from services.notification_preferences import EVENTS, Preference, set_preferences
-from services.payments_ledger import notify
-from services.payments_offline import bounce_cheque, record_offline_payment
-from services.sign_in_codes import request_code
+from services.accounts import support
+from services.identity.sign_in_codes import request_code
+from services.notifications.preferences import EVENTS, Preference, set_preferences
+from services.payments.dunning import run_dunning
+from services.payments.offline import bounce_cheque, record_offline_payment
+from services.payments.settlement import notify
 from services.viewer import Viewer
 from store.models import Bill, OutboxMessage, Payment, User
 from tests.billing.billing_factories import Site, Utility, issue, read, run

@@ -13,7 +13,7 @@ import pytest
 from domain.enums import Role
 from gridbill.passwords import hash_secret
 from services.errors import Refused
-from services.notification_outbox import resend
+from services.notifications.outbox import resend
 from store.models import OutboxMessage, RefreshToken, SignInCode, User
 from tests.api.api_helpers import Api
 from tests.notifications.notify_helpers import dispatch
@@ -135,7 +135,7 @@ def test_codes_are_throttled_per_account_and_per_address(api: Api) -> None:
 
 
 async def known_code(user_id: int, settings: Any, **fields: Any) -> None:
-    from services.sign_in_codes import _digest
+    from services.identity.sign_in_codes import _digest
 
     values: dict[str, Any] = {"expires_at": datetime.now(UTC) + timedelta(minutes=10), **fields}
     await SignInCode.create(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.access import Caller
 from domain.enums import Role, SupportStatus
-from services import support
+from services.accounts import support
 from services.viewer import Viewer
 from store.models import OutboxMessage, SupportRequest, User
 from tests.api.api_helpers import Api, error_codes

@@ -12,8 +12,8 @@ from tortoise.transactions import in_transaction
 
 from domain.enums import LedgerKind, PaymentMethod, PaymentStatus
 from gridbill.settings import Settings
-from services.payments_ledger import apply_account_credit, lock_account
-from services.payments_offline import bounce_cheque, record_offline_payment
+from services.payments.offline import bounce_cheque, record_offline_payment
+from services.payments.settlement import apply_account_credit, lock_account
 from store.models import AccountHolder, Bill, LedgerEntry, Payment, PaymentAllocation
 
 DAY = date(2026, 3, 1)

@@ -201,7 +201,7 @@ def test_out_of_order_and_duplicate_delivery(gw: SandboxGateway) -> None:
 def test_gateway_command_refuses_without_secrets(tmp_path: Path) -> None:
     import argparse
 
-    from gridbill.gateway_command import GatewayCommandError, add_parser, cmd_gateway
+    from cli.gateway import GatewayCommandError, add_parser, cmd_gateway
     from gridbill.settings import load_settings
 
     parser = argparse.ArgumentParser()

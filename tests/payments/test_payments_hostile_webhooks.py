@@ -19,7 +19,7 @@ from tortoise.context import TortoiseContext
 from domain.enums import PaymentMethod, PaymentStatus
 from gateway import sign_webhook
 from gridbill.settings import Settings
-from services.payments import handle_webhook
+from services.payments.online import handle_webhook
 from store.models import Account, GatewayEvent, Payment
 
 ORDER = "order_hostile0001"

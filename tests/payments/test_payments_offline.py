@@ -14,12 +14,12 @@ from domain.enums import LedgerKind, PaymentMethod, PaymentStatus, RefundStatus
 from gateway import SandboxGateway
 from gridbill.settings import Settings
 from services.errors import Refused
-from services.payments import confirm_payment, start_payment
-from services.payments_ledger import apply_account_credit, lock_account
-from services.payments_offline import bounce_cheque, record_offline_payment
-from services.payments_refunds import refund_payment
-from services.payments_statement import account_statement
-from services.receipts import receipt_text, rupees
+from services.payments.offline import bounce_cheque, record_offline_payment
+from services.payments.online import confirm_payment, start_payment
+from services.payments.receipts import receipt_text, rupees
+from services.payments.refunds import refund_payment
+from services.payments.settlement import apply_account_credit, lock_account
+from services.payments.statement import account_statement
 from store.models import Adjustment, AuditLog, Bill, LedgerEntry, Payment, PaymentAllocation, Refund
 
 TODAY = date(2026, 3, 10)

@@ -14,7 +14,7 @@ from domain.enums import PaymentStatus
 from gateway import SandboxGateway, sign_webhook
 from gridbill.settings import Settings
 from services.errors import Refused
-from services.payments import confirm_payment, start_payment
+from services.payments.online import confirm_payment, start_payment
 from store.models import (
     Bill,
     GatewayEvent,
@@ -229,7 +229,7 @@ async def test_without_a_webhook_secret_every_webhook_is_refused(
 ) -> None:
     from dataclasses import replace
 
-    from services.payments import handle_webhook
+    from services.payments.online import handle_webhook
 
     body = (FIXTURES / "payment_captured__upi.json").read_bytes()
     unset = replace(pay_settings, razorpay_webhook_secret="", razorpay_key_secret="")

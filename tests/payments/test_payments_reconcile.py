@@ -12,12 +12,12 @@ import razorpay
 from payments_helpers import KEY_ID, KEY_SECRET, checkout, make_account
 from tortoise.context import TortoiseContext
 
+from cli.reconcile import add_parser, cmd_reconcile
 from domain.enums import PaymentStatus
 from gateway import SandboxGateway
-from gridbill.reconcile_command import add_parser, cmd_reconcile
 from gridbill.settings import Settings
-from services.payments import start_payment
-from services.reconcile import reconcile
+from services.payments.online import start_payment
+from services.payments.reconcile import reconcile
 from store.db import open_database
 from store.models import LedgerEntry, Payment
 

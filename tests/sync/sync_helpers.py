@@ -19,7 +19,7 @@ from domain.access import Caller
 from domain.enums import AccountCategory, MeterKind, ReadQuality, ReadSource, RegisterUnit, Role
 from domain.vee import VeeConfig
 from gridbill.settings import Settings
-from services import routes
+from services.field import routes
 from services.viewer import Viewer
 from store.db import open_database
 from store.models import (

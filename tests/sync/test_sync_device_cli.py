@@ -1,4 +1,4 @@
-"""``gridbill device enroll|revoke|list|batches`` (wired into gridbill/cli.py by add_parser)."""
+"""``gridbill device enroll|revoke|list|batches`` (wired into cli/main.py by add_parser)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 
 import pytest
 
+from cli.device import add_parser
 from domain.enums import Role
-from gridbill.device_command import add_parser
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from store.db import open_database

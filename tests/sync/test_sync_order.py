@@ -11,7 +11,7 @@ from sync_helpers import NOW, World, batch_body, push_body, read_item
 
 from domain.enums import ReadQuality
 from domain.field_conflicts import Rule
-from services.vee_pending import VEE_FLAGS
+from services.meter_data.vee_pending import VEE_FLAGS
 from store.models import (
     FieldVisit,
     RegisterRead,
@@ -100,7 +100,7 @@ async def test_final_state_is_the_same_in_every_push_order(
     for order, state in states[1:]:
         assert state == first, f"{order} differs from {first_order}"
     # And the state is the one the rules promise.
-    # Sync flags as the rules promise; the VEE rules add their own (services.vee_pending).
+    # Sync flags as the rules promise; the VEE rules add their own (services.meter_data.vee_pending).
     flags = {
         str(r["client_uuid"]): [f for f in r["quality_flags"] if f not in VEE_FLAGS]
         for r in first["reads"]

@@ -243,7 +243,7 @@ def test_concurrent_final_chunks_across_two_processes(
     worker processes: every photo that ends complete holds exactly the declared bytes."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gridbill.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", "2"],
         env={**subprocess_env, "GRIDBILL_LOG_LEVEL": "WARNING"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -17,7 +17,8 @@ import pytest
 from sync_helpers import STAFF, ZONE, World, hand_over, move_meter
 
 from domain.enums import AccountStatus, MeterKind, ReadQuality, ReadSource, RegisterUnit
-from services import field_office, meters, routes
+from services.field import office, routes
+from services.meter_data import meters
 from store.models import Account, FieldDevice, Meter, Premise, RegisterRead, RouteStop
 from sync.pull import BadLimit, pull
 
@@ -53,7 +54,7 @@ async def test_a_stop_added_removed_and_reordered(world: World) -> None:
     assert set(changes["stops"]) == {added.id} and not changes["tombstones"]
 
     first_stop = await RouteStop.get(active_meter=world.meters[0].id)
-    await field_office.reorder_stop(STAFF, stop_id=first_stop.id, sequence=999)
+    await office.reorder_stop(STAFF, stop_id=first_stop.id, sequence=999)
     changes, cursor = await pull_all(world.devices["a"], cursor)
     assert changes["stops"][first_stop.id]["sequence"] == 999
 
@@ -159,9 +160,9 @@ async def test_account_premise_and_expected_range_changes(world: World) -> None:
 async def test_messages_to_a_reader_and_to_one_device(world: World) -> None:
     cursor_a = await downloaded(world, "a")
     cursor_b = await downloaded(world, "b")
-    await field_office.send_message(STAFF, reader_id=world.reader.id, body="Gate code 4321")
+    await office.send_message(STAFF, reader_id=world.reader.id, body="Gate code 4321")
     only_b = world.devices["b"].device_uid
-    await field_office.send_message(
+    await office.send_message(
         STAFF, reader_id=world.reader.id, body="Charge your probe", device_uid=only_b
     )
     got_a, _ = await pull_all(world.devices["a"], cursor_a)

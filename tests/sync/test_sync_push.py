@@ -30,7 +30,7 @@ async def test_accepted_duplicate_and_replay(world: World, backend: str) -> None
     assert first.results[0]["replayed"] is False
     read = await RegisterRead.get(client_uuid=item["uuid"])
     assert read.value_milli == 10_450_000 and read.source == ReadSource.MANUAL
-    # Judged by the register-read VEE rules once the push is committed (services.vee_pending).
+    # Judged by the register-read VEE rules once the push is committed (services.meter_data.vee_pending).
     assert read.quality == ReadQuality.VALID and read.latitude == 18.5
     assert read.device_id == world.devices["a"].id  # type: ignore[attr-defined]
 

@@ -12,7 +12,7 @@ from domain.enums import ExceptionStatus, ReadQuality, ReadSource, Role
 from domain.field_conflicts import Rule as SyncRule
 from domain.vee import DEFAULT_CONFIG, Rule
 from jobs.registry import load_tasks
-from services import vee_pending
+from services.meter_data import vee_pending
 from store.models import (
     Bill,
     BillRead,

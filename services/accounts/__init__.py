@@ -1,0 +1,3 @@
+"""Accounts: customers and their accounts, the account ledger, support requests and
+personal-data requests.
+"""

@@ -1,0 +1,3 @@
+"""Billing: tariff versions, bill runs and drafts, issuing and corrections, bill documents,
+adjustments and estimates.
+"""

@@ -1,0 +1,426 @@
+"""Bill runs: every eligible account of a billing cycle gets one draft bill for a month.
+
+A run streams the cycle's active accounts in id order, a chunk at a time (keyset on
+``id > last_account_id``), reads everything a chunk needs in a few queries
+(:mod:`services.billing.inputs`), drafts each account's bill in Python
+(:mod:`services.billing.drafts`) and writes the chunk in **one transaction**: the bills
+with ``INSERT … ON CONFLICT (account_id, active_period) DO NOTHING``, their lines and
+reads, and the run's progress (counters and ``last_account_id``).
+
+* **Idempotent and concurrency-safe.** The unique (account, active_period) constraint
+  decides: a bill another run (or another process) already made is not inserted again,
+  and the account counts as skipped, "already billed". Two runs of one cycle started at
+  once never give an account two active bills.
+* **Resumable.** Progress commits with the chunk's bills, so a run killed at any moment
+  resumes (run again with the same cycle and period) from the last committed chunk, and
+  every account is billed exactly once.
+* **Flat memory.** One chunk of accounts (and of their reads and intervals) is held at a
+  time, and the quote cache is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as clock
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.connection import get_connection
+from tortoise.transactions import in_transaction
+
+from domain.billing import BillingMonth, PeriodError, run_in_progress
+from domain.enums import BillRunStatus
+from services import audit
+from services.billing.drafts import Context, Draft, Plan, QuoteCache, Skip, draft, plan
+from services.billing.inputs import (
+    HISTORY_DAYS,
+    AccountInputs,
+    TariffBook,
+    load_accounts,
+    load_chunk,
+    load_intervals,
+    local_midnight,
+    lookback,
+)
+from services.errors import Refused
+from services.viewer import Viewer
+from store.models import BillingCycle, BillRun
+from store.sql import Sql
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK = 500
+ERROR_TEXT_MAX = 500
+
+BILL_COLUMNS = (
+    "account_id", "customer_id", "bill_run_id", "period_start", "period_end", "active_period",
+    "status", "is_estimated", "is_final", "estimate_basis", "currency", "consumption_wh",
+    "max_demand_w", "charges_paise", "rounding_paise", "total_paise", "arrears_paise",
+    "late_fee_paise", "payable_paise", "paid_paise", "tariff_version_id", "snapshot",
+    "replaces_id", "cancel_reason", "pdf_path", "pdf_sha256", "created_at", "updated_at",
+)  # fmt: skip
+LINE_COLUMNS = (
+    "bill_id", "position", "component", "code", "description", "quantity", "unit", "rate",
+    "amount_paise", "tou_period",
+)  # fmt: skip
+READ_COLUMNS = (
+    "bill_id", "register_id", "opening_read_id", "closing_read_id", "opening_milli",
+    "closing_milli", "multiplier", "consumption_wh", "is_estimated",
+)  # fmt: skip
+
+
+class BillRunError(Refused):
+    """A bill run that cannot start: unknown cycle, bad period."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("INVALID_INPUT", message)
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    cycle: str
+    period: str
+    status: str
+    accounts: int = 0
+    bills: int = 0
+    estimated: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    total_billed_paise: int = 0
+    elapsed_s: float = 0.0
+    resumed_from: int = 0
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "cycle": self.cycle,
+            "period": self.period,
+            "status": self.status,
+            "accounts": self.accounts,
+            "bills": self.bills,
+            "estimated": self.estimated,
+            "skipped": dict(self.skipped),
+            "total_billed_paise": self.total_billed_paise,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+@dataclass
+class ChunkResult:
+    drafts: list[Draft]
+    skipped: Counter[str]
+    last_account_id: int
+
+
+Progress = Callable[[int], object]
+
+
+async def prepare_run(
+    *, cycle_code: str, period: str, started_by_id: int | None = None
+) -> tuple[BillRun, BillingCycle, BillingMonth]:
+    """The run to execute: an unfinished one of this cycle and month, else a new one."""
+    try:
+        month = BillingMonth.parse(period)
+    except PeriodError as exc:
+        raise BillRunError(str(exc)) from None
+    cycle = await BillingCycle.get_or_none(code=cycle_code)
+    if cycle is None:
+        known = ", ".join(await BillingCycle.all().order_by("code").values_list("code", flat=True))  # type: ignore[arg-type]
+        raise BillRunError(f"no billing cycle {cycle_code!r} (known: {known or 'none'})")
+    run = (
+        await BillRun.filter(
+            cycle=cycle,
+            period_start=month.first,
+            status__in=[BillRunStatus.PENDING, BillRunStatus.RUNNING, BillRunStatus.FAILED],
+        )
+        .order_by("-id")
+        .first()
+    )
+    if run is None:
+        run = await BillRun.create(
+            cycle=cycle,
+            period_start=month.first,
+            period_end=month.last,
+            status=BillRunStatus.PENDING,
+            started_by_id=started_by_id,
+        )
+    return run, cycle, month
+
+
+async def execute_run(
+    run: BillRun,
+    cycle: BillingCycle,
+    month: BillingMonth,
+    *,
+    zone: ZoneInfo,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+    on_total: Callable[[int], object] | None = None,
+) -> RunSummary:
+    """Bill the cycle's accounts after ``run.last_account_id``; returns the whole run's summary."""
+    started = clock.perf_counter()
+    sql = Sql(get_connection("default"))
+    ctx = Context(month, cycle.read_day, zone)
+    resumed_from = run.last_account_id
+    now = datetime.now(UTC)
+    await BillRun.filter(id=run.id).update(
+        status=BillRunStatus.RUNNING, started_at=run.started_at or now, error="", updated_at=now
+    )
+    total = await _count(sql, cycle.id, month)
+    await BillRun.filter(id=run.id).update(accounts_total=total)
+    if on_total is not None:
+        done = await _count(sql, cycle.id, month, up_to=resumed_from)
+        on_total(total - done)
+    book = await TariffBook.load(sql)
+    cache = QuoteCache()
+    cursor = resumed_from
+    window_end = local_midnight(ctx.window[1] + timedelta(days=1), zone)
+    try:
+        while True:
+            accounts = await load_accounts(
+                sql, cycle_id=cycle.id, after_id=cursor, limit=chunk_size, period_last=month.last
+            )
+            if not accounts:
+                break
+            result = await _draft_chunk(sql, accounts, ctx, book, cache, window_end)
+            await _write_chunk(run.id, result)
+            cursor = result.last_account_id
+            if progress is not None:
+                progress(len(accounts))
+    except BaseException as exc:
+        await BillRun.filter(id=run.id).update(
+            status=BillRunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
+        )
+        raise
+    await BillRun.filter(id=run.id).update(
+        status=BillRunStatus.COMPLETED, finished_at=datetime.now(UTC)
+    )
+    summary = await summarise(run.id)
+    summary.elapsed_s = clock.perf_counter() - started
+    summary.resumed_from = resumed_from
+    return summary
+
+
+async def start_run(
+    actor: Viewer, *, cycle_code: str, period: str, take_over: bool = False
+) -> tuple[BillRun, BillingCycle, BillingMonth]:
+    """Start (or resume) a cycle's run for a month, as any door starts it, with its audit row.
+
+    Refused while the same run is in progress elsewhere (``domain.billing.run_in_progress``),
+    unless the operator takes it over (``gridbill bill-run --resume``) because its process
+    died: runs are safe to work on from several processes at once, so a mistaken take-over
+    costs nothing but a second worker. The caller then drafts it: a job on the API's behalf,
+    the command in its own process.
+    """
+    async with in_transaction():
+        run, cycle, month = await prepare_run(
+            cycle_code=cycle_code.strip(), period=period.strip(), started_by_id=actor.user_id
+        )
+        running = run_in_progress(run.status.value, run.updated_at, datetime.now(UTC))
+        if running and not take_over:
+            raise Refused("INVALID_STATE", f"bill run #{run.id} of this cycle and month is running")
+        await audit.record(
+            viewer=actor, action="bill_run.taken_over" if running else "bill_run.started",
+            entity="bill_run", entity_id=run.id, after={"cycle": cycle.code, "period": str(month)},
+        )  # fmt: skip
+    return run, cycle, month
+
+
+async def run_bill_run(
+    *,
+    cycle_code: str,
+    period: str,
+    zone: ZoneInfo,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+    on_total: Callable[[int], object] | None = None,
+    started_by_id: int | None = None,
+) -> RunSummary:
+    """Start (or resume) the run of ``cycle_code`` for ``period`` (YYYY-MM) and finish it."""
+    run, cycle, month = await prepare_run(
+        cycle_code=cycle_code, period=period, started_by_id=started_by_id
+    )
+    return await execute_run(
+        run, cycle, month, zone=zone, chunk_size=chunk_size, progress=progress, on_total=on_total
+    )
+
+
+async def summarise(run_id: int) -> RunSummary:
+    run = await BillRun.get(id=run_id).prefetch_related("cycle")
+    return RunSummary(
+        run_id=run.id,
+        cycle=run.cycle.code,
+        period=f"{run.period_start:%Y-%m}",
+        status=run.status.value,
+        accounts=run.accounts_total,
+        bills=run.bills_created,
+        estimated=run.bills_estimated,
+        skipped=dict(run.skip_reasons),
+        total_billed_paise=run.total_billed_paise,
+    )
+
+
+async def _count(sql: Sql, cycle_id: int, month: BillingMonth, up_to: int | None = None) -> int:
+    query = (
+        "SELECT COUNT(*) AS n FROM accounts WHERE billing_cycle_id = ? AND status = 'active' "
+        "AND connected_on <= ?"
+    )
+    params: list[object] = [cycle_id, sql.day(month.last)]
+    if up_to is not None:
+        query += " AND id <= ?"
+        params.append(up_to)
+    rows = await sql.rows(query, params)
+    return int(rows[0]["n"])
+
+
+async def _draft_chunk(
+    sql: Sql,
+    accounts: list[AccountInputs],
+    ctx: Context,
+    book: TariffBook,
+    cache: QuoteCache,
+    window_end: datetime,
+) -> ChunkResult:
+    await load_chunk(
+        sql,
+        accounts,
+        window_end=window_end,
+        history_from=ctx.scheduled - timedelta(days=HISTORY_DAYS),
+        lookback_from=lookback(ctx.scheduled, ctx.zone),
+        zone=ctx.zone,
+    )
+    return await draft_accounts(sql, accounts, ctx, book, cache)
+
+
+async def draft_accounts(
+    sql: Sql,
+    accounts: list[AccountInputs],
+    ctx: Context,
+    book: TariffBook,
+    cache: QuoteCache,
+    plans: dict[int, Plan | Skip] | None = None,
+) -> ChunkResult:
+    """Plan, load interval data where it prices a bill, and draft each account."""
+    skipped: Counter[str] = Counter()
+    plans = plans if plans is not None else {a.id: plan(a, ctx) for a in accounts}
+    spans = {
+        p.interval_register.id: (p.opening_at, p.closing.read_at)
+        for p in plans.values()
+        if isinstance(p, Plan)
+        and p.interval_register is not None
+        and p.opening_at is not None
+        and p.closing is not None
+    }
+    intervals = await load_intervals(sql, spans)
+    drafts: list[Draft] = []
+    for account in accounts:
+        planned = plans[account.id]
+        if isinstance(planned, Skip):
+            skipped[planned.reason] += 1
+            continue
+        reg = planned.interval_register
+        made = draft(planned, ctx, book, cache, intervals.get(reg.id) if reg else None)
+        if isinstance(made, Skip):
+            skipped[made.reason] += 1
+            log.info("account %s not billed: %s (%s)", account.number, made.reason, made.detail)
+        else:
+            drafts.append(made)
+    return ChunkResult(drafts, skipped, accounts[-1].id if accounts else 0)
+
+
+async def insert_drafts(
+    sql: Sql, drafts: list[Draft], run_id: int | None, replaces: dict[int, int] | None = None
+) -> tuple[list[Draft], list[int]]:
+    """Insert the drafts; those whose (account, period) already has a bill are left out.
+
+    Returns the drafts inserted and their new bill ids.
+    """
+    if not drafts:
+        return [], []
+    now = sql.ts(datetime.now(UTC))
+    replaces = replaces or {}
+    rows = [
+        (
+            d.account_id, d.customer_id, run_id, sql.day(d.period_start), sql.day(d.period_end),
+            sql.day(d.period_start), "draft", sql.flag(d.is_estimated), sql.flag(d.is_final),
+            d.estimate_basis[:40], d.currency, d.consumption_wh, d.max_demand_w, d.charges_paise,
+            d.rounding_paise, d.total_paise, d.arrears_paise, 0, d.total_paise + d.arrears_paise,
+            0, d.tariff_version_id, sql.json(d.snapshot), replaces.get(d.account_id), "", "", "",
+            now, now,
+        )
+        for d in drafts
+    ]  # fmt: skip
+    returned = await sql.insert(
+        "bills",
+        BILL_COLUMNS,
+        rows,
+        suffix="ON CONFLICT (account_id, active_period) DO NOTHING",
+        returning="id, account_id, period_start",
+    )
+    ids = {(r["account_id"], str(r["period_start"])[:10]): r["id"] for r in returned}
+    inserted: list[Draft] = []
+    bill_ids: list[int] = []
+    lines: list[tuple[object, ...]] = []
+    reads: list[tuple[object, ...]] = []
+    for d in drafts:
+        bill_id = ids.get((d.account_id, d.period_start.isoformat()))
+        if bill_id is None:
+            continue
+        inserted.append(d)
+        bill_ids.append(bill_id)
+        for position, line in enumerate(d.lines, start=1):
+            lines.append(
+                (
+                    bill_id, position, line.component, line.code[:60], line.description[:200],
+                    line.quantity, line.unit[:12], line.rate, line.amount_paise,
+                    line.tou_period,
+                )
+            )  # fmt: skip
+        for r in d.reads:
+            reads.append(
+                (
+                    bill_id, r.register_id, r.opening_read_id, r.closing_read_id, r.opening_milli,
+                    r.closing_milli, r.multiplier, r.consumption_wh, sql.flag(r.is_estimated),
+                )
+            )  # fmt: skip
+    await sql.insert("bill_lines", LINE_COLUMNS, lines)
+    await sql.insert("bill_reads", READ_COLUMNS, reads)
+    return inserted, bill_ids
+
+
+async def _write_chunk(run_id: int, result: ChunkResult) -> None:
+    async with in_transaction() as connection:
+        sql = Sql(connection)
+        inserted, _ = await insert_drafts(sql, result.drafts, run_id)
+        skipped = result.skipped
+        lost = len(result.drafts) - len(inserted)
+        if lost:
+            skipped["already billed"] += lost
+        run = await BillRun.select_for_update().using_db(connection).get(id=run_id)
+        reasons = Counter(run.skip_reasons)
+        reasons.update(skipped)
+        await sql.execute(
+            "UPDATE bill_runs SET bills_created = bills_created + ?, "
+            "bills_estimated = bills_estimated + ?, accounts_skipped = accounts_skipped + ?, "
+            "total_billed_paise = total_billed_paise + ?, skip_reasons = ?, "
+            "last_account_id = CASE WHEN last_account_id > ? THEN last_account_id ELSE ? END, "
+            "updated_at = ? WHERE id = ?",
+            [
+                len(inserted),
+                sum(1 for d in inserted if d.is_estimated),
+                sum(skipped.values()),
+                sum(d.total_paise for d in inserted),
+                sql.json(dict(reasons)),
+                result.last_account_id,
+                result.last_account_id,
+                sql.ts(datetime.now(UTC)),
+                run_id,
+            ],
+        )

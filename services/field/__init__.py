@@ -1,0 +1,1 @@
+"""The office's side of field work: reading routes, messages to readers and their devices."""

@@ -1,0 +1,3 @@
+"""Identity: sign-up and sign-in, tokens and their standing, second factors, sign-in codes,
+throttles and partner applications.
+"""

@@ -1,0 +1,3 @@
+"""Meter data: meters and registers, ingestion of reads and intervals, VEE and its review,
+and the usage aggregates the customer app and bills read.
+"""

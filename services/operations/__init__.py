@@ -1,0 +1,1 @@
+"""Running an installation: backup and restore, and moving the database to PostgreSQL."""

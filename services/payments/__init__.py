@@ -1,0 +1,3 @@
+"""Payments: online through Razorpay, at the counter, refunds, settlement against bills,
+statements, receipts, reconciliation and dunning.
+"""
