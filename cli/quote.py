@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.metering import PricingError
+from domain.money import round_half_up
 from domain.pricing import Quote, price
 from domain.tariff import Tariff, TariffError, parse_tariff
 from domain.urdb import from_urdb
@@ -50,7 +51,11 @@ def add_parser(subparsers: Any) -> None:
         help="kWh in a time-of-use period (from TOU registers; repeat per period), over --days",
     )
     p.add_argument("--days", type=int, metavar="D", help="days the usage covers")
-    p.add_argument("--start", metavar="DATE", help="first day (default: 1st of this month)")
+    p.add_argument(
+        "--start",
+        metavar="DATE",
+        help="first day (default: the 1st of the current month, said in the output)",
+    )
     p.add_argument("--profile", type=Path, metavar="CSV", help="load profile: timestamp,kwh rows")
     p.add_argument("--demand-kw", metavar="KW", help="maximum-demand register reading (1.6.0)")
     p.add_argument("--load-kw", metavar="K", help="sanctioned load in kW")
@@ -73,7 +78,11 @@ def cmd_quote(settings: Settings, args: argparse.Namespace) -> int:
         )
     except PricingError as exc:
         raise QuoteError(str(exc)) from None
-    print(render_json(tariff, quote) if args.format == "json" else render_table(tariff, quote))
+    assumed = not args.profile and not args.start
+    if args.format == "json":
+        print(render_json(tariff, quote, start_assumed=assumed))
+    else:
+        print(render_table(tariff, quote, start_assumed=assumed))
     return 0
 
 
@@ -231,14 +240,25 @@ def _text(value: Decimal | None) -> str:
     return "" if value is None else str(value)
 
 
-def quote_dict(tariff: Tariff, quote: Quote) -> dict[str, Any]:
+def month_factor(quote: Quote) -> str:
+    """``"30/31 = 0.967742"``: how many months the period counted as, exactly and to 6 places."""
+    months = quote.months
+    approx = round_half_up(months, Decimal("0.000001"))
+    if months.denominator == 1:
+        return str(months.numerator)
+    return f"{months.numerator}/{months.denominator} = {approx}"
+
+
+def quote_dict(tariff: Tariff, quote: Quote, *, start_assumed: bool = False) -> dict[str, Any]:
     """The JSON shape: decimals as strings, ``end`` exclusive."""
     return {
         "tariff": tariff.code,
         "currency": quote.currency,
         "start": quote.start.isoformat(),
+        "start_assumed": start_assumed,
         "end": quote.end.isoformat(),
         "days": (quote.end - quote.start).days,
+        "month_factor": month_factor(quote),
         "total": str(quote.total),
         "lines": [
             {
@@ -256,18 +276,25 @@ def quote_dict(tariff: Tariff, quote: Quote) -> dict[str, Any]:
     }
 
 
-def render_json(tariff: Tariff, quote: Quote) -> str:
-    return json.dumps(quote_dict(tariff, quote), indent=2, ensure_ascii=False)
+def render_json(tariff: Tariff, quote: Quote, *, start_assumed: bool = False) -> str:
+    shape = quote_dict(tariff, quote, start_assumed=start_assumed)
+    return json.dumps(shape, indent=2, ensure_ascii=False)
 
 
-def render_table(tariff: Tariff, quote: Quote) -> str:
+def render_table(tariff: Tariff, quote: Quote, *, start_assumed: bool = False) -> str:
     last_day = quote.end - timedelta(days=1)
     days = (quote.end - quote.start).days
     head = [
         f"{tariff.code}: {tariff.name}",
         f"{quote.start} to {last_day} ({days} days), amounts in {quote.currency}",
-        "",
+        f"month factor {month_factor(quote)} ({tariff.proration.basis} proration)",
     ]
+    if start_assumed:
+        head.append(
+            f"no --start given: dated from the 1st of the current month ({quote.start});"
+            " give --start to price another month"
+        )
+    head.append("")
     rows = [("Code", "Description", "Quantity", "Unit", "Rate", "Amount")]
     rows += [
         (ln.code, ln.description, _text(ln.quantity), ln.unit, _text(ln.rate), str(ln.amount))

@@ -8,14 +8,18 @@ How a bill is built (docs/tariffs.md says the same for analysts):
    measured, from interval data; otherwise the total shared in proportion to the month
    factors (within a month: to the days).
 2. Charges (fixed, energy, demand) are computed exactly per part, then merged by line
-   code across parts, and only then rounded half-up to 0.01: one rounding per line.
+   code across parts, and only then rounded half-up to 0.01: one rounding per line. A
+   tariff may instead round each part of a line (``"point": "segment"``: a part-month
+   levy as two rounded amounts) or only the total (``"point": "total"``: URDB and SAM
+   keep every line exact and round the bill once).
 3. A minimum charge tops the named lines up to the prorated minimum.
 4. Levies and credits follow in dependency order. Each is computed on the *rounded*
    lines it names (which may include other levies), then rounded once. Where a levy's
    rate differs between parts, each part's rate applies to that part's share of the
    rounded base.
 5. The total is the sum of the lines; where the tariff says so it is rounded (e.g. to
-   the whole rupee) with a rounding-adjustment line.
+   the whole rupee) with a rounding-adjustment line, which also carries the paise that
+   total-only rounding leaves between the shown lines and the total.
 
 Demand is the whole billing period's maximum (as a maximum-demand register records it),
 within the hours of the charge's time-of-use period; each part pays its month factor's
@@ -28,13 +32,13 @@ import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 from domain import proration, slabs
 from domain.metering import Meter, PricingError
-from domain.money import display_quantity, exact, round_half_up, round_paise
+from domain.money import PAISA, display_quantity, exact, round_half_up, round_paise
 from domain.proration import Span
 from domain.tariff import (
     Adjustment,
@@ -42,6 +46,9 @@ from domain.tariff import (
     DemandCharge,
     EnergyCharge,
     FixedCharge,
+    LevyPart,
+    MinimumCharge,
+    RoundingPoint,
     Slabs,
     Tariff,
     adjustment_order,
@@ -79,6 +86,7 @@ class Quote:
     end: date  # exclusive
     lines: tuple[Line, ...]
     total: Decimal
+    months: Fraction = Fraction(1)  # the month factors of the parts, added: how many months
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,17 @@ class Part:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """A slab line's limits as one part applied them: summed over parts, they describe it."""
+
+    label: str
+    start: Fraction
+    end: Fraction | None
+    pricing: Slabs
+    unit: str
+
+
+@dataclass(frozen=True)
 class Item:
     """One part's contribution to a line, exact."""
 
@@ -123,6 +142,7 @@ class Item:
     rate: Decimal | None
     amount: Fraction
     tou_period: str | None = None
+    limits: Limits | None = None
 
 
 @dataclass(frozen=True)
@@ -131,13 +151,32 @@ class Merged:
 
     line: Line
     exact_by_part: Mapping[int, Fraction]
+    point: RoundingPoint = "line"
+
+    def value(self) -> Fraction:
+        """What the line counts for in the total: its rounded amount, or exact (total-only)."""
+        if self.point == "total":
+            return sum(self.exact_by_part.values(), Fraction(0))
+        return exact(self.line.amount)
 
     def share(self, part: int) -> Fraction:
-        """This part's share of the *rounded* amount."""
+        """This part's share of the amount as the tariff rounds it."""
+        own = self.exact_by_part.get(part, Fraction(0))
+        if self.point == "segment":
+            return exact(round_paise(own))
+        if self.point == "total":
+            return own
         whole = sum(self.exact_by_part.values(), Fraction(0))
         if whole == 0:
             return Fraction(0)
-        return exact(self.line.amount) * self.exact_by_part.get(part, Fraction(0)) / whole
+        return exact(self.line.amount) * own / whole
+
+
+def rounded(by_part: Mapping[int, Fraction], point: RoundingPoint) -> Decimal:
+    """A line's amount to the paisa: once, or segment by segment then added."""
+    if point == "segment":
+        return sum((round_paise(v) for v in by_part.values()), Decimal("0.00"))
+    return round_paise(sum(by_part.values(), Fraction(0)))
 
 
 def price(
@@ -154,20 +193,21 @@ def price(
     meter = Meter.read(usage, versions[0].tariff.zone)
     site = Site(sanctioned_load_kw, contract_demand_kva, holidays)
     parts = _plan(versions, meter)
+    point = parts[-1].tariff.rounding_point
     items = [item for part in parts for item in _charges(part, meter, site)]
-    merged = _merge(items)
-    merged += _minimum(parts, merged, site)
-    merged += _adjustments(parts, merged)
+    merged = _merge(items, point)
+    merged += _minimum(parts, merged, site, point)
+    merged += _adjustments(parts, merged, point)
     lines = [m.line for m in merged]
-    total = sum((line.amount for line in lines), Decimal("0.00"))
-    quantum = parts[-1].tariff.total_rounding
-    if quantum is not None:
-        rounded = round_half_up(total, quantum).quantize(Decimal("0.01"))
-        if rounded != total:
-            lines.append(_rounding_line(rounded - total))
-            total = rounded
+    shown = sum((line.amount for line in lines), Decimal("0.00"))
+    owed = sum((m.value() for m in merged), Fraction(0))
+    quantum = parts[-1].tariff.total_rounding or PAISA
+    total = round_half_up(owed, quantum).quantize(PAISA)
+    if total != shown:
+        lines.append(_rounding_line(total - shown))
     currency = versions[0].tariff.currency
-    return Quote(currency, meter.span.start, meter.span.end, tuple(lines), total)
+    months = sum((p.factor for p in parts), Fraction(0))
+    return Quote(currency, meter.span.start, meter.span.end, tuple(lines), total, months)
 
 
 def _check_versions(versions: Sequence[Effective]) -> None:
@@ -220,8 +260,11 @@ def _charges(part: Part, meter: Meter, site: Site) -> Iterator[Item]:
 
 def _category(part: Part) -> Category:
     """The first category whose limit (prorated) the part's total is within."""
+    widths = part.tariff.proration.slab_widths
     for category in part.tariff.categories:
-        if category.up_to is None or part.kwh <= exact(category.up_to) * part.factor:
+        if category.up_to is None or part.kwh <= slabs.applied_limit(
+            category.up_to, part.factor, widths
+        ):
             return category
     raise AssertionError("the last category is open")  # parse_tariff guarantees it
 
@@ -239,8 +282,12 @@ def _load(basis: str, site: Site, what: str) -> Fraction:
 def _fixed(part: Part, charge: FixedCharge, site: Site) -> Iterator[Item]:
     scale = proration.scale(charge.per, part.span, part.tariff.proration)
     if charge.basis == "per_bill":
-        rate = _chosen_rate(part, charge, Fraction(0))
-        yield _item(part, "fixed", charge.code, charge.description, charge.per, scale, rate)
+        description, load = charge.description, Fraction(0)
+        if charge.chosen_by == "load":
+            load = _load("per_kw", site, f"fixed charge {charge.code!r}")
+            description = f"{charge.description} ({display_quantity(load)} kW sanctioned)"
+        rate = _chosen_rate(part, charge, load)
+        yield _item(part, "fixed", charge.code, description, charge.per, scale, rate)
         return
     load = _load(charge.basis, site, f"fixed charge {charge.code!r}")
     if charge.load_rounding == "up":
@@ -253,14 +300,17 @@ def _fixed(part: Part, charge: FixedCharge, site: Site) -> Iterator[Item]:
         yield _item(part, "fixed", charge.code, description, unit, load * scale, rate)
         return
     for p in slabs.apportion(load, charge.pricing, Fraction(1)):
-        description = f"{charge.description} {slabs.describe(p, charge.pricing, load_unit)}"
+        description = (
+            f"{charge.description} {slabs.describe(p.start, p.end, charge.pricing, load_unit)}"
+        )
         code = f"{charge.code}.{p.index + 1}"
         yield _item(part, "fixed", code, description, unit, p.quantity * scale, p.rate)
 
 
 def _chosen_rate(part: Part, charge: FixedCharge, load: Fraction) -> Decimal:
     if charge.chosen_by == "kwh":
-        return slabs.rate_for(part.kwh, charge.pricing, part.factor).rate
+        widths = part.tariff.proration.slab_widths
+        return slabs.rate_for(part.kwh, charge.pricing, part.factor, widths).rate
     if charge.chosen_by == "load":
         return slabs.rate_for(load, charge.pricing, Fraction(1)).rate
     return charge.pricing.slabs[0].rate
@@ -283,13 +333,15 @@ def _slab_items(
     part: Part, code: str, description: str, pricing: Slabs, kwh: Fraction, period: str | None
 ) -> Iterator[Item]:
     scale = part.factor if pricing.limits_per == "month" else Fraction(part.span.days)
-    for p in slabs.apportion(kwh, pricing, scale):
+    widths = part.tariff.proration.slab_widths
+    for p in slabs.apportion(kwh, pricing, scale, widths, every=not pricing.is_flat):
         if pricing.is_flat:
             yield _item(part, "energy", code, description, "kWh", p.quantity, p.rate, period)
             continue
-        text = f"{description} {slabs.describe(p, pricing, 'kWh')}"
+        limits = Limits(description, p.start, p.end, pricing, "kWh")
+        text = f"{description} {slabs.describe(p.start, p.end, pricing, 'kWh')}"
         code_n = f"{code}.{p.index + 1}"
-        yield _item(part, "energy", code_n, text, "kWh", p.quantity, p.rate, period)
+        yield _item(part, "energy", code_n, text, "kWh", p.quantity, p.rate, period, limits)
 
 
 def _demand(part: Part, charge: DemandCharge, meter: Meter, site: Site) -> Iterator[Item]:
@@ -305,7 +357,7 @@ def _demand(part: Part, charge: DemandCharge, meter: Meter, site: Site) -> Itera
         code, text = charge.code, description
         if not charge.pricing.is_flat:
             code = f"{charge.code}.{p.index + 1}"
-            text = f"{description} {slabs.describe(p, charge.pricing, charge.unit)}"
+            text = f"{description} {slabs.describe(p.start, p.end, charge.pricing, charge.unit)}"
         yield _item(
             part, "demand", code, text, unit, p.quantity * part.factor, p.rate, charge.period
         )
@@ -342,6 +394,7 @@ def _item(
     quantity: Fraction,
     rate: Decimal,
     period: str | None = None,
+    limits: Limits | None = None,
 ) -> Item:
     return Item(
         part.index,
@@ -353,48 +406,71 @@ def _item(
         rate,
         quantity * exact(rate),
         period,
+        limits,
     )
 
 
 # --- merging, minimum, levies and credits ---------------------------------------------
 
 
-def _merge(items: Sequence[Item]) -> list[Merged]:
-    """One line per code: quantities and exact amounts summed over parts, then rounded."""
+def _merge(items: Sequence[Item], point: RoundingPoint) -> list[Merged]:
+    """One line per code: quantities and exact amounts summed over parts, then rounded.
+
+    Slab items that carry nothing (there only to sum a slab's limits over the parts) make
+    no line of their own.
+    """
     groups: dict[str, list[Item]] = {}
     for item in items:
         groups.setdefault(item.code, []).append(item)
-    merged = [_merged(group) for group in groups.values()]
+    merged = [
+        _merged(group, point)
+        for group in groups.values()
+        if any(i.quantity != 0 or i.amount != 0 for i in group)
+    ]
     merged.sort(key=lambda m: COMPONENT_ORDER.index(m.line.component))
     return merged
 
 
-def _merged(group: Sequence[Item]) -> Merged:
+def _merged(group: Sequence[Item], point: RoundingPoint) -> Merged:
     first = group[0]
-    rates = {i.rate for i in group}
+    carrying = [i for i in group if i.quantity != 0 or i.amount != 0]
+    rates = {i.rate for i in carrying}
     quantities = [i.quantity for i in group if i.quantity is not None]
     by_part: dict[int, Fraction] = {}
     for i in group:
         by_part[i.part] = by_part.get(i.part, Fraction(0)) + i.amount
-    amount = sum(by_part.values(), Fraction(0))
     line = Line(
         component=first.component,
         code=first.code,
-        description=first.description,
+        description=_described(group),
         quantity=display_quantity(sum(quantities, Fraction(0))) if quantities else None,
         unit=first.unit,
         rate=rates.pop() if len(rates) == 1 else None,
-        amount=round_paise(amount),
+        amount=rounded(by_part, point),
         tou_period=first.tou_period,
     )
-    return Merged(line, by_part)
+    return Merged(line, by_part, point)
+
+
+def _described(group: Sequence[Item]) -> str:
+    """A slab line names the limits the bill applied: each part's, added up."""
+    limits = [i.limits for i in group if i.limits is not None]
+    if not limits or len(limits) != len(group):
+        return group[0].description
+    start = sum((lim.start for lim in limits), Fraction(0))
+    ends = [lim.end for lim in limits]
+    end = None if any(e is None for e in ends) else sum((e for e in ends if e), Fraction(0))
+    first = limits[0]
+    return f"{first.label} {slabs.describe(start, end, first.pricing, first.unit)}"
 
 
 def _base_share(merged: Sequence[Merged], base: Sequence[str], part: int) -> Fraction:
     return sum((m.share(part) for m in merged if in_base(m.line.code, base)), Fraction(0))
 
 
-def _minimum(parts: Sequence[Part], merged: Sequence[Merged], site: Site) -> list[Merged]:
+def _minimum(
+    parts: Sequence[Part], merged: Sequence[Merged], site: Site, point: RoundingPoint
+) -> list[Merged]:
     owed: dict[int, Fraction] = {}
     first = None
     for part in parts:
@@ -402,33 +478,41 @@ def _minimum(parts: Sequence[Part], merged: Sequence[Merged], site: Site) -> lis
         if minimum is None:
             continue
         first = first or minimum
-        amount = exact(minimum.rate) * proration.scale(
-            minimum.per, part.span, part.tariff.proration
-        )
-        if minimum.basis == "per_kw":
-            amount *= _load("per_kw", site, f"minimum charge {minimum.code!r}")
-        owed[part.index] = amount
+        scale = proration.scale(minimum.per, part.span, part.tariff.proration)
+        owed[part.index] = _minimum_per_month(minimum, site) * scale
     if first is None:
         return []
     charges = ("fixed", "energy", "demand")
     paid = sum(
         (
-            m.line.amount
+            m.value()
             for m in merged
             if (in_base(m.line.code, first.base) if first.base else m.line.component in charges)
         ),
-        Decimal(0),
+        Fraction(0),
     )
-    shortfall = round_paise(sum(owed.values(), Fraction(0))) - paid
+    whole = sum(owed.values(), Fraction(0))
+    shortfall = (whole if point == "total" else exact(round_paise(whole))) - paid
     if shortfall <= 0:
         return []
-    whole = sum(owed.values(), Fraction(0))
-    by_part = {i: exact(shortfall) * v / whole for i, v in owed.items()}
-    line = Line("minimum", first.code, first.description, None, "", None, shortfall)
-    return [Merged(line, by_part)]
+    by_part = {i: shortfall * v / whole for i, v in owed.items()}
+    line = Line("minimum", first.code, first.description, None, "", None, rounded(by_part, point))
+    return [Merged(line, by_part, point)]
 
 
-def _adjustments(parts: Sequence[Part], merged: list[Merged]) -> list[Merged]:
+def _minimum_per_month(minimum: MinimumCharge, site: Site) -> Fraction:
+    """The minimum for one month: per connection or per kW, the rate maybe chosen by load."""
+    if minimum.chosen_by == "flat" and minimum.basis == "per_bill":
+        return exact(minimum.pricing.slabs[0].rate)
+    load = _load("per_kw", site, f"minimum charge {minimum.code!r}")
+    if minimum.basis == "per_bill":
+        return exact(slabs.rate_for(load, minimum.pricing, Fraction(1)).rate)
+    if minimum.pricing.mode == "telescopic":
+        return slabs.cost(load, minimum.pricing, Fraction(1))
+    return load * exact(slabs.rate_for(load, minimum.pricing, Fraction(1)).rate)
+
+
+def _adjustments(parts: Sequence[Part], merged: list[Merged], point: RoundingPoint) -> list[Merged]:
     """Levies and credits in dependency order, each on the rounded lines before it."""
     definitions: dict[str, Adjustment] = {}
     for part in parts:
@@ -440,20 +524,21 @@ def _adjustments(parts: Sequence[Part], merged: list[Merged]) -> list[Merged]:
         raise PricingError(f"the tariff versions' levies cannot be ordered: {exc}") from None
     added: list[Merged] = []
     for first in order:
-        line = _adjustment(first, parts, [*merged, *added])
+        line = _adjustment(first, parts, [*merged, *added], point)
         if line is not None:
             added.append(line)
     return added
 
 
 def _adjustment(
-    first: Adjustment, parts: Sequence[Part], merged: Sequence[Merged]
+    first: Adjustment, parts: Sequence[Part], merged: Sequence[Merged], point: RoundingPoint
 ) -> Merged | None:
     if not _eligible(first, parts):
         return None
     by_part: dict[int, Fraction] = {}
     quantity = Fraction(0)
     rates: set[Decimal] = set()
+    runs: list[tuple[Span, Decimal]] = []
     for part in parts:
         own = next((a for a in part.tariff.adjustments if a.code == first.code), None)
         if own is None:
@@ -462,28 +547,51 @@ def _adjustment(
         if rate is None:
             raise PricingError(f"{own.kind} {own.code!r} has no rate for {part.span.start}")
         rates.add(rate)
+        runs.append((part.span, rate))
         part_quantity, amount = _adjustment_part(own, part, rate, merged)
         quantity += part_quantity
         by_part[part.index] = amount
-    total = sum(by_part.values(), Fraction(0))
-    total = _capped(first, parts, total)
+    uncapped = sum(by_part.values(), Fraction(0))
+    total = _capped(first, parts, uncapped)
     if total == 0:
         return None
+    if total != uncapped:
+        by_part = {i: v * total / uncapped for i, v in by_part.items()}
     sign = -1 if first.kind == "credit" else 1
     by_part = {i: sign * v for i, v in by_part.items()}
     unit = {"percent": "%", "per_kwh": "kWh", "per_month": "month", "free_units": "kWh"}[first.how]
     shown_rate = rates.pop() if len(rates) == 1 and first.how != "free_units" else None
+    description = first.description
+    if len(rates) > 1 and first.how != "free_units":
+        description = f"{description} ({_rate_runs(runs, unit)})"
     line = Line(
         component=first.kind,
         code=first.code,
-        description=first.description,
+        description=description,
         quantity=display_quantity(quantity),
         unit=unit,
         rate=shown_rate,
-        amount=round_paise(sign * total),
+        amount=rounded(by_part, point),
         tou_period=None,
     )
-    return Merged(line, by_part)
+    return Merged(line, by_part, point)
+
+
+def _rate_runs(runs: Sequence[tuple[Span, Decimal]], unit: str) -> str:
+    """``"7.25% 1–30 Jun, 8.11% 1–10 Jul"``: which rate held on which days of the bill."""
+    joined: list[tuple[date, date, Decimal]] = []
+    for span, rate in runs:
+        if joined and joined[-1][2] == rate:
+            joined[-1] = (joined[-1][0], span.end, rate)
+        else:
+            joined.append((span.start, span.end, rate))
+    suffix = "%" if unit == "%" else f"/{unit}"
+    texts = []
+    for start, end, rate in joined:
+        last = end - timedelta(days=1)
+        first_day = f"{start.day}" if start.month == last.month else f"{start.day} {start:%b}"
+        texts.append(f"{rate}{suffix} {first_day}–{last.day} {last:%b}")
+    return ", ".join(texts)
 
 
 def _adjustment_part(
@@ -492,6 +600,7 @@ def _adjustment_part(
     """(quantity, exact unsigned amount) of one adjustment in one part."""
     if own.how == "percent":
         base = _base_share(merged, own.base, part.index)
+        base += sum((_levy_part(p, part, merged) for p in own.parts), Fraction(0))
         return base, base * exact(rate) / 100
     if own.how == "per_kwh":
         return part.kwh, part.kwh * exact(rate)
@@ -503,7 +612,22 @@ def _adjustment_part(
     )
     if charge is None or charge.slabs is None:
         return Fraction(0), Fraction(0)
-    return free, slabs.cost(free, charge.slabs, part.factor)
+    widths = part.tariff.proration.slab_widths
+    return free, slabs.cost(free, charge.slabs, part.factor, widths)
+
+
+def _levy_part(named: LevyPart, part: Part, merged: Sequence[Merged]) -> Fraction:
+    """The part of a percentage levy that fell on some of its base: its amount in this
+    part, in proportion to those lines' share of its base."""
+    levy = next((m for m in merged if m.line.code == named.code), None)
+    definition = next((a for a in part.tariff.adjustments if a.code == named.code), None)
+    if levy is None or definition is None:
+        return Fraction(0)
+    whole = _base_share(merged, definition.base, part.index)
+    if whole == 0:
+        return Fraction(0)
+    on = _base_share(merged, named.on, part.index)
+    return abs(levy.share(part.index)) * on / whole
 
 
 def _eligible(adjustment: Adjustment, parts: Sequence[Part]) -> bool:

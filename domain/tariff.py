@@ -31,6 +31,8 @@ FixedBasis = Literal["per_bill", "per_kw", "per_kva"]
 AdjustmentKind = Literal["levy", "credit"]
 AdjustmentHow = Literal["percent", "per_kwh", "per_month", "free_units"]
 ProrationBasis = Literal["calendar_month", "fixed_days"]
+WidthRounding = Literal["none", "nearest", "down"]
+RoundingPoint = Literal["line", "segment", "total"]
 
 S = TypeVar("S", bound=str)
 T = TypeVar("T")
@@ -38,6 +40,8 @@ T = TypeVar("T")
 PRORATION_BASES: tuple[ProrationBasis, ...] = ("calendar_month", "fixed_days")
 SLAB_MODES: tuple[SlabMode, ...] = ("telescopic", "non_telescopic")
 FIXED_BASES: tuple[FixedBasis, ...] = ("per_bill", "per_kw", "per_kva")
+WIDTH_ROUNDINGS: tuple[WidthRounding, ...] = ("none", "nearest", "down")
+ROUNDING_POINTS: tuple[RoundingPoint, ...] = ("line", "segment", "total")
 
 
 class TariffError(ValueError):
@@ -113,12 +117,16 @@ class DemandCharge:
 
 @dataclass(frozen=True)
 class MinimumCharge:
+    """The least the named lines may come to; the rate may be chosen by sanctioned load
+    (``chosen_by == "load"``: "₹120/kW up to 2 kW, ₹70/kW above")."""
+
     code: str
     description: str
     basis: Literal["per_bill", "per_kw"]
     per: Per
-    rate: Decimal
+    pricing: Slabs
     base: tuple[str, ...]
+    chosen_by: Literal["flat", "load"] = "flat"
 
 
 @dataclass(frozen=True)
@@ -140,8 +148,21 @@ class KwhBand:
 
 
 @dataclass(frozen=True)
+class LevyPart:
+    """The part of a percentage levy or credit that fell on some of its base's lines:
+    a tax counted on "8% of energy" names the surcharge's part on ``EC`` only."""
+
+    code: str
+    on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Adjustment:
-    """A levy (duty, tax, surcharge, fuel adjustment) or a credit (subsidy, rebate)."""
+    """A levy (duty, tax, surcharge, fuel adjustment) or a credit (subsidy, rebate).
+
+    ``base`` names lines by code (a whole charge ``EC``, or one slab ``EC.2``); ``parts``
+    names parts of other percentage levies (:class:`LevyPart`).
+    """
 
     code: str
     description: str
@@ -152,6 +173,7 @@ class Adjustment:
     charge: str | None = None  # free units: the energy charge whose units are free
     cap_per_month: Decimal | None = None
     band: KwhBand | None = None
+    parts: tuple[LevyPart, ...] = ()
 
     def rate_on(self, day: date) -> Decimal | None:
         return next((r.rate for r in self.rates if r.covers(day)), None)
@@ -171,6 +193,7 @@ class Category:
 class Proration:
     basis: ProrationBasis = "calendar_month"
     days: int = 30
+    slab_widths: WidthRounding = "none"  # round each prorated slab width to whole units
 
 
 @dataclass(frozen=True)
@@ -201,6 +224,7 @@ class Tariff:
     minimum_charge: MinimumCharge | None
     adjustments: tuple[Adjustment, ...]
     total_rounding: Decimal | None = None
+    rounding_point: RoundingPoint = "line"
     late_payment: LatePayment | None = None
     prompt_payment: PromptPayment | None = None
     notes: str = ""
@@ -225,6 +249,27 @@ def charge_codes(tariff: Tariff) -> frozenset[str]:
     return frozenset(codes)
 
 
+def line_codes(tariff: Tariff) -> frozenset[str]:
+    """Every code a bill line of this tariff can carry: charges, their slabs and periods."""
+    codes = set(charge_codes(tariff))
+    for category in tariff.categories:
+        for fixed in category.fixed_charges:
+            codes |= _numbered(fixed.code, fixed.pricing)
+        for energy in category.energy_charges:
+            if energy.slabs is not None:
+                codes |= _numbered(energy.code, energy.slabs)
+            for name, pricing in energy.periods.items():
+                codes.add(f"{energy.code}.{name}")
+                codes |= _numbered(f"{energy.code}.{name}", pricing)
+    for demand in tariff.demand_charges:
+        codes |= _numbered(demand.code, demand.pricing)
+    return frozenset(codes)
+
+
+def _numbered(code: str, pricing: Slabs) -> set[str]:
+    return {f"{code}.{i}" for i in range(1, len(pricing.slabs) + 1)}
+
+
 def in_base(code: str, base: Sequence[str]) -> bool:
     """Whether a line is named by a base: ``EC`` covers ``EC``, ``EC.1`` and ``EC.peak``."""
     return any(code == b or code.startswith(f"{b}.") for b in base)
@@ -240,7 +285,11 @@ def adjustment_order(adjustments: Sequence[Adjustment]) -> tuple[Adjustment, ...
     placed: set[str] = set()
     pending = list(adjustments)
     while pending:
-        ready = [a for a in pending if all(b in placed or b not in by_code for b in a.base)]
+        ready = [
+            a
+            for a in pending
+            if all(b in placed or b not in by_code for b in (*a.base, *(p.code for p in a.parts)))
+        ]
         if not ready:
             codes = ", ".join(a.code for a in pending)
             raise TariffError("levies", f"circular bases among {codes}")
@@ -381,6 +430,7 @@ def parse_tariff(document: Mapping[str, object]) -> Tariff:
         hint = " (a URDB record? import it with --urdb)" if _looks_like_urdb(document) else ""
         _fail("format", f"must be {FORMAT!r}{hint}")
     doc = _object(document, "", TOP_KEYS)
+    total_rounding, rounding_point = _rounding(doc.get("rounding", {}), "rounding")
     tariff = Tariff(
         code=_text(_required(doc, "code", ""), "code"),
         name=_text(_required(doc, "name", ""), "name"),
@@ -393,7 +443,8 @@ def parse_tariff(document: Mapping[str, object]) -> Tariff:
         demand_charges=_demand_list(doc.get("demand_charges", []), "demand_charges"),
         minimum_charge=_optional(doc, "minimum_charge", _minimum),
         adjustments=_adjustments(doc, "levies", "levy") + _adjustments(doc, "credits", "credit"),
-        total_rounding=_optional(doc, "rounding", _rounding),
+        total_rounding=total_rounding,
+        rounding_point=rounding_point,
         late_payment=_optional(doc, "late_payment", _late),
         prompt_payment=_optional(doc, "prompt_payment", _prompt),
         notes=_optional(doc, "notes", _text) or "",
@@ -448,12 +499,13 @@ def _zone(value: object, path: str) -> str:
 
 
 def _proration(value: object, path: str) -> Proration:
-    obj = _object(value, path, frozenset({"basis", "days"}))
+    obj = _object(value, path, frozenset({"basis", "days", "slab_widths"}))
     basis = _choice(obj.get("basis", "calendar_month"), _at(path, "basis"), PRORATION_BASES)
     days = _int(obj.get("days", 30), _at(path, "days"), 28, 31)
     if "days" in obj and basis != "fixed_days":
         _fail(_at(path, "days"), "only applies with basis fixed_days")
-    return Proration(basis, days)
+    widths = _choice(obj.get("slab_widths", "none"), _at(path, "slab_widths"), WIDTH_ROUNDINGS)
+    return Proration(basis, days, widths)
 
 
 def _slab_list(value: object, path: str, mode: SlabMode, limits_per: LimitUnit) -> Slabs:
@@ -565,9 +617,12 @@ def _fixed(value: object, path: str) -> FixedCharge:
         pricing = _slab_list(obj["by_kwh"], _at(path, "by_kwh"), "non_telescopic", "month")
     else:
         chosen_by = "load"
-        if basis == "per_bill":
-            _fail(_at(path, "load_slabs"), "needs basis per_kw or per_kva")
         pricing = _load_slabs(obj["load_slabs"], _at(path, "load_slabs"))
+        if basis == "per_bill" and pricing.mode == "telescopic":
+            _fail(
+                _at(path, "load_slabs"),
+                "a per_bill charge takes one rate chosen by the sanctioned load: mode whole_load",
+            )
     return FixedCharge(
         code=_code(_required(obj, "code", path), _at(path, "code")),
         description=_text(obj.get("description", "Fixed charge"), _at(path, "description")),
@@ -658,23 +713,54 @@ def _demand(value: object, path: str) -> DemandCharge:
     )
 
 
+MINIMUM_KEYS = frozenset({"code", "description", "basis", "per", "rate", "load_slabs", "base"})
+
+
 def _minimum(value: object, path: str) -> MinimumCharge:
-    obj = _object(value, path, frozenset({"code", "description", "basis", "per", "rate", "base"}))
+    obj = _object(value, path, MINIMUM_KEYS)
+    if ("rate" in obj) == ("load_slabs" in obj):
+        _fail(path, "needs exactly one of rate or load_slabs")
+    bases: tuple[Literal["per_bill", "per_kw"], ...] = ("per_bill", "per_kw")
+    basis = _choice(obj.get("basis", "per_bill"), _at(path, "basis"), bases)
+    chosen_by: Literal["flat", "load"] = "flat"
+    if "rate" in obj:
+        pricing = Slabs((Slab(None, _decimal(obj["rate"], _at(path, "rate"))),))
+    else:
+        chosen_by = "load"
+        pricing = _load_slabs(obj["load_slabs"], _at(path, "load_slabs"))
+        if basis == "per_bill" and pricing.mode == "telescopic":
+            _fail(
+                _at(path, "load_slabs"),
+                "a per_bill minimum takes one rate chosen by the sanctioned load: mode whole_load",
+            )
     return MinimumCharge(
         code=_code(obj.get("code", "MIN"), _at(path, "code")),
         description=_text(
             obj.get("description", "Minimum charge shortfall"), _at(path, "description")
         ),
-        basis=_choice(obj.get("basis", "per_bill"), _at(path, "basis"), ("per_bill", "per_kw")),
+        basis=basis,
         per=_choice(obj.get("per", "month"), _at(path, "per"), ("month", "day", "year")),
-        rate=_decimal(_required(obj, "rate", path), _at(path, "rate")),
+        pricing=pricing,
         base=_codes(obj.get("base", []), _at(path, "base"), non_empty=False),
+        chosen_by=chosen_by,
     )
 
 
 def _codes(value: object, path: str, *, non_empty: bool = True) -> tuple[str, ...]:
+    """Codes of lines, as a base names them: a charge ``EC`` or its slab or period ``EC.2``."""
     items = _list(value, path, non_empty=non_empty)
-    return tuple(_code(v, _at(path, i)) for i, v in enumerate(items))
+    return tuple(_line_code(v, _at(path, i)) for i, v in enumerate(items))
+
+
+def _line_code(value: object, path: str) -> str:
+    text = _text(value, path)
+    for piece in text.split("."):
+        if not (piece and (piece[0].isalnum()) and all(ch.isalnum() or ch in "_-" for ch in piece)):
+            _fail(
+                path,
+                "must be a code (letters, digits, '_', '-'), or a code and its slab or period ('EC.2')",
+            )
+    return text
 
 
 ADJUSTMENT_KEYS = frozenset(
@@ -702,6 +788,7 @@ def _adjustment(value: object, path: str, kind: AdjustmentKind) -> Adjustment:
         )
         _fail(path, f"needs exactly one of {options}")
     how = hows[0]
+    base, parts = _base(obj["base"], _at(path, "base")) if "base" in obj else ((), ())
     if (how == "percent") != ("base" in obj):
         _fail(_at(path, "base"), "is required with percent, and only applies to it")
     if (how == "free_units") != ("charge" in obj):
@@ -712,13 +799,30 @@ def _adjustment(value: object, path: str, kind: AdjustmentKind) -> Adjustment:
         kind=kind,
         how=how,
         rates=_rates(obj[how], _at(path, how)),
-        base=_codes(obj["base"], _at(path, "base")) if "base" in obj else (),
+        base=base,
+        parts=parts,
         charge=_code(obj["charge"], _at(path, "charge")) if "charge" in obj else None,
         cap_per_month=_decimal(obj["cap_per_month"], _at(path, "cap_per_month"))
         if "cap_per_month" in obj
         else None,
         band=_band(obj["when_kwh"], _at(path, "when_kwh")) if "when_kwh" in obj else None,
     )
+
+
+def _base(value: object, path: str) -> tuple[tuple[str, ...], tuple[LevyPart, ...]]:
+    """A levy's base: codes of lines (``"EC"``, ``"EC.2"``) and parts of other levies
+    (``{"code": "SUR", "on": ["EC"]}``: the surcharge's part on energy)."""
+    codes: list[str] = []
+    parts: list[LevyPart] = []
+    for i, item in enumerate(_list(value, path)):
+        here = _at(path, i)
+        if isinstance(item, Mapping):
+            obj = _object(item, here, frozenset({"code", "on"}))
+            code = _code(_required(obj, "code", here), _at(here, "code"))
+            parts.append(LevyPart(code, _codes(_required(obj, "on", here), _at(here, "on"))))
+        else:
+            codes.append(_line_code(item, here))
+    return tuple(codes), tuple(parts)
 
 
 def _rates(value: object, path: str) -> tuple[DatedRate, ...]:
@@ -752,9 +856,14 @@ def _band(value: object, path: str) -> KwhBand:
     return KwhBand(above, up_to)
 
 
-def _rounding(value: object, path: str) -> Decimal:
-    obj = _object(value, path, frozenset({"total"}))
-    return _decimal(_required(obj, "total", path), _at(path, "total"), positive=True)
+def _rounding(value: object, path: str) -> tuple[Decimal | None, RoundingPoint]:
+    """``{"total": "1", "point": "line"}``: the whole-unit rounding of the total, and where
+    amounts are rounded to the paisa (each line, each calendar-month segment of a line,
+    or only the total)."""
+    obj = _object(value, path, frozenset({"total", "point"}))
+    total = _decimal(obj["total"], _at(path, "total"), positive=True) if "total" in obj else None
+    point = _choice(obj.get("point", "line"), _at(path, "point"), ROUNDING_POINTS)
+    return total, point
 
 
 def _late(value: object, path: str) -> LatePayment:
@@ -863,7 +972,8 @@ def _schedules(
 
 def _check_references(tariff: Tariff, in_categories: bool) -> None:
     _check_unique_codes(tariff)
-    known = charge_codes(tariff) | {a.code for a in tariff.adjustments}
+    adjustment_codes = {a.code for a in tariff.adjustments}
+    known = line_codes(tariff) | adjustment_codes
     for i, category in enumerate(tariff.categories):
         where = f"categories[{i}]." if in_categories else ""
         for j, energy in enumerate(category.energy_charges):
@@ -887,6 +997,7 @@ def _check_references(tariff: Tariff, in_categories: bool) -> None:
         if adj.code in adj.base:
             _fail(f"{where}.base", "must not include the levy itself")
         _check_base(adj.base, known, f"{where}.base")
+        _check_parts(tariff, adj, f"{where}.base")
         if adj.charge is not None and adj.charge not in energy_codes:
             _fail(f"{where}.charge", f"{adj.charge!r} is not an energy charge code")
     if tariff.prompt_payment:
@@ -936,4 +1047,21 @@ def _check_tou_energy(tariff: Tariff, energy: EnergyCharge, path: str) -> None:
 def _check_base(base: tuple[str, ...], known: frozenset[str], path: str) -> None:
     for i, code in enumerate(base):
         if code not in known:
-            _fail(f"{path}[{i}]", f"{code!r} is not the code of a charge, levy or credit")
+            _fail(
+                f"{path}[{i}]",
+                f"{code!r} is not the code of a charge, one of its slabs or periods, a levy or a credit",
+            )
+
+
+def _check_parts(tariff: Tariff, adjustment: Adjustment, path: str) -> None:
+    by_code = {a.code: a for a in tariff.adjustments}
+    for i, part in enumerate(adjustment.parts):
+        here = f"{path}[{len(adjustment.base) + i}]"
+        named = by_code.get(part.code)
+        if named is None or named.how != "percent":
+            _fail(f"{here}.code", f"{part.code!r} is not a percentage levy or credit")
+        if named.code == adjustment.code:
+            _fail(f"{here}.code", "must not be the levy itself")
+        for j, code in enumerate(part.on):
+            if not in_base(code, named.base):
+                _fail(f"{here}.on[{j}]", f"{code!r} is not in the base of {part.code!r}")

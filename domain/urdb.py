@@ -15,7 +15,8 @@ Semantics follow NREL REopt's reading of the format (see tests/fixtures/urdb/REA
 * ``flatdemandstructure`` by ``flatdemandmonths``; ``demandratestructure`` with its own
   12 × 24 schedules for time-of-use demand; ``mincharge`` in ``minchargeunits``.
 
-URDB tariffs are in USD and have no whole-unit rounding. Features that would change a
+URDB tariffs are in USD and have no whole-unit rounding; like NREL SAM's utility-rate
+calculator, they keep every charge exact and round only the bill's total to the cent. Features that would change a
 bill but are not modelled (demand ratchets, coincident demand, units other than kWh/kW)
 are refused with the field named, never silently ignored.
 """
@@ -62,6 +63,8 @@ def to_document(record: Mapping[str, object], *, time_zone: str = "UTC") -> dict
         "currency": "USD",
         "time_zone": time_zone,
         "source": _source(record),
+        # URDB rates are applied as NREL SAM does: every charge exact, the bill rounded once.
+        "rounding": {"point": "total"},
     }
     calendars: dict[str, object] = {}
     energy = _energy(record, calendars)

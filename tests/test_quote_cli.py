@@ -7,12 +7,14 @@ test_tariff_urdb.py; here they check the I/O: files, CSV profiles, table and JSO
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -205,3 +207,27 @@ def test_a_urdb_api_response_given_as_our_format_is_explained(
 ) -> None:
     with pytest.raises(QuoteError, match=r"a URDB record\? import it with --urdb"):
         run(settings, capsys, "--tariff", str(SDGE), "--kwh", "1", "--days", "1")
+
+
+def test_a_quote_prints_its_month_factor_and_says_when_it_chose_the_month(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 30 days from 1 July: factor 30/31, so 450 kWh spreads over slabs of 193.548 kWh.
+    out = run(settings, capsys, "--tariff", str(DERC), "--kwh", "450", "--days", "30",
+              "--start", "2024-07-01", "--load-kw", "3")  # fmt: skip
+    assert "month factor 30/31 = 0.967742 (calendar_month proration)" in out
+    assert "no --start" not in out
+    assert "EC.1  Energy charge 0–193.548 kWh" in out
+    # Without --start the month is this one; the quote says so and prints its factor.
+    bare = as_json(settings, capsys, "--tariff", str(DERC), "--kwh", "450", "--days", "30",
+                   "--load-kw", "3")  # fmt: skip
+    today = datetime.now(ZoneInfo("Asia/Kolkata")).date()
+    assert bare["start_assumed"] is True
+    assert bare["start"] == today.replace(day=1).isoformat()
+    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    expected = "1" if days_in_month == 30 else f"30/{days_in_month} = "
+    assert str(bare["month_factor"]).startswith(expected)
+    table = run(
+        settings, capsys, "--tariff", str(DERC), "--kwh", "450", "--days", "30", "--load-kw", "3"
+    )
+    assert "no --start given: dated from the 1st of the current month" in table
