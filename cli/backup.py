@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cli.commands import help_for
 from gridbill.settings import Settings
 
 
@@ -22,7 +23,7 @@ def add_parser(subparsers: Any) -> None:
     """Add ``backup`` and ``restore`` to the ``gridbill`` command's subparsers."""
     p = subparsers.add_parser(
         "backup",
-        help="back up the database and files into a new directory, with a checksummed manifest",
+        help=help_for("backup"),
         description="Copy the database (SQLite online backup, or pg_dump) and every file "
         "under GRIDBILL_VAR_DIR (bill PDFs, photos, the development secret key) into DIR, "
         "with manifest.json listing row counts, the ledger sum and SHA-256 checksums.",
@@ -31,7 +32,7 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_backup)
     p = subparsers.add_parser(
         "restore",
-        help="restore a backup into an empty database and GRIDBILL_VAR_DIR",
+        help=help_for("restore"),
         description="Check every checksum in DIR/manifest.json, restore the database into "
         "the empty database DATABASE_URL names and the files into GRIDBILL_VAR_DIR, then "
         "compare row counts and the ledger sum with the manifest.",

@@ -21,6 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from cli.commands import help_for
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 
@@ -33,7 +34,7 @@ def add_parser(subparsers: Any) -> None:
     """Add ``bill-run`` to the ``gridbill`` command's subparsers."""
     p = subparsers.add_parser(
         "bill-run",
-        help="bill a cycle for a month (drafts), or issue its reviewed drafts",
+        help=help_for("bill-run"),
         description="Draft one bill per eligible account of a billing cycle for a month, "
         "or with --issue issue the reviewed drafts. See docs/billing.md.",
     )

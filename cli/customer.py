@@ -16,13 +16,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli.commands import help_for
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 
 
 def add_parser(subparsers: Any) -> None:
     """Add ``customer export`` and ``customer erase`` to the ``gridbill`` command."""
-    p = subparsers.add_parser("customer", help="a customer's personal data: export or erase")
+    p = subparsers.add_parser("customer", help=help_for("customer"))
     sub = p.add_subparsers(dest="customer_command", required=True, metavar="ACTION")
     export = sub.add_parser("export", help="write everything held about a customer as JSON")
     export.add_argument("number", metavar="CUSTOMER", help="customer number, e.g. BP10000019")

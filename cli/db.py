@@ -16,13 +16,14 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from cli.commands import help_for
 from gridbill.settings import Settings, validate_database_url
 from store.db import _describe
 
 
 def add_parser(subparsers: Any) -> None:
     """Add ``db copy`` to the ``gridbill`` command's subparsers."""
-    p = subparsers.add_parser("db", help="database moves (copy SQLite to PostgreSQL)")
+    p = subparsers.add_parser("db", help=help_for("db"))
     sub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     copy = sub.add_parser(
         "copy",

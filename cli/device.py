@@ -12,6 +12,7 @@ import asyncio
 import json
 from typing import Any
 
+from cli.commands import help_for
 from gridbill.settings import Settings
 from services.errors import Refused
 from store.db import open_database
@@ -19,7 +20,7 @@ from store.db import open_database
 
 def add_parser(subparsers: Any) -> None:
     """Add ``device`` and its subcommands to the ``gridbill`` command."""
-    p = subparsers.add_parser("device", help="enrol, revoke and list field devices (sync)")
+    p = subparsers.add_parser("device", help=help_for("device"))
     sub = p.add_subparsers(dest="device_command", required=True, metavar="ACTION")
 
     enroll = sub.add_parser(

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
+from cli.commands import help_for
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 
@@ -28,7 +29,7 @@ class DunningCommandError(UserError):
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "dunning",
-        help="take the day's dunning steps, or report accounts eligible for disconnection",
+        help=help_for("dunning"),
         description="Reminders, overdue and disconnection notices per GRIDBILL_DUNNING_SCHEDULE; "
         "see docs/notifications.md.",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cli.commands import help_for
 from gridbill.errors import UserError
 from gridbill.ports import ensure_free
 from gridbill.settings import Settings
@@ -25,7 +26,7 @@ def add_parser(subparsers: Any) -> None:
     """Add ``gateway`` to the ``gridbill`` command's subparsers."""
     p = subparsers.add_parser(
         "gateway",
-        help="run the sandbox Razorpay gateway (demo and tests only)",
+        help=help_for("gateway"),
         description="Serve a loopback imitation of Razorpay's orders, payments and refunds "
         "API, simulate checkout, and send signed webhooks to gridbill. See docs/payments.md.",
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from cli.commands import help_for
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.meter_data.ingest import Format, IngestResult, ingest, iterate_file
@@ -31,7 +32,7 @@ def add_parser(subparsers: Any) -> None:
     """Add ``import-readings`` to the ``gridbill`` command's subparsers."""
     p = subparsers.add_parser(
         "import-readings",
-        help="ingest meter readings (interval and register) from an NDJSON or CSV file",
+        help=help_for("import-readings"),
         description="Ingest meter readings from a file, with validation (VEE). "
         "Formats: docs/meter-data.md.",
     )

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from cli.commands import help_for
 from cli.gateway import LOOPBACK
 from gridbill.errors import UserError
 from gridbill.settings import Settings
@@ -20,7 +21,7 @@ class MailCatcherError(UserError):
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "mailcatcher",
-        help="catch gridbill's mails on loopback and save them as .eml files (demo only)",
+        help=help_for("mailcatcher"),
         description="Listen for SMTP on loopback and write every mail to a folder, so the "
         "demo's notifications can be read without sending anything. See docs/notifications.md.",
     )

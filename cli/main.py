@@ -9,25 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from cli.backup import add_parser as add_backup_parser
-from cli.bill_run import add_parser as add_bill_run_parser
-from cli.customer import add_parser as add_customer_parser
-from cli.db import add_parser as add_db_parser
-from cli.device import add_parser as add_device_parser
-from cli.dunning import add_parser as add_dunning_parser
-from cli.gateway import add_parser as add_gateway_parser
-from cli.import_readings import add_parser as add_import_parser
-from cli.mailcatcher import add_parser as add_mailcatcher_parser
-from cli.quote import add_parser as add_quote_parser
-from cli.reconcile import add_parser as add_reconcile_parser
-from cli.tariff import add_parser as add_tariff_parser
-from cli.totp import add_parser as add_totp_parser
+from cli.commands import COMMANDS
 from gridbill import __version__
 from gridbill.errors import UserError
 from gridbill.logs import hold_early_lines
@@ -163,7 +152,13 @@ def cmd_createuser(settings: Settings, args: argparse.Namespace) -> int:
 Handler = Callable[[Settings, argparse.Namespace], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line, importing only the module of the command ``argv`` names.
+
+    Commands other than the one being run are listed by name and help alone (from
+    ``cli.commands``), which is all ``gridbill --help`` shows; without ``argv`` every
+    command's module is loaded (for tests and documentation).
+    """
     parser = argparse.ArgumentParser(
         prog="gridbill",
         description="Electricity bill management for a utility. Configuration comes from "
@@ -208,24 +203,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_createuser)
 
-    add_quote_parser(sub)
-    add_tariff_parser(sub)
-    add_gateway_parser(sub)
-    add_reconcile_parser(sub)
-    add_device_parser(sub)
-    add_import_parser(sub)
-    add_bill_run_parser(sub)
-    add_totp_parser(sub)
-    add_mailcatcher_parser(sub)
-    add_dunning_parser(sub)
-    add_backup_parser(sub)
-    add_db_parser(sub)
-    add_customer_parser(sub)
+    chosen = COMMANDS.get(_command_named(argv) or "")
+    if chosen is not None:
+        importlib.import_module(chosen.module).add_parser(sub)
+    for name, command in COMMANDS.items():
+        if name in sub.choices:
+            continue  # added already (the module of backup adds restore too)
+        if argv is None:
+            importlib.import_module(command.module).add_parser(sub)
+        else:
+            sub.add_parser(name, help=command.help, add_help=False)
     return parser
 
 
+def _command_named(argv: Sequence[str] | None) -> str | None:
+    """The subcommand in ``argv``: its first word that is not an option."""
+    return next((word for word in argv or () if not word.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(words).parse_args(words)
     handler: Handler = args.handler
     try:
         hold_early_lines()  # a warning while reading the settings comes out formatted too

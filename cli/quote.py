@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cli.commands import help_for
 from domain.metering import PricingError
 from domain.money import round_half_up
 from domain.pricing import Quote, price
@@ -36,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
     """Add ``quote`` to the ``gridbill`` command's subparsers."""
     p = subparsers.add_parser(
         "quote",
-        help="price one bill from a tariff file and usage",
+        help=help_for("quote"),
         description="Price one bill and print its lines and total. Tariff format: docs/tariffs.md.",
     )
     source = p.add_mutually_exclusive_group(required=True)

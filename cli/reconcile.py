@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
+from cli.commands import help_for
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 
@@ -27,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
     """Add ``reconcile`` to the ``gridbill`` command's subparsers."""
     p = subparsers.add_parser(
         "reconcile",
-        help="reconcile a day's online payments with Razorpay",
+        help=help_for("reconcile"),
         description="List orders never paid, payments captured at Razorpay but missing here, "
         "amounts that differ and duplicates; apply captured payments whose webhook was lost.",
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.actor import cli_actor
+from cli.commands import help_for
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.billing.tariffs import add_version, assign
@@ -26,7 +27,7 @@ from store.models import TariffVersion
 
 def add_parser(subparsers: Any) -> None:
     """Add ``tariff`` and its subcommands to the ``gridbill`` command."""
-    p = subparsers.add_parser("tariff", help="store tariff versions and assign accounts to them")
+    p = subparsers.add_parser("tariff", help=help_for("tariff"))
     sub = p.add_subparsers(dest="tariff_command", required=True, metavar="ACTION")
 
     imp = sub.add_parser("import", help="validate a tariff document and store it as a new version")

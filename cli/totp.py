@@ -13,13 +13,14 @@ import argparse
 import asyncio
 from typing import Any
 
+from cli.commands import help_for
 from gridbill.settings import Settings
 from store.db import open_database
 
 
 def add_parser(subparsers: Any) -> None:
     """Add ``totp`` and its subcommands to the ``gridbill`` command."""
-    p = subparsers.add_parser("totp", help="enrol or reset a staff second factor (TOTP)")
+    p = subparsers.add_parser("totp", help=help_for("totp"))
     sub = p.add_subparsers(dest="totp_command", required=True, metavar="ACTION")
     enrol = sub.add_parser("enrol", help="new TOTP key for a staff member or admin, on at once")
     enrol.add_argument("email", metavar="EMAIL")
