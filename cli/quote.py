@@ -59,6 +59,15 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--profile", type=Path, metavar="CSV", help="load profile: timestamp,kwh rows")
     p.add_argument("--demand-kw", metavar="KW", help="maximum-demand register reading (1.6.0)")
+    p.add_argument("--export-kwh", metavar="N", help="kWh exported (2.8.0, rooftop solar)")
+    p.add_argument("--kvah", metavar="N", help="kVAh over --days (kVAh billing, power factor)")
+    p.add_argument("--banked-kwh", metavar="N", help="solar units banked from earlier bills")
+    p.add_argument(
+        "--past-demand-kw",
+        action="append",
+        metavar="KW",
+        help="demand recorded on an earlier bill, latest first (repeat; demand ratchets)",
+    )
     p.add_argument("--load-kw", metavar="K", help="sanctioned load in kW")
     p.add_argument("--contract-kva", metavar="K", help="contract demand in kVA")
     p.add_argument("--holiday", action="append", metavar="DATE", help="a public holiday (repeat)")
@@ -76,6 +85,10 @@ def cmd_quote(settings: Settings, args: argparse.Namespace) -> int:
             sanctioned_load_kw=_decimal(args.load_kw, "--load-kw"),
             contract_demand_kva=_decimal(args.contract_kva, "--contract-kva"),
             holidays=frozenset(_day(h, "--holiday") for h in args.holiday or ()),
+            banked_kwh=_decimal(args.banked_kwh, "--banked-kwh") or Decimal(0),
+            past_demands_kw=[
+                _decimal(kw, "--past-demand-kw") or Decimal(0) for kw in args.past_demand_kw or ()
+            ],
         )
     except PricingError as exc:
         raise QuoteError(str(exc)) from None
@@ -151,7 +164,16 @@ def _usage(args: argparse.Namespace, zone: ZoneInfo) -> Usage:
     demand = _decimal(args.demand_kw, "--demand-kw")
     try:
         if args.kwh:
-            return TotalUsage(_decimal(args.kwh, "--kwh") or Decimal(0), start, end, demand)
+            return TotalUsage(
+                _decimal(args.kwh, "--kwh") or Decimal(0),
+                start,
+                end,
+                demand,
+                export_kwh=_decimal(args.export_kwh, "--export-kwh"),
+                kvah=_decimal(args.kvah, "--kvah"),
+            )
+        if args.export_kwh or args.kvah:
+            raise QuoteError("--export-kwh and --kvah go with --kwh (a total), not --period-kwh")
         return UsageByPeriod(_period_kwh(args.period_kwh), start, end, demand)
     except UsageError as exc:
         raise QuoteError(str(exc)) from None
@@ -261,6 +283,8 @@ def quote_dict(tariff: Tariff, quote: Quote, *, start_assumed: bool = False) -> 
         "days": (quote.end - quote.start).days,
         "month_factor": month_factor(quote),
         "total": str(quote.total),
+        "power_factor": None if quote.power_factor is None else str(quote.power_factor),
+        "solar": None if quote.netting is None else _netting(quote),
         "lines": [
             {
                 "component": line.component,
@@ -274,6 +298,21 @@ def quote_dict(tariff: Tariff, quote: Quote, *, start_assumed: bool = False) -> 
             }
             for line in quote.lines
         ],
+    }
+
+
+def _netting(quote: Quote) -> dict[str, str]:
+    n = quote.netting
+    assert n is not None
+    return {
+        "imported_kwh": str(n.imported),
+        "exported_kwh": str(n.exported),
+        "net_kwh": str(n.net),
+        "banked_in_kwh": str(n.banked_in),
+        "billed_kwh": str(n.billed),
+        "settled_kwh": str(n.settled),
+        "lapsed_kwh": str(n.lapsed),
+        "banked_out_kwh": str(n.banked_out),
     }
 
 
@@ -311,4 +350,19 @@ def render_table(tariff: Tariff, quote: Quote, *, start_assumed: bool = False) -
         for row in rows
     ]
     rule = "-" * len(max(body, key=len))
-    return "\n".join([*head, body[0], rule, *body[1:-1], rule, body[-1]])
+    return "\n".join([*head, body[0], rule, *body[1:-1], rule, body[-1], *_notes(quote)])
+
+
+def _notes(quote: Quote) -> list[str]:
+    notes = []
+    if quote.power_factor is not None:
+        notes.append(f"power factor {quote.power_factor}")
+    n = quote.netting
+    if n is not None:
+        notes.append(
+            f"solar: imported {n.imported} kWh, exported {n.exported} kWh, net {n.net} kWh;"
+            f" banked {n.banked_in} in, {n.banked_out} carried forward"
+            + (f", {n.settled} settled" if n.settled else "")
+            + (f", {n.lapsed} lapsed" if n.lapsed else "")
+        )
+    return ["", *notes] if notes else []

@@ -31,7 +31,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -39,22 +39,26 @@ from fractions import Fraction
 from domain import proration, slabs
 from domain.metering import Meter, PricingError
 from domain.money import PAISA, display_quantity, exact, round_half_up, round_paise
+from domain.net_metering import Netting, net, settlement_day
 from domain.proration import Span
 from domain.tariff import (
     Adjustment,
     Category,
+    DatedRate,
     DemandCharge,
     EnergyCharge,
     FixedCharge,
+    GrossMetering,
     LevyPart,
     MinimumCharge,
+    NetMetering,
     RoundingPoint,
     Slabs,
     Tariff,
     adjustment_order,
     in_base,
 )
-from domain.usage import Usage
+from domain.usage import TotalUsage, Usage
 
 __all__ = ["Effective", "Line", "PricingError", "Quote", "price"]
 
@@ -87,6 +91,8 @@ class Quote:
     lines: tuple[Line, ...]
     total: Decimal
     months: Fraction = Fraction(1)  # the month factors of the parts, added: how many months
+    netting: Netting | None = None  # net-metered solar: import, export, banked, settled
+    power_factor: Decimal | None = None  # kWh ÷ kVAh as the tariff rounds it
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ class Site:
     sanctioned_load_kw: Decimal | None
     contract_demand_kva: Decimal | None
     holidays: frozenset[date]
+    past_demands_kw: tuple[Fraction, ...] = ()  # recorded on earlier bills, latest first
 
 
 @dataclass(frozen=True)
@@ -186,18 +193,31 @@ def price(
     sanctioned_load_kw: Decimal | None = None,
     contract_demand_kva: Decimal | None = None,
     holidays: frozenset[date] = frozenset(),
+    banked_kwh: Decimal = Decimal(0),
+    past_demands_kw: Sequence[Decimal] = (),
 ) -> Quote:
-    """Price one bill. ``tariff`` is one tariff, or the versions in force over time."""
+    """Price one bill. ``tariff`` is one tariff, or the versions in force over time.
+
+    ``banked_kwh`` are a net-metered account's units carried from its last bill;
+    ``past_demands_kw`` the demands recorded on its earlier bills, latest first (for a
+    demand ratchet).
+    """
     versions = [Effective(tariff)] if isinstance(tariff, Tariff) else list(tariff)
     _check_versions(versions)
-    meter = Meter.read(usage, versions[0].tariff.zone)
-    site = Site(sanctioned_load_kw, contract_demand_kva, holidays)
+    closing = max(versions, key=lambda v: v.start).tariff
+    billed, netting = _billed_usage(closing, usage, banked_kwh)
+    meter = Meter.read(billed, versions[0].tariff.zone)
+    past = tuple(exact(d) for d in past_demands_kw)
+    site = Site(sanctioned_load_kw, contract_demand_kva, holidays, past)
     parts = _plan(versions, meter)
     point = parts[-1].tariff.rounding_point
     items = [item for part in parts for item in _charges(part, meter, site)]
     merged = _merge(items, point)
     merged += _minimum(parts, merged, site, point)
+    power_factor, pf_lines = _power_factor(closing, usage, parts, merged, point)
+    merged += pf_lines
     merged += _adjustments(parts, merged, point)
+    merged += _export_credits(closing, usage, netting, parts, point)
     lines = [m.line for m in merged]
     shown = sum((line.amount for line in lines), Decimal("0.00"))
     owed = sum((m.value() for m in merged), Fraction(0))
@@ -207,7 +227,128 @@ def price(
         lines.append(_rounding_line(total - shown))
     currency = versions[0].tariff.currency
     months = sum((p.factor for p in parts), Fraction(0))
-    return Quote(currency, meter.span.start, meter.span.end, tuple(lines), total, months)
+    start, end = meter.span.start, meter.span.end
+    return Quote(currency, start, end, tuple(lines), total, months, netting, power_factor)
+
+
+# --- what is billed: kVAh, net metering -----------------------------------------------
+
+
+def _billed_usage(tariff: Tariff, usage: Usage, banked: Decimal) -> tuple[Usage, Netting | None]:
+    """The usage the energy charges price: kVAh for a kVAh tariff, the net for net metering."""
+    if tariff.energy_unit == "kVAh":
+        if not isinstance(usage, TotalUsage) or usage.kvah is None:
+            raise PricingError(
+                "the tariff bills energy in kVAh: give the kVAh register (9.8.0) with the total"
+            )
+        usage = replace(usage, kwh=usage.kvah)
+    if not isinstance(tariff.export, NetMetering):
+        if banked:
+            raise PricingError("banked solar units apply only to a net-metered tariff")
+        return usage, None
+    if not isinstance(usage, TotalUsage):
+        raise PricingError(
+            "net metering nets totals: give import and export register totals (1.8.0, 2.8.0)"
+        )
+    rule = tariff.export
+    settles = settlement_day(usage.start, usage.end, rule.settlement_month) is not None
+    netting = net(
+        usage.kwh,
+        usage.export_kwh or Decimal(0),
+        banked,
+        settles=settles,
+        banking_cap=rule.banking_cap_kwh,
+    )
+    return replace(usage, kwh=netting.billed), netting
+
+
+def _export_credits(
+    tariff: Tariff,
+    usage: Usage,
+    netting: Netting | None,
+    parts: Sequence[Part],
+    point: RoundingPoint,
+) -> list[Merged]:
+    """A gross-metered bill buys every exported unit; a net-metered one pays the bank out
+    on the bill that closes the settlement year."""
+    rule = tariff.export
+    if isinstance(rule, GrossMetering):
+        exported = usage.export_kwh if isinstance(usage, TotalUsage) else None
+        if exported is None:
+            raise PricingError("gross metering pays for export: give the export register (2.8.0)")
+        if exported == 0:
+            return []
+        by_part: dict[int, Fraction] = {}
+        rates: set[Decimal] = set()
+        for part in parts:
+            rate = _dated(rule.feed_in_rates, part.span.start, "the feed-in rate")
+            rates.add(rate)
+            by_part[part.index] = -exact(exported) * part.share * exact(rate)
+        text = "Solar export bought at the feed-in tariff"
+        line = Line("credit", "EXPORT", text, exported, "kWh", _one(rates), rounded(by_part, point))
+        return [Merged(line, by_part, point)]
+    if isinstance(rule, NetMetering) and netting is not None and netting.settled > 0:
+        last = parts[-1]
+        day = settlement_day(last.span.start, parts[-1].span.end, rule.settlement_month)
+        rate = _dated(rule.settlement_rates, day or last.span.start, "the settlement rate")
+        by_part = {last.index: -exact(netting.settled) * exact(rate)}
+        text = "Banked solar units settled at the end of the settlement year"
+        line = Line("credit", "SETTLE", text, netting.settled, "kWh", rate, rounded(by_part, point))
+        return [Merged(line, by_part, point)]
+    return []
+
+
+def _dated(rates: Sequence[DatedRate], day: date, what: str) -> Decimal:
+    rate = next((r.rate for r in rates if r.covers(day)), None)
+    if rate is None:
+        raise PricingError(f"{what} has no value for {day}")
+    return rate
+
+
+def _one(rates: set[Decimal]) -> Decimal | None:
+    return next(iter(rates)) if len(rates) == 1 else None
+
+
+def _power_factor(
+    tariff: Tariff,
+    usage: Usage,
+    parts: Sequence[Part],
+    merged: Sequence[Merged],
+    point: RoundingPoint,
+) -> tuple[Decimal | None, list[Merged]]:
+    """The period's average power factor and the surcharge or rebate its band carries."""
+    rule = tariff.power_factor
+    if rule is None:
+        return None, []
+    if not isinstance(usage, TotalUsage) or usage.kvah is None:
+        raise PricingError("the tariff has a power-factor rule: give the kVAh register (9.8.0)")
+    if usage.kvah == 0:
+        return None, []
+    if usage.kwh > usage.kvah:
+        raise PricingError(f"{usage.kwh} kWh above {usage.kvah} kVAh: the readings disagree")
+    pf = round_half_up(exact(usage.kwh) / exact(usage.kvah), Decimal(1).scaleb(-rule.decimals))
+    band = next(
+        (
+            b
+            for b in rule.bands
+            if (b.above is None or pf > b.above) and (b.up_to is None or pf <= b.up_to)
+        ),
+        None,
+    )
+    if band is None or band.percent == 0:
+        return pf, []
+    by_part = {
+        part.index: _base_share(merged, rule.base, part.index) * exact(band.percent) / 100
+        for part in parts
+    }
+    base = sum((_base_share(merged, rule.base, p.index) for p in parts), Fraction(0))
+    surcharge = band.percent > 0
+    text = f"Power factor {'surcharge' if surcharge else 'rebate'} (PF {pf})"
+    component = "levy" if surcharge else "credit"
+    line = Line(
+        component, "PF", text, display_quantity(base), "%", band.percent, rounded(by_part, point)
+    )
+    return pf, [Merged(line, by_part, point)]
 
 
 def _check_versions(versions: Sequence[Effective]) -> None:
@@ -334,25 +475,32 @@ def _slab_items(
 ) -> Iterator[Item]:
     scale = part.factor if pricing.limits_per == "month" else Fraction(part.span.days)
     widths = part.tariff.proration.slab_widths
+    unit = part.tariff.energy_unit
     for p in slabs.apportion(kwh, pricing, scale, widths, every=not pricing.is_flat):
         if pricing.is_flat:
-            yield _item(part, "energy", code, description, "kWh", p.quantity, p.rate, period)
+            yield _item(part, "energy", code, description, unit, p.quantity, p.rate, period)
             continue
-        limits = Limits(description, p.start, p.end, pricing, "kWh")
-        text = f"{description} {slabs.describe(p.start, p.end, pricing, 'kWh')}"
+        limits = Limits(description, p.start, p.end, pricing, unit)
+        text = f"{description} {slabs.describe(p.start, p.end, pricing, unit)}"
         code_n = f"{code}.{p.index + 1}"
-        yield _item(part, "energy", code_n, text, "kWh", p.quantity, p.rate, period, limits)
+        yield _item(part, "energy", code_n, text, unit, p.quantity, p.rate, period, limits)
 
 
 def _demand(part: Part, charge: DemandCharge, meter: Meter, site: Site) -> Iterator[Item]:
     month = part.span.start.month
     if charge.months is not None and month not in charge.months:
         return
-    billing = _billing_demand(part, charge, meter, site)
-    if billing is None:
+    recorded = _billing_demand(part, charge, meter, site)
+    if recorded is None:
         return
+    billing = _ratcheted(charge, recorded, site)
     unit = f"{charge.unit}·month"
     description = charge.description + (f" ({charge.period})" if charge.period else "")
+    if billing > recorded and charge.ratchet is not None:
+        description += (
+            f" (ratchet: {charge.ratchet.percent}% of the highest of the last"
+            f" {charge.ratchet.months} bills, {display_quantity(billing)} {charge.unit})"
+        )
     for p in slabs.apportion(billing, charge.pricing, Fraction(1)):
         code, text = charge.code, description
         if not charge.pricing.is_flat:
@@ -383,6 +531,15 @@ def _billing_demand(part: Part, charge: DemandCharge, meter: Meter, site: Site) 
     basis = "per_kw" if charge.floor.of == "sanctioned_load" else "per_kva"
     floor = _load(basis, site, f"the floor of {what}") * exact(charge.floor.percent) / 100
     return max(recorded, floor)
+
+
+def _ratcheted(charge: DemandCharge, billing: Fraction, site: Site) -> Fraction:
+    """Billing demand raised to the ratchet: a share of the highest recent demand."""
+    ratchet = charge.ratchet
+    if ratchet is None or not site.past_demands_kw:
+        return billing
+    highest = max(site.past_demands_kw[: ratchet.months])
+    return max(billing, highest * exact(ratchet.percent) / 100)
 
 
 def _item(

@@ -113,6 +113,55 @@ class DemandCharge:
     period: str | None = None
     months: frozenset[int] | None = None
     floor: DemandFloor | None = None
+    ratchet: Ratchet | None = None
+
+
+@dataclass(frozen=True)
+class Ratchet:
+    """Billing demand is at least ``percent`` of the highest demand recorded in the
+    previous ``months`` bills (a demand ratchet)."""
+
+    percent: Decimal
+    months: int
+
+
+@dataclass(frozen=True)
+class NetMetering:
+    """Rooftop solar, net metered: export nets import, a surplus is banked to later bills
+    and settled at ``settlement_rate`` on the bill holding the last day of
+    ``settlement_month`` (March: a year from April to March). Banked units above
+    ``banking_cap_kwh`` lapse."""
+
+    settlement_month: int
+    settlement_rates: tuple[DatedRate, ...]
+    banking_cap_kwh: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class GrossMetering:
+    """Rooftop solar, gross metered: every exported unit is bought at the feed-in rate,
+    and import is billed in full."""
+
+    feed_in_rates: tuple[DatedRate, ...]
+
+
+@dataclass(frozen=True)
+class PowerFactorBand:
+    """``above`` < PF ≤ ``up_to``: a surcharge (positive percent) or rebate (negative)."""
+
+    above: Decimal | None
+    up_to: Decimal | None
+    percent: Decimal
+
+
+@dataclass(frozen=True)
+class PowerFactor:
+    """A surcharge or rebate on ``base`` by the period's average power factor, kWh ÷ kVAh,
+    rounded half up to ``decimals`` places."""
+
+    bands: tuple[PowerFactorBand, ...]
+    base: tuple[str, ...]
+    decimals: int = 2
 
 
 @dataclass(frozen=True)
@@ -228,6 +277,9 @@ class Tariff:
     late_payment: LatePayment | None = None
     prompt_payment: PromptPayment | None = None
     notes: str = ""
+    energy_unit: Literal["kWh", "kVAh"] = "kWh"
+    export: NetMetering | GrossMetering | None = None
+    power_factor: PowerFactor | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -323,6 +375,9 @@ TOP_KEYS = frozenset(
         "rounding",
         "late_payment",
         "prompt_payment",
+        "energy_unit",
+        "export",
+        "power_factor",
     }
 )
 
@@ -448,6 +503,9 @@ def parse_tariff(document: Mapping[str, object]) -> Tariff:
         late_payment=_optional(doc, "late_payment", _late),
         prompt_payment=_optional(doc, "prompt_payment", _prompt),
         notes=_optional(doc, "notes", _text) or "",
+        energy_unit=_choice(doc.get("energy_unit", "kWh"), "energy_unit", ("kWh", "kVAh")),
+        export=_optional(doc, "export", _export),
+        power_factor=_optional(doc, "power_factor", _power_factor),
     )
     _check_references(tariff, "categories" in doc)
     return tariff
@@ -675,7 +733,16 @@ def _energy(value: object, path: str) -> EnergyCharge:
     return EnergyCharge(code, description, calendar=calendar, periods=rates)
 
 
-DEMAND_KEYS = RATE_KEYS | {"code", "description", "unit", "calendar", "period", "months", "floor"}
+DEMAND_KEYS = RATE_KEYS | {
+    "code",
+    "description",
+    "unit",
+    "calendar",
+    "period",
+    "months",
+    "floor",
+    "ratchet",
+}
 
 
 def _demand(value: object, path: str) -> DemandCharge:
@@ -710,6 +777,57 @@ def _demand(value: object, path: str) -> DemandCharge:
         period=_text(obj["period"], _at(path, "period")) if "period" in obj else None,
         months=months,
         floor=floor,
+        ratchet=_ratchet(obj["ratchet"], _at(path, "ratchet")) if "ratchet" in obj else None,
+    )
+
+
+def _ratchet(value: object, path: str) -> Ratchet:
+    obj = _object(value, path, frozenset({"percent", "months"}))
+    return Ratchet(
+        _decimal(_required(obj, "percent", path), _at(path, "percent"), positive=True),
+        _int(_required(obj, "months", path), _at(path, "months"), 1, 36),
+    )
+
+
+def _export(value: object, path: str) -> NetMetering | GrossMetering:
+    obj = _mapping(value, path)
+    scheme = _choice(obj.get("scheme"), _at(path, "scheme"), ("net_metering", "gross_metering"))
+    if scheme == "gross_metering":
+        obj = _object(value, path, frozenset({"scheme", "feed_in_rate"}))
+        rates = _rates(_required(obj, "feed_in_rate", path), _at(path, "feed_in_rate"))
+        return GrossMetering(rates)
+    keys = frozenset({"scheme", "settlement_month", "settlement_rate", "banking_cap_kwh"})
+    obj = _object(value, path, keys)
+    cap = obj.get("banking_cap_kwh")
+    return NetMetering(
+        settlement_month=_month(obj.get("settlement_month", 3), _at(path, "settlement_month")),
+        settlement_rates=_rates(
+            _required(obj, "settlement_rate", path), _at(path, "settlement_rate")
+        ),
+        banking_cap_kwh=None if cap is None else _decimal(cap, _at(path, "banking_cap_kwh")),
+    )
+
+
+def _power_factor(value: object, path: str) -> PowerFactor:
+    obj = _object(value, path, frozenset({"bands", "base", "decimals"}))
+    bands_path = _at(path, "bands")
+    bands = []
+    for i, item in enumerate(_list(_required(obj, "bands", path), bands_path)):
+        here = _at(bands_path, i)
+        band = _object(item, here, frozenset({"above", "up_to", "percent"}))
+        above = _decimal(band["above"], _at(here, "above")) if "above" in band else None
+        up_to = _decimal(band["up_to"], _at(here, "up_to")) if "up_to" in band else None
+        for limit, key in ((above, "above"), (up_to, "up_to")):
+            if limit is not None and limit > 1:
+                _fail(_at(here, key), "a power factor is at most 1")
+        if above is not None and up_to is not None and up_to <= above:
+            _fail(_at(here, "up_to"), "must be above 'above'")
+        percent = _decimal(_required(band, "percent", here), _at(here, "percent"), signed=True)
+        bands.append(PowerFactorBand(above, up_to, percent))
+    return PowerFactor(
+        bands=tuple(bands),
+        base=_codes(_required(obj, "base", path), _at(path, "base")),
+        decimals=_int(obj.get("decimals", 2), _at(path, "decimals"), 1, 4),
     )
 
 
@@ -973,6 +1091,8 @@ def _schedules(
 def _check_references(tariff: Tariff, in_categories: bool) -> None:
     _check_unique_codes(tariff)
     adjustment_codes = {a.code for a in tariff.adjustments}
+    if tariff.power_factor:
+        adjustment_codes.add("PF")  # the power-factor line, which levies may be on
     known = line_codes(tariff) | adjustment_codes
     for i, category in enumerate(tariff.categories):
         where = f"categories[{i}]." if in_categories else ""
@@ -1002,6 +1122,10 @@ def _check_references(tariff: Tariff, in_categories: bool) -> None:
             _fail(f"{where}.charge", f"{adj.charge!r} is not an energy charge code")
     if tariff.prompt_payment:
         _check_base(tariff.prompt_payment.base, known, "prompt_payment.base")
+    if tariff.power_factor:
+        _check_base(tariff.power_factor.base, known, "power_factor.base")
+    if tariff.energy_unit == "kVAh" and isinstance(tariff.export, NetMetering):
+        _fail("export", "net metering nets kWh: a tariff billed in kVAh cannot net export")
     adjustment_order(tariff.adjustments)
     if not charge_codes(tariff):
         _fail("", "the tariff has no charges")

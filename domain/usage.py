@@ -35,16 +35,26 @@ def _check_kwh(value: Decimal, what: str) -> None:
 
 @dataclass(frozen=True)
 class TotalUsage:
+    """``kwh`` imported (1.8.0); where the meter keeps them, ``export_kwh`` (2.8.0, rooftop
+    solar) and ``kvah`` (apparent energy, for kVAh billing and the power factor)."""
+
     kwh: Decimal
     start: date
     end: date  # exclusive
     max_demand_kw: Decimal | None = None
+    export_kwh: Decimal | None = None
+    kvah: Decimal | None = None
 
     def __post_init__(self) -> None:
         _check_span(self.start, self.end)
         _check_kwh(self.kwh, "kWh")
-        if self.max_demand_kw is not None:
-            _check_kwh(self.max_demand_kw, "maximum demand")
+        for value, what in (
+            (self.max_demand_kw, "maximum demand"),
+            (self.export_kwh, "exported kWh"),
+            (self.kvah, "kVAh"),
+        ):
+            if value is not None:
+                _check_kwh(value, what)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,163 @@
+"""Rooftop solar (net and gross metering), kVAh billing with power-factor bands, and demand
+ratchets (issue #18), priced by the engine, with the arithmetic beside each case."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tariff_helpers import amounts, check
+
+from domain.metering import PricingError
+from domain.net_metering import net, settlement_day
+from domain.pricing import price
+from domain.tariff import TariffError, parse_tariff
+from domain.usage import TotalUsage
+
+JULY = (date(2024, 7, 1), date(2024, 8, 1))
+MARCH = (date(2025, 3, 1), date(2025, 4, 1))
+SLABS = [{"up_to": "200", "rate": "3.00"}, {"up_to": "400", "rate": "4.50"}, {"rate": "6.50"}]
+
+
+def doc(**fields: Any) -> dict[str, Any]:
+    base = {"format": "gridbill-tariff/1", "code": "T", "name": "Test", "currency": "INR",
+            "fixed_charges": [{"code": "FC", "rate": "100"}],
+            "energy_charges": [{"code": "EC", "slabs": SLABS}]}  # fmt: skip
+    return base | fields
+
+
+NET = doc(export={"scheme": "net_metering", "settlement_rate": "2.50"})
+
+
+def test_net_metering_bills_the_net_and_banks_a_surplus() -> None:
+    # import 300, export 350: nothing to bill for energy, 50 units banked; FC 100 stays.
+    quote = price(parse_tariff(NET), TotalUsage(Decimal(300), *JULY, export_kwh=Decimal(350)))
+    check(quote, {"FC": "100.00"}, "100.00")
+    assert quote.netting is not None
+    assert (quote.netting.billed, quote.netting.banked_out, quote.netting.net) == (0, 50, -50)
+
+
+def test_banked_units_net_the_next_bill() -> None:
+    # import 300, export 200, 50 banked: 300 − 250 = 50 units billed at 3.00 = 150.
+    usage = TotalUsage(Decimal(300), *JULY, export_kwh=Decimal(200))
+    quote = price(parse_tariff(NET), usage, banked_kwh=Decimal(50))
+    check(quote, {"FC": "100.00", "EC.1": "150.00"}, "250.00")
+    assert quote.netting is not None and quote.netting.banked_out == 0
+
+
+def test_the_march_bill_settles_the_bank_at_the_settlement_rate() -> None:
+    # Year April–March: the bill holding 31 March pays 120 banked + 30 surplus = 150 units
+    # at 2.50 = 375.00, and the bank starts again at zero.
+    usage = TotalUsage(Decimal(200), *MARCH, export_kwh=Decimal(230))
+    quote = price(parse_tariff(NET), usage, banked_kwh=Decimal(120))
+    check(quote, {"FC": "100.00", "SETTLE": "-375.00"}, "-275.00")
+    assert quote.netting is not None
+    assert (quote.netting.settled, quote.netting.banked_out) == (150, 0)
+
+
+def test_a_banking_cap_lets_the_excess_lapse() -> None:
+    tariff = parse_tariff(doc(export={"scheme": "net_metering", "settlement_rate": "2.50",
+                                      "banking_cap_kwh": "40"}))  # fmt: skip
+    quote = price(tariff, TotalUsage(Decimal(100), *JULY, export_kwh=Decimal(200)))
+    assert quote.netting is not None
+    assert (quote.netting.banked_out, quote.netting.lapsed) == (40, 60)
+
+
+def test_gross_metering_bills_all_import_and_buys_all_export() -> None:
+    # import 300: FC 100 + 600 + 450 = 1150; export 250 × 3.00 = 750 credited.
+    tariff = parse_tariff(doc(export={"scheme": "gross_metering", "feed_in_rate": "3.00"}))
+    quote = price(tariff, TotalUsage(Decimal(300), *JULY, export_kwh=Decimal(250)))
+    check(
+        quote, {"FC": "100.00", "EC.1": "600.00", "EC.2": "450.00", "EXPORT": "-750.00"}, "400.00"
+    )
+    with pytest.raises(PricingError, match="export register"):
+        price(tariff, TotalUsage(Decimal(300), *JULY))
+
+
+KVAH = doc(
+    energy_unit="kVAh",
+    energy_charges=[{"code": "EC", "rate": "8.00"}],
+    power_factor={
+        "base": ["EC"],
+        "bands": [
+            {"up_to": "0.90", "percent": "2"},
+            {"above": "0.90", "up_to": "0.95", "percent": "0"},
+            {"above": "0.95", "percent": "-1"},
+        ],
+    },
+)
+
+
+def test_kvah_billing_prices_apparent_energy_and_the_power_factor_band() -> None:
+    # 1000 kWh, 1120 kVAh: EC 1120 × 8.00 = 8960.00 on kVAh; PF 1000/1120 = 0.893 → 0.89,
+    # at or below 0.90: 2% surcharge on EC = 179.20.
+    quote = price(parse_tariff(KVAH), TotalUsage(Decimal(1000), *JULY, kvah=Decimal(1120)))
+    check(quote, {"FC": "100.00", "EC": "8960.00", "PF": "179.20"}, "9239.20")
+    assert quote.power_factor == Decimal("0.89")
+    assert {line.code: line.unit for line in quote.lines}["EC"] == "kVAh"
+
+
+def test_a_good_power_factor_earns_the_rebate() -> None:
+    # 1000 kWh, 1040 kVAh: PF 0.9615 → 0.96 > 0.95: 1% rebate on 8320.00 = −83.20.
+    quote = price(parse_tariff(KVAH), TotalUsage(Decimal(1000), *JULY, kvah=Decimal(1040)))
+    assert amounts(quote)["PF"] == Decimal("-83.20")
+    with pytest.raises(PricingError, match="kVAh register"):
+        price(parse_tariff(KVAH), TotalUsage(Decimal(1000), *JULY))
+
+
+def test_net_metering_is_refused_on_a_kvah_tariff() -> None:
+    with pytest.raises(TariffError, match="net metering nets kWh"):
+        parse_tariff(KVAH | {"export": {"scheme": "net_metering", "settlement_rate": "2"}})
+
+
+RATCHET = doc(demand_charges=[{"code": "DC", "description": "Demand charge", "rate": "250",
+                               "ratchet": {"percent": "75", "months": 11}}])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("recorded", "past", "billing_kw"),
+    [
+        ("60", ["100", "80"], "75"),  # 75% of the highest, 100 kW, is above 60
+        ("90", ["100", "80"], "90"),  # the recorded demand is above the ratchet
+        ("60", [], "60"),  # no history yet
+    ],
+)
+def test_a_demand_ratchet_raises_billing_demand(
+    recorded: str, past: list[str], billing_kw: str
+) -> None:
+    usage = TotalUsage(Decimal(0), *JULY, max_demand_kw=Decimal(recorded))
+    quote = price(parse_tariff(RATCHET), usage, past_demands_kw=[Decimal(p) for p in past])
+    assert amounts(quote)["DC"] == Decimal(billing_kw) * 250
+
+
+def test_the_ratchet_looks_back_only_its_months() -> None:
+    # 11 months: a 200 kW demand 12 bills ago no longer counts; 75% of 80 = 60 < 70.
+    usage = TotalUsage(Decimal(0), *JULY, max_demand_kw=Decimal(70))
+    past = [Decimal(80)] * 11 + [Decimal(200)]
+    assert amounts(price(parse_tariff(RATCHET), usage, past_demands_kw=past))["DC"] == Decimal(
+        17500
+    )
+
+
+units = st.decimals(min_value=0, max_value=100_000, places=3, allow_nan=False, allow_infinity=False)
+
+
+@given(units, units, units, st.booleans(), st.none() | units)
+def test_netting_conserves_units(
+    imported: Decimal, exported: Decimal, banked: Decimal, settles: bool, cap: Decimal | None
+) -> None:
+    n = net(imported, exported, banked, settles=settles, banking_cap=cap)
+    assert n.billed - (imported - exported - banked) == n.surplus
+    assert n.surplus == n.lapsed + n.settled + n.banked_out
+    assert min(n.billed, n.surplus) == 0  # a bill either owes units or has a surplus
+    assert n.settled == 0 or n.banked_out == 0
+
+
+def test_the_settlement_day_is_the_last_of_the_settlement_month_inside_the_period() -> None:
+    assert settlement_day(date(2025, 3, 15), date(2025, 4, 15), 3) == date(2025, 3, 31)
+    assert settlement_day(date(2025, 3, 1), date(2025, 3, 31), 3) is None  # 31st not inside
+    assert settlement_day(date(2024, 12, 20), date(2025, 1, 20), 12) == date(2024, 12, 31)
