@@ -30,6 +30,9 @@ COMMANDS: dict[str, Command] = {
     "bill-run": Command(
         "cli.bill_run", "bill a cycle for a month (drafts), or issue its reviewed drafts"
     ),
+    "calendar": Command(
+        "cli.calendar", "a cycle's read and bill dates, and drafting the runs they make due"
+    ),
     "totp": Command("cli.totp", "enrol or reset a staff second factor (TOTP)"),
     "mailcatcher": Command(
         "cli.mailcatcher",

@@ -13,7 +13,7 @@ from gridbill.settings import get_settings
 from jobs.registry import task
 from services.billing.documents import render_bills
 from services.billing.issue import issue_run
-from services.billing.runs import run_bill_run
+from services.billing.runs import draft_due_runs, run_bill_run
 from services.viewer import acting_as
 
 
@@ -23,6 +23,18 @@ async def bill_run(cycle: str, period: str) -> dict[str, Any]:
     settings = get_settings()
     summary = await run_bill_run(cycle_code=cycle, period=period, zone=settings.zone)
     return summary.as_dict()
+
+
+@task(name="draft_due_bill_runs", periodic_cron="30 20 * * *")
+async def draft_due_bill_runs() -> dict[str, Any]:
+    """Draft the bill runs the billing calendar says are due (daily, 02:00 in Asia/Kolkata).
+
+    Staff then review and issue; a run that exists already is never touched."""
+    settings = get_settings()
+    today = datetime.now(settings.zone).date()
+    actor = acting_as("job:draft_due_bill_runs")
+    summaries = await draft_due_runs(actor, today, settings.zone)
+    return {"drafted": [summary.as_dict() for summary in summaries]}
 
 
 @task(name="issue_bills")

@@ -157,6 +157,7 @@ def test_procrastinate_app_has_every_task_and_the_schedule(tmp_path: Path) -> No
         ("validate_pending_reads", "validate_pending_reads"): "*/10 * * * *",
         ("deliver_notifications", "deliver_notifications"): "* * * * *",
         ("dunning", "dunning"): "30 3 * * *",
+        ("draft_due_bill_runs", "draft_due_bill_runs"): "30 20 * * *",
     }
     assert not build_app(settings, periodic=False).periodic_registry.periodic_tasks
 

@@ -51,6 +51,7 @@ from services.accounts.ledger import (
     late_fee_key,
     post,
 )
+from services.billing import calendar
 from services.billing.drafts import TOTAL_OBIS, Context, Draft, QuoteCache, Skip, draft, plan
 from services.billing.inputs import (
     HISTORY_DAYS,
@@ -637,7 +638,7 @@ async def rebill(actor: Viewer, bill_id: int, *, reason: str, on: date, zone: Zo
         account = await Account.filter(id=old["account_id"]).using_db(connection).get()
         cycle = await BillingCycle.filter(id=account.billing_cycle_id).using_db(connection).get()  # type: ignore[attr-defined]
         month = BillingMonth.parse(snapshot.get("period") or f"{as_date(old['period_end']):%Y-%m}")
-        ctx = Context(month, cycle.read_day, zone)
+        ctx = Context(month, await calendar.read_day(cycle, month, connection), zone)
         closing = await _closing_of(sql, bill_id, zone)
         made = await _draft_one(
             sql, account.id, ctx, closing=closing, before=as_date(old["period_start"]),

@@ -25,7 +25,7 @@ import time as clock
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tortoise.connection import get_connection
@@ -34,6 +34,7 @@ from tortoise.transactions import in_transaction
 from domain.billing import BillingMonth, PeriodError, run_in_progress
 from domain.enums import BillRunStatus
 from services import audit
+from services.billing import calendar
 from services.billing.drafts import Context, Draft, Plan, QuoteCache, Skip, draft, plan
 from services.billing.inputs import (
     HISTORY_DAYS,
@@ -167,7 +168,7 @@ async def execute_run(
     """Bill the cycle's accounts after ``run.last_account_id``; returns the whole run's summary."""
     started = clock.perf_counter()
     sql = Sql(get_connection("default"))
-    ctx = Context(month, cycle.read_day, zone)
+    ctx = Context(month, await calendar.read_day(cycle, month), zone)
     resumed_from = run.last_account_id
     now = datetime.now(UTC)
     await BillRun.filter(id=run.id).update(
@@ -424,3 +425,21 @@ async def _write_chunk(run_id: int, result: ChunkResult) -> None:
                 run_id,
             ],
         )
+
+
+async def draft_due_runs(actor: Viewer, today: date, zone: ZoneInfo) -> list[RunSummary]:
+    """Draft every run the billing calendar says is due today (the daily scheduled task).
+
+    Idempotent: a run that exists is left alone whoever started it, and one another
+    scheduler started a moment ago is refused by :func:`start_run` and skipped.
+    """
+    summaries = []
+    for cycle, month in await calendar.due_runs(today):
+        try:
+            run, cycle, month = await start_run(actor, cycle_code=cycle.code, period=str(month))
+        except Refused as exc:
+            if exc.code == "INVALID_STATE":
+                continue
+            raise
+        summaries.append(await execute_run(run, cycle, month, zone=zone))
+    return summaries

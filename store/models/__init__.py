@@ -34,14 +34,14 @@ from .platform import (
     SupportRequest,
     ThrottleCounter,
 )
-from .routes import BillingCycle, ReaderMessage, Route, RouteStop
+from .routes import BillingCalendarDate, BillingCycle, ReaderMessage, Route, RouteStop
 from .tariffs import Holiday, Tariff, TariffVersion
 
 __models__ = [
     User, RefreshToken, PartnerClient, Consent,
     Customer, Premise, ServicePoint, Account, AccountHolder, TariffAssignment,
     Tariff, TariffVersion, Holiday,
-    BillingCycle, Route, RouteStop, ReaderMessage,
+    BillingCycle, BillingCalendarDate, Route, RouteStop, ReaderMessage,
     Meter, MeterInstallation, MultiplierChange, Register, RegisterRead, RegisterReadRevision,
     IntervalReading, IntervalReadingRevision, ValidationException, UsageDaily, UsageMonthly,
     BillRun, Bill, BillLine, BillRead, BilledSpan, DocumentSequence,
@@ -63,6 +63,7 @@ __all__ = [
     "BillRead",
     "BillRun",
     "BilledSpan",
+    "BillingCalendarDate",
     "BillingCycle",
     "Consent",
     "Customer",

@@ -29,6 +29,24 @@ class BillingCycle(Timestamped):
         table = "billing_cycles"
 
 
+class BillingCalendarDate(Timestamped):
+    """A cycle's read date and bill date for one billing month, where they differ from the
+    cycle's usual days (a holiday, a strike): scheduled runs draft on the bill date."""
+
+    id = fields.IntField(primary_key=True)
+    cycle: fields.ForeignKeyRelation[BillingCycle] = fields.ForeignKeyField(
+        "gridbill.BillingCycle", related_name="calendar", on_delete=fields.CASCADE
+    )
+    month = fields.DateField(description="first day of the billing month")
+    read_date = fields.DateField()
+    bill_date = fields.DateField()
+    reason = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "billing_calendar"
+        unique_together = (("cycle", "month"),)
+
+
 class Route(Timestamped):
     """An ordered walk of meters, assigned to one reader at a time."""
 
