@@ -266,7 +266,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(app: str, settings: Any, extra_env: dict[str, str]) -> Iterator[str]:
+def server(app: str, settings: Any, extra_env: dict[str, str], workers: int = 1) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDBILL_", "DATABASE_URL"))}
     env.update(
@@ -275,7 +275,7 @@ def server(app: str, settings: Any, extra_env: dict[str, str]) -> Iterator[str]:
     )  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--log-level", "warning", "--no-access-log"],
+         str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
         cwd=ROOT, env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -481,15 +481,21 @@ def main(argv: list[str]) -> int:
 
 
 def with_postgres(args: argparse.Namespace) -> list[Round]:
+    rounds: list[Round] = with_postgres_run(lambda url: run(url, args))
+    return rounds
+
+
+def with_postgres_run(work: Any) -> Any:
+    """``work(url)`` on a new database: on BENCH_PG_URL's server, else a throwaway cluster."""
     import psycopg
 
-    def on(admin: str) -> list[Round]:
-        name = f"gridbill_api_bench_{uuid.uuid4().hex[:8]}"
+    def on(admin: str) -> Any:
+        name = f"gridbill_bench_{uuid.uuid4().hex[:8]}"
         libpq = admin.replace("postgres://", "postgresql://", 1)
         with psycopg.connect(libpq, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
         try:
-            return run(admin.rsplit("/", 1)[0] + f"/{name}", args)
+            return work(admin.rsplit("/", 1)[0] + f"/{name}")
         finally:
             with psycopg.connect(libpq, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
