@@ -55,7 +55,10 @@ def free_port() -> int:
 
 
 class TempPostgres:
-    def __init__(self) -> None:
+    """``options`` are more ``-c name=value`` server settings (e.g. WAL archiving)."""
+
+    def __init__(self, options: str = "") -> None:
+        self.options = options
         self.bin = find_pg_bin()
         self.root = Path(tempfile.mkdtemp(prefix="gridbill-pg-"))
         self.data = self.root / "data"
@@ -64,10 +67,18 @@ class TempPostgres:
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *args: str) -> None:
+        """A PostgreSQL program (initdb, pg_ctl, pg_basebackup…) as the cluster's owner."""
         command = [str(self.bin / args[0]), *args[1:]]
         if self.as_root:
             command = ["runuser", "-u", SERVICE_USER, "--", *command]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def own(self, path: Path) -> None:
+        """Give ``path`` (and what is under it) to the cluster's owner."""
+        if self.as_root:
+            user = pwd.getpwnam(SERVICE_USER)
+            for item in [path, *path.rglob("*")]:
+                os.chown(item, user.pw_uid, user.pw_gid)
 
     def start(self) -> TempPostgres:
         if self.as_root:
@@ -78,7 +89,8 @@ class TempPostgres:
                   "--no-instructions", "--locale=C")  # fmt: skip
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            + self.options
         )
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
                   "-w", "-t", "60", "start")  # fmt: skip
