@@ -20,9 +20,10 @@ from services.identity import throttle
 from services.meter_data.vee import load_config
 from store.models import FieldDevice
 from sync import devices, photos
+from sync.batches import BatchConflict
 from sync.protocol import BadBatch, parse_batch
 from sync.pull import BadCursor, BadLimit, pull
-from sync.push import BatchConflict, push
+from sync.push import push
 
 
 class HTTPProblem(Exception):
