@@ -14,7 +14,7 @@ from store.models import IntervalReading
 # Until the lead wires ``import-readings`` into cli/main.py, add it here the same way.
 SHIM = """
 import argparse, sys
-from gridbill import cli
+from cli import main as cli
 from cli.import_readings import add_parser
 build = cli.build_parser
 def wired():
