@@ -1,4 +1,6 @@
-"""Resumable photo upload, the use case (``sync/photos.py`` is its transport): declare a photo, send it in chunks at offsets, resume after a cut.
+"""Resumable photo upload: declare a photo, send it in chunks at offsets, resume after a cut.
+
+The use case; ``sync/photos.py`` is its HTTP transport.
 
 A device declares a photo by UUID with its size and SHA-256, then sends the bytes with
 ``PATCH`` at ``Upload-Offset`` = the bytes the server has. A chunk is written only when
