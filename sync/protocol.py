@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain.nesting import json_depth
+from domain.nesting import NUL, NUL_SYMBOL, json_depth
 
 PROTOCOL_VERSION = 1
 MAX_ITEMS = 10_000
@@ -41,10 +41,6 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 """Times outside these bounds are refused as ``bad_time``: no handset clock is that wrong."""
 MAX_ECHO = 64
-NUL = "\x00"
-NUL_SYMBOL = "\u2400"
-"""A probe readout may hold a NUL byte (a checksum can be 0x00), which PostgreSQL cannot
-store in text: it is kept as the symbol for NUL, ␀."""
 
 
 class BadBatch(ValueError):
@@ -326,18 +322,6 @@ def _text(value: Any, name: str, limit: int, *, null: bool = False) -> str | Non
         raise ItemError("bad_text", f"{name} is longer than {limit} characters")
     if NUL in value:
         raise ItemError("bad_text", f"{name} must not contain a NUL character")
-    return value
-
-
-def without_nul(value: Any) -> Any:
-    """A parsed JSON value with every NUL in its strings (and keys) kept as ␀, so it can
-    be stored as JSON on PostgreSQL, which refuses ``\\u0000``. Bounded by MAX_DEPTH."""
-    if isinstance(value, str):
-        return value.replace(NUL, NUL_SYMBOL)
-    if isinstance(value, list):
-        return [without_nul(v) for v in value]
-    if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
     return value
 
 

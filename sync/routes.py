@@ -16,13 +16,16 @@ from starlette.routing import BaseRoute, Route
 
 from api.client_address import client_address
 from gridbill.settings import Settings
+from services.field import photos as field_photos
+from services.field.photos import PhotoRefused
 from services.identity import throttle
 from services.meter_data.vee import load_config
 from store.models import FieldDevice
 from sync import devices, photos
+from sync.batches import BatchConflict
 from sync.protocol import BadBatch, parse_batch
 from sync.pull import BadCursor, BadLimit, pull
-from sync.push import BatchConflict, push
+from sync.push import push
 
 
 class HTTPProblem(Exception):
@@ -86,9 +89,11 @@ def sync_routes(settings: Settings) -> list[BaseRoute]:
                 return await fn(request)  # type: ignore[no-any-return]
             except HTTPProblem as exc:
                 return _error(exc.status, exc.code, exc.message, exc.headers)
-            except photos.PhotoError as exc:
-                headers = {"Upload-Offset": str(exc.offset)} if exc.offset is not None else None
-                return _error(exc.status, exc.code, exc.message, headers)
+            except (PhotoRefused, photos.PhotoError) as caught:
+                error = photos.PhotoError.of(caught) if isinstance(caught, PhotoRefused) else caught
+                offset = error.offset
+                headers = {"Upload-Offset": str(offset)} if offset is not None else None
+                return _error(error.status, error.code, error.message, headers)
             except ClientDisconnect:
                 return Response(status_code=400)
 
@@ -140,10 +145,12 @@ def sync_routes(settings: Settings) -> list[BaseRoute]:
     async def declare_photo(request: Request) -> Response:
         device = await device_of(request)
         declaration = photos.parse_declaration(await _body(request, 4096))
-        state = await photos.declare(
+        state = await field_photos.declare(
             device, declaration, max_bytes=settings.sync_max_photo_bytes, root=settings.var_dir
         )
-        return JSONResponse(state.as_json(), headers={"Upload-Offset": str(state.bytes_received)})
+        return JSONResponse(
+            photos.state_json(state), headers={"Upload-Offset": str(state.bytes_received)}
+        )
 
     def _photo_uuid(request: Request) -> UUID:
         try:
@@ -153,11 +160,11 @@ def sync_routes(settings: Settings) -> list[BaseRoute]:
 
     async def photo_status(request: Request) -> Response:
         device = await device_of(request)
-        state = await photos.status(device, _photo_uuid(request))
+        state = await field_photos.status(device, _photo_uuid(request))
         headers = {"Upload-Offset": str(state.bytes_received), "Cache-Control": "no-store"}
         if request.method == "HEAD":
             return Response(status_code=200, headers=headers)
-        return JSONResponse(state.as_json(), headers=headers)
+        return JSONResponse(photos.state_json(state), headers=headers)
 
     async def photo_chunk(request: Request) -> Response:
         device = await device_of(request)
@@ -166,8 +173,10 @@ def sync_routes(settings: Settings) -> list[BaseRoute]:
         if not offset_text.isdigit():
             raise HTTPProblem(400, "bad_offset", "send Upload-Offset: <bytes already uploaded>")
         chunk = await _body(request, settings.sync_max_photo_bytes)
-        state = await photos.append(device, photo_uuid, offset=int(offset_text), chunk=chunk)
-        return JSONResponse(state.as_json(), headers={"Upload-Offset": str(state.bytes_received)})
+        state = await field_photos.append(device, photo_uuid, offset=int(offset_text), chunk=chunk)
+        return JSONResponse(
+            photos.state_json(state), headers={"Upload-Offset": str(state.bytes_received)}
+        )
 
     return [
         Route("/v1/pull", handler(do_pull), methods=["GET"]),

@@ -14,7 +14,7 @@ from api.context import Context
 from api.schema.decorators import field
 from api.schema.identity import UserType
 from api.schema.operations import OperationError
-from sync.push import echoed_uuid
+from sync.batches import echoed_uuid
 
 Info = strawberry.Info[Context, None]
 

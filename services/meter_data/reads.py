@@ -41,6 +41,7 @@ from domain.vee import (
 )
 from services.meter_data.intervals import ConcurrentChange
 from services.meter_data.registers import RegisterInfo
+from store.models import RegisterRead, RegisterReadRevision
 from store.sql import Sql, as_dt
 
 USABLE = (ReadQuality.VALID.value, ReadQuality.ESTIMATED.value, ReadQuality.EDITED.value)
@@ -72,6 +73,28 @@ class Verdict:
     quality: str
     flags: list[Flag]
     method: str
+
+
+async def keep_revision(
+    read: RegisterRead, *, changed_by_id: int | None, reason: str, using_db: Any = None
+) -> None:
+    """Keep a read's current value in ``register_read_revisions`` before it changes.
+
+    Every change of a stored read (a delivery's new value, a device's edit, a reviewer's
+    verdict) goes through here or, for a delivery's bulk write, through the same row in
+    :func:`write`: the read's history is never lost.
+    """
+    await RegisterReadRevision.create(
+        using_db=using_db,
+        read_id=read.id,
+        revision=read.revision,
+        value_milli=read.value_milli,
+        read_at=read.read_at,
+        source=read.source,
+        quality=read.quality,
+        changed_by_id=changed_by_id,
+        reason=reason,
+    )
 
 
 def _uuid_value(sql: Sql, value: uuid.UUID) -> Any:

@@ -12,8 +12,8 @@ flag opens a ``validation_exceptions`` row, as at ingestion.
 Some sync flags say "billing does not use this read" and make it suspect for staff,
 whatever the VEE rules say (:data:`SYNC_SUSPECT`, see docs/sync-protocol.md).
 
-The sync push calls :func:`validate_pending_reads` for the registers it touched, once its
-items are committed; the periodic task ``validate_pending_reads`` (``jobs.vee``) catches
+A push of field records calls :func:`validate_pending_reads` for the registers it touched,
+once its items are committed (``services.field.pushed_reads.judge``); the periodic task ``validate_pending_reads`` (``jobs.vee``) catches
 up on anything left pending (a push whose validation failed, an edit).
 """
 

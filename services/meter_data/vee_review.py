@@ -36,6 +36,7 @@ from services import audit
 from services.errors import NotFound, Refused
 from services.field.reader_messages import tell_reader_about
 from services.meter_data import aggregates
+from services.meter_data.reads import keep_revision
 from services.meter_data.registers import RegisterCatalog
 from services.meter_data.vee import load_config
 from services.viewer import Viewer
@@ -44,7 +45,6 @@ from store.models import (
     IntervalReading,
     IntervalReadingRevision,
     RegisterRead,
-    RegisterReadRevision,
     ValidationException,
 )
 from store.sql import Sql, as_dt
@@ -232,11 +232,7 @@ class _Work:
         quality, new_value = review_outcome(status, read.value_milli, value)
         if status is ExceptionStatus.REPLACED:
             await self._close_siblings(exception, register_read_id=read.id)
-        await RegisterReadRevision.create(
-            read=read, revision=read.revision, value_milli=read.value_milli, read_at=read.read_at,
-            source=read.source, quality=read.quality, changed_by_id=self.viewer.user_id,
-            reason=self.reason,
-        )  # fmt: skip
+        await keep_revision(read, changed_by_id=self.viewer.user_id, reason=self.reason)
         read.value_milli = new_value
         read.quality = quality
         read.revision += 1

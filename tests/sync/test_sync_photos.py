@@ -22,8 +22,8 @@ from starlette.testclient import TestClient
 from sync_helpers import World, app_for, batch_body, read_item
 
 from gridbill.settings import Settings
+from services.field import photos
 from store.models import FieldVisit, Photo, RegisterRead
-from sync import photos
 
 
 def run_db(client: TestClient, work):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from sync_helpers import NOW, ZONE, World, batch_body, push_body, read_item
 from domain.enums import ReadQuality, ReadSource, SyncItemResult
 from domain.field_conflicts import Rule
 from store.models import FieldVisit, RegisterRead, RegisterReadRevision, SyncBatch, SyncItem
-from sync.push import BatchConflict
+from sync.batches import BatchConflict
 
 pytestmark = pytest.mark.usefixtures("db")
 

@@ -12,6 +12,7 @@ from domain.enums import ExceptionStatus, ReadQuality, ReadSource, Role
 from domain.field_conflicts import Rule as SyncRule
 from domain.vee import DEFAULT_CONFIG, Rule
 from jobs.registry import load_tasks
+from services.field import pushed_reads
 from services.meter_data import vee_pending
 from store.models import (
     Bill,
@@ -24,7 +25,6 @@ from store.models import (
     ValidationException,
 )
 from sync import devices
-from sync import push as push_module
 from tests.billing.billing_factories import Utility, at, read, run
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -110,7 +110,7 @@ async def test_a_failed_validation_leaves_the_push_done_and_the_safety_net_judge
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(push_module, "validate_pending_reads", broken)
+    monkeypatch.setattr(pushed_reads, "validate_pending_reads", broken)
     item = read_item(world.registers[0], 10_600_000, NOW - timedelta(hours=1))
     result = await push_body(world.devices["a"], batch_body([item]), postgres=backend == "postgres")
     assert result.results[0]["result"] == "accepted"
