@@ -1,0 +1,96 @@
+"""A consumer's security deposit: how much to hold, what to review, the interest it earns.
+
+Indian law has the shape (the Electricity Act, 2003, section 47; the state supply codes,
+for example DERC's Supply Code and Performance Standards Regulations, 2017): a licensee
+may ask for security equal to the consumer's average billing for a number of months
+(two, for monthly billing), reviews it once a year against the last twelve months'
+bills, asks for a top-up or refunds the excess, pays interest at the bank rate (or what
+the commission sets) credited once a year on the bill, and refunds the deposit, with
+interest, against the final bill when the consumer leaves.
+
+Amounts are Decimal rupees; interest is simple, by the day (actual days ÷ 365), computed
+exactly and rounded half up to the paisa once, on the credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from domain.money import RUPEE, exact, round_half_up, round_paise
+
+REVIEW_MONTHS = 12  # bills the yearly review averages
+
+
+@dataclass(frozen=True)
+class Review:
+    """The yearly review's outcome: ask for ``top_up`` or refund ``refund`` (one is zero)."""
+
+    required: Decimal
+    held: Decimal
+    top_up: Decimal
+    refund: Decimal
+
+
+@dataclass(frozen=True)
+class Held:
+    """An amount held from ``start`` (inclusive) to ``end`` (exclusive)."""
+
+    amount: Decimal
+    start: date
+    end: date
+
+
+def required(bills: Sequence[Decimal], months: int = 2) -> Decimal:
+    """The deposit for ``months`` of average billing over the last twelve bills, to the
+    whole rupee (half up). No bills yet: nothing can be asked on history."""
+    recent = list(bills)[-REVIEW_MONTHS:]
+    if months < 1:
+        raise ValueError("a deposit covers at least one month of billing")
+    if not recent:
+        return Decimal("0.00")
+    average = sum((exact(b) for b in recent), Fraction(0)) / len(recent)
+    return round_half_up(average * months, RUPEE).quantize(Decimal("0.01"))
+
+
+def review(held: Decimal, bills: Sequence[Decimal], *, months: int = 2,
+           refund_over: Decimal = Decimal("0")) -> Review:  # fmt: skip
+    """Compare what is held with what the last year's bills call for.
+
+    A shortfall is asked as a top-up; an excess above ``refund_over`` rupees is refunded
+    (codes let small differences be, rather than move money both ways each year).
+    """
+    need = required(bills, months)
+    if held < need:
+        return Review(need, held, need - held, Decimal("0.00"))
+    excess = held - need
+    refund = excess if excess > refund_over else Decimal("0.00")
+    return Review(need, held, Decimal("0.00"), refund)
+
+
+def interest(held: Sequence[Held], annual_percent: Decimal, start: date, end: date) -> Decimal:
+    """Simple interest on what was held over ``[start, end)`` at ``annual_percent`` a year,
+    by the day (actual ÷ 365), rounded half up to the paisa once."""
+    if annual_percent < 0:
+        raise ValueError("an interest rate cannot be negative")
+    total = Fraction(0)
+    for h in held:
+        days = (min(h.end, end) - max(h.start, start)).days
+        if days > 0:
+            total += exact(h.amount) * days * exact(annual_percent) / 100 / 365
+    return round_paise(total)
+
+
+def settle_at_move_out(
+    held: Decimal, accrued_interest: Decimal, final_payable: Decimal
+) -> tuple[Decimal, Decimal]:
+    """The deposit and its interest against the final bill: ``(applied, refunded)``.
+
+    What the final bill still asks is paid from the deposit first; the rest is refunded.
+    """
+    available = held + accrued_interest
+    applied = min(available, max(final_payable, Decimal("0.00")))
+    return applied, available - applied
