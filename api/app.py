@@ -52,6 +52,7 @@ from gridbill.request_id import request_id as request_id_var
 from gridbill.settings import Settings, get_settings
 from jobs.runtime import background_jobs
 from services import events
+from services.identity import token_standing
 from services.identity.tokens import InvalidToken
 from store.db import DatabaseUnavailable, open_database, ping
 from sync.routes import sync_routes
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             events.event_bus(settings) as hub,
         ):
             hub.listeners.append(cache.on_event)
+            hub.listeners.append(token_standing.on_event)
             log.info("gridbill ready on %s", "PostgreSQL" if settings.is_postgres else "SQLite")
             yield {}
 

@@ -30,6 +30,7 @@ from tortoise.transactions import in_transaction
 
 from gridbill.errors import UserError
 from services import audit
+from services.identity import token_standing
 from store.models import (
     AccountHolder,
     Bill,
@@ -223,6 +224,7 @@ async def erase_customer(number: str, *, reason: str) -> dict[str, int]:
             user.full_name = f"Erased user {user.id}"
             user.is_active = False
             await user.save()
+            await token_standing.changed(user.id)
         customer.name = f"Erased customer {customer.number}"
         customer.email = customer.phone = None
         customer.postal_address = customer.kyc_reference = ""

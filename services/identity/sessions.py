@@ -234,8 +234,8 @@ async def revoke_family(family: uuid.UUID, *, now: datetime | None = None) -> in
 async def sign_out(*, user_id: int, refresh_token: str | None, everywhere: bool) -> int:
     """Revoke the session of ``refresh_token`` (or every session); returns tokens revoked.
 
-    Access tokens of the revoked sessions stop working at once in this process and
-    within ``GRIDBILL_SESSION_CHECK_TTL`` in others (``services.identity.token_standing``).
+    Access tokens of the revoked sessions stop working at once in this process and, as
+    soon as the event reaches them, in others (``services.identity.token_standing``).
     """
     now = _now()
     try:
@@ -252,7 +252,7 @@ async def sign_out(*, user_id: int, refresh_token: str | None, everywhere: bool)
             return 0
         return await revoke_family(token.family, now=now)
     finally:
-        token_standing.forget(user_id)
+        await token_standing.changed(user_id)
 
 
 async def change_password(

@@ -20,6 +20,7 @@ import time
 import uuid
 
 from domain.enums import Role
+from services import events
 from store.models import RefreshToken, User
 
 DEACTIVATED = "this account is not active"
@@ -64,7 +65,24 @@ async def _ask(*, user_id: int, role: Role | None, session: str | None) -> str |
     return None
 
 
+STANDING_CHANGED = "auth.standing_changed"
+
+
 def forget(user_id: int) -> None:
-    """Drop this process's remembered answers for ``user_id`` (after a sign-out here)."""
+    """Drop this process's remembered answers for ``user_id``."""
     for key in [k for k in _remembered if k[0] == user_id]:
         del _remembered[key]
+
+
+async def changed(user_id: int) -> None:
+    """A person's standing changed (signed out, deactivated, role changed): every server
+    process forgets what it remembered, this one at once and the others when the event
+    arrives (PostgreSQL NOTIFY), so none honours an ended session for its cache's TTL."""
+    forget(user_id)
+    await events.publish(STANDING_CHANGED, user_id=user_id)
+
+
+def on_event(event: events.Event) -> None:
+    """The event bus's listener in every server process (``api.app``)."""
+    if event.name == STANDING_CHANGED and isinstance(event.data.get("user_id"), int):
+        forget(event.data["user_id"])
