@@ -464,6 +464,9 @@ def _energy(part: Part, charge: EnergyCharge, meter: Meter, site: Site) -> Itera
     assert charge.calendar is not None  # parse_tariff guarantees it
     calendar = part.tariff.calendars[charge.calendar]
     by_period = meter.kwh_by_period(part.span, part.share, calendar, site.holidays)
+    if charge.tiers_on == "total_energy":
+        yield from _tiers_on_total(part, charge, calendar.periods, by_period)
+        return
     for name in calendar.periods:
         code = f"{charge.code}.{name}"
         description = f"{charge.description} ({name})"
@@ -484,6 +487,31 @@ def _slab_items(
         text = f"{description} {slabs.describe(p.start, p.end, pricing, unit)}"
         code_n = f"{code}.{p.index + 1}"
         yield _item(part, "energy", code_n, text, unit, p.quantity, p.rate, period, limits)
+
+
+def _tiers_on_total(
+    part: Part, charge: EnergyCharge, periods: Sequence[str], by_period: Mapping[str, Fraction]
+) -> Iterator[Item]:
+    """Tiers counted on the month's energy across periods: each tier's kWh is shared among
+    the periods in proportion to their energy, at each period's rate for that tier."""
+    total = sum(by_period.values(), Fraction(0))
+    if total == 0:
+        return
+    shape = charge.periods[periods[0]]  # parse_tariff checked every period has the same limits
+    scale = part.factor if shape.limits_per == "month" else Fraction(part.span.days)
+    widths = part.tariff.proration.slab_widths
+    unit = part.tariff.energy_unit
+    for tier in slabs.apportion(total, shape, scale, widths):
+        for name in periods:
+            pricing = charge.periods[name]
+            rate = pricing.slabs[tier.index].rate
+            kwh = tier.quantity * by_period[name] / total
+            code = f"{charge.code}.{name}"
+            text = f"{charge.description} ({name})"
+            if not pricing.is_flat:
+                code = f"{code}.{tier.index + 1}"
+                text = f"{text} {slabs.describe(tier.start, tier.end, pricing, unit)} of the month's total"
+            yield _item(part, "energy", code, text, unit, kwh, rate, name)
 
 
 def _demand(part: Part, charge: DemandCharge, meter: Meter, site: Site) -> Iterator[Item]:

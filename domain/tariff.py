@@ -90,11 +90,16 @@ class FixedCharge:
 
 @dataclass(frozen=True)
 class EnergyCharge:
+    """A rate or slabs on energy; time of use gives each period its own. ``tiers_on``
+    says what a time-of-use charge's slabs count: each period's energy, or the month's
+    total energy across periods, its tiers shared out in proportion (URDB, NREL SAM)."""
+
     code: str
     description: str
     slabs: Slabs | None = None
     calendar: str | None = None
     periods: Mapping[str, Slabs] = field(default_factory=dict)
+    tiers_on: Literal["period_energy", "total_energy"] = "period_energy"
 
 
 @dataclass(frozen=True)
@@ -708,12 +713,15 @@ def _energy_list(value: object, path: str) -> tuple[EnergyCharge, ...]:
 
 
 def _energy(value: object, path: str) -> EnergyCharge:
-    obj = _object(value, path, RATE_KEYS | {"code", "description", "calendar", "periods"})
+    obj = _object(
+        value, path, RATE_KEYS | {"code", "description", "calendar", "periods", "tiers_on"}
+    )
     code = _code(_required(obj, "code", path), _at(path, "code"))
     description = _text(obj.get("description", "Energy charge"), _at(path, "description"))
     if "periods" not in obj:
-        if "calendar" in obj:
-            _fail(_at(path, "calendar"), "only applies with periods")
+        for key in ("calendar", "tiers_on"):
+            if key in obj:
+                _fail(_at(path, key), "only applies with periods")
         return EnergyCharge(code, description, slabs=_pricing(obj, path))
     for key in RATE_KEYS & set(obj):
         _fail(_at(path, key), "a time-of-use charge gives its rates under periods")
@@ -730,7 +738,16 @@ def _energy(value: object, path: str) -> EnergyCharge:
         )
         for name, spec in periods.items()
     }
-    return EnergyCharge(code, description, calendar=calendar, periods=rates)
+    bases: tuple[Literal["period_energy", "total_energy"], ...] = ("period_energy", "total_energy")
+    tiers_on = _choice(obj.get("tiers_on", "period_energy"), _at(path, "tiers_on"), bases)
+    if tiers_on == "total_energy":
+        shapes = {(p.mode, p.limits_per, tuple(s.up_to for s in p.slabs)) for p in rates.values()}
+        if len(shapes) != 1 or next(iter(shapes))[0] != "telescopic":
+            _fail(
+                _at(path, "tiers_on"),
+                "total_energy needs telescopic slabs with the same limits in every period",
+            )
+    return EnergyCharge(code, description, calendar=calendar, periods=rates, tiers_on=tiers_on)
 
 
 DEMAND_KEYS = RATE_KEYS | {

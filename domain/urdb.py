@@ -197,7 +197,26 @@ def _energy(record: Mapping[str, object], calendars: dict[str, object]) -> dict[
     if len(used) == 1:
         return charge | rates[used[0]]
     calendars["energy"] = calendar
-    return charge | {"calendar": "energy", "periods": {f"p{i}": rates[i] for i in used}}
+    periods = {f"p{i}": rates[i] for i in used}
+    if any("slabs" in rate for rate in periods.values()):
+        # As NREL SAM (and REopt) read URDB: a month's tiers count its energy across periods.
+        _same_tier_limits(periods)
+        charge["tiers_on"] = "total_energy"
+    return charge | {"calendar": "energy", "periods": periods}
+
+
+def _same_tier_limits(periods: Mapping[str, dict[str, object]]) -> None:
+    def limits(rate: dict[str, object]) -> tuple[object, ...]:
+        slabs = rate.get("slabs", [{}])
+        assert isinstance(slabs, list)
+        return tuple(slab.get("up_to") for slab in slabs)
+
+    if len({limits(rate) for rate in periods.values()}) != 1:
+        raise TariffError(
+            "energyratestructure",
+            "tiers differ between periods: URDB counts a month's tiers across its periods, "
+            "so every period needs the same tier limits",
+        )
 
 
 def _charge_per(record: Mapping[str, object], key: str) -> str:

@@ -230,3 +230,35 @@ def test_a_levy_whose_rate_changes_in_the_period_says_which_rate_held_when() -> 
     # Factors 15/30 and 15/31 share EC 1500.00 as 31:30: 762.295 × 5% + 737.705 × 6%
     # = 38.115 + 44.262 = 82.377 → 82.38
     assert duty.amount == Decimal("82.38")
+
+
+def test_time_of_use_tiers_on_the_months_total_energy() -> None:
+    # 300 kWh peak + 300 off-peak, tiers at 400 kWh counted on the total 600: tier 1 is
+    # 400 kWh shared 200/200, tier 2 the other 200 shared 100/100.
+    # peak 200 × 5 + 100 × 7 = 1700; off-peak 200 × 3 + 100 × 4 = 1000.
+    from domain.usage import UsageByPeriod
+
+    tiers = lambda low, high: {"slabs": [{"up_to": "400", "rate": low}, {"rate": high}]}  # noqa: E731
+    tariff = parse_tariff(doc(
+        calendars={"tod": {"periods": ["peak", "off"], "default_period": "off",
+                           "rules": [{"period": "peak", "hours": ["18-22"]}]}},
+        energy_charges=[{"code": "EC", "calendar": "tod", "tiers_on": "total_energy",
+                         "periods": {"peak": tiers("5", "7"), "off": tiers("3", "4")}}],
+    ))  # fmt: skip
+    usage = UsageByPeriod(
+        {"peak": Decimal(300), "off": Decimal(300)}, date(2024, 7, 1), date(2024, 8, 1)
+    )
+    check(price(tariff, usage), {"EC.peak.1": "1000.00", "EC.peak.2": "700.00",
+                                 "EC.off.1": "600.00", "EC.off.2": "400.00"}, "2700.00")  # fmt: skip
+
+
+def test_tiers_on_the_total_need_the_same_limits_in_every_period() -> None:
+    from domain.tariff import TariffError
+
+    with pytest.raises(TariffError, match="same limits in every period"):
+        parse_tariff(doc(
+            calendars={"tod": {"periods": ["a", "b"], "default_period": "a", "rules": []}},
+            energy_charges=[{"code": "EC", "calendar": "tod", "tiers_on": "total_energy", "periods": {
+                "a": {"slabs": [{"up_to": "400", "rate": "1"}, {"rate": "2"}]},
+                "b": {"slabs": [{"up_to": "300", "rate": "1"}, {"rate": "2"}]}}}],
+        ))  # fmt: skip

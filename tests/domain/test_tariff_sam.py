@@ -74,6 +74,7 @@ def our_monthly_bills(document: dict[str, Any], load: list[Decimal]) -> list[Dec
     [
         "urdb_example.json",  # SDG&E AL-TOU: six TOU periods, flat and TOU demand
         "urdb_example_tiered_fpl_rs1.json",  # FPL RS-1: monthly tiers
+        "synthetic_tou_tiers.json",  # tiers counted on the month's energy across TOU periods
     ],
 )
 def test_every_month_matches_sam_to_the_cent(fixture: str) -> None:
