@@ -86,12 +86,23 @@ class Meter:
         return totals
 
     def max_demand(
-        self, in_scope: Callable[[datetime], bool] | None, period: str | None, what: str
+        self,
+        in_scope: Callable[[datetime], bool] | None,
+        period: str | None,
+        what: str,
+        window_minutes: int | None = None,
     ) -> Fraction:
-        """The largest demand in kW over the whole period (within ``in_scope`` hours)."""
+        """The largest demand in kW over the whole period (within ``in_scope`` hours).
+
+        With a demand window (say 30 minutes) the average is taken over clock-aligned
+        windows of that length, each the sum of the intervals in it; without one, over
+        each interval of the data.
+        """
         if isinstance(self.usage, IntervalUsage):
-            kws = [r.kw for r in self.readings if in_scope is None or in_scope(r.local)]
-            return max(kws, default=Fraction(0))
+            readings = [r for r in self.readings if in_scope is None or in_scope(r.local)]
+            if window_minutes is None:
+                return max((r.kw for r in readings), default=Fraction(0))
+            return _windowed(readings, self.usage.interval, window_minutes, what)
         register = _register(self.usage, period)
         if register is None:
             where = f" in period {period!r}" if period else ""
@@ -100,6 +111,27 @@ class Meter:
                 "profile) or a maximum-demand register reading"
             )
         return exact(register)
+
+
+def _windowed(
+    readings: list[Reading], interval: timedelta, window_minutes: int, what: str
+) -> Fraction:
+    window = timedelta(minutes=window_minutes)
+    if window < interval or window % interval:
+        minutes = interval // timedelta(minutes=1)
+        raise PricingError(
+            f"{what} averages demand over {window_minutes} minutes: give interval data whose "
+            f"interval divides it (this data is at {minutes} minutes)"
+        )
+    sums: dict[datetime, Fraction] = {}
+    for r in readings:
+        minute = r.local.hour * 60 + r.local.minute
+        start = r.local.replace(hour=0, minute=0) + timedelta(
+            minutes=minute - minute % window_minutes
+        )
+        sums[start] = sums.get(start, Fraction(0)) + r.kwh
+    hours = Fraction(window_minutes, 60)
+    return max((kwh / hours for kwh in sums.values()), default=Fraction(0))
 
 
 def _register(usage: TotalUsage | UsageByPeriod, period: str | None) -> Decimal | None:

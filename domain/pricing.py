@@ -553,7 +553,7 @@ def _billing_demand(part: Part, charge: DemandCharge, meter: Meter, site: Site) 
 
     if charge.unit == "kVA" and meter.readings:
         raise PricingError(f"{what} is on kVA: give a kVA maximum-demand register reading")
-    recorded = meter.max_demand(in_scope, charge.period, what)
+    recorded = meter.max_demand(in_scope, charge.period, what, charge.window_minutes)
     if charge.floor is None:
         return recorded
     basis = "per_kw" if charge.floor.of == "sanctioned_load" else "per_kva"

@@ -119,6 +119,7 @@ class DemandCharge:
     months: frozenset[int] | None = None
     floor: DemandFloor | None = None
     ratchet: Ratchet | None = None
+    window_minutes: int | None = None  # demand averaged over clock windows of this length
 
 
 @dataclass(frozen=True)
@@ -759,6 +760,7 @@ DEMAND_KEYS = RATE_KEYS | {
     "months",
     "floor",
     "ratchet",
+    "window_minutes",
 }
 
 
@@ -795,6 +797,9 @@ def _demand(value: object, path: str) -> DemandCharge:
         months=months,
         floor=floor,
         ratchet=_ratchet(obj["ratchet"], _at(path, "ratchet")) if "ratchet" in obj else None,
+        window_minutes=_int(obj["window_minutes"], _at(path, "window_minutes"), 1, 60)
+        if "window_minutes" in obj
+        else None,
     )
 
 

@@ -74,8 +74,9 @@ def to_document(record: Mapping[str, object], *, time_zone: str = "UTC") -> dict
     if fixed is not None:
         doc["fixed_charges"] = [fixed]
     demand = _flat_demand(record) + _tou_demand(record, calendars)
+    window = _demand_window(record)
     if demand:
-        doc["demand_charges"] = demand
+        doc["demand_charges"] = [c | ({"window_minutes": window} if window else {}) for c in demand]
     minimum = _minimum(record)
     if minimum is not None:
         doc["minimum_charge"] = minimum
@@ -248,6 +249,16 @@ def _minimum(record: Mapping[str, object]) -> dict[str, object] | None:
         "per": per,
         "rate": str(amount),
     }
+
+
+def _demand_window(record: Mapping[str, object]) -> int | None:
+    """``demandwindow``: the minutes demand is averaged over (15 and 30 are common)."""
+    if record.get("demandwindow") in (None, 0):
+        return None
+    minutes = _number(record["demandwindow"], "demandwindow")
+    if minutes != minutes.to_integral_value() or not 1 <= minutes <= 60:
+        raise TariffError("demandwindow", "must be a whole number of minutes from 1 to 60")
+    return int(minutes)
 
 
 def _demand_unit(record: Mapping[str, object], keys: tuple[str, str]) -> None:

@@ -161,3 +161,28 @@ def test_the_settlement_day_is_the_last_of_the_settlement_month_inside_the_perio
     assert settlement_day(date(2025, 3, 15), date(2025, 4, 15), 3) == date(2025, 3, 31)
     assert settlement_day(date(2025, 3, 1), date(2025, 3, 31), 3) is None  # 31st not inside
     assert settlement_day(date(2024, 12, 20), date(2025, 1, 20), 12) == date(2024, 12, 31)
+
+
+def test_demand_over_a_window_averages_clock_aligned_intervals() -> None:
+    # 15-minute data; a 30-minute window pairs :00+:15 and :30+:45. The single 15-minute
+    # spike of 40 kW (10 kWh) sits with a 20 kW quarter (5 kWh): 15 kWh over half an hour
+    # is 30 kW, not the 40 kW the spike alone would bill. One day of July pays 1/31 of a
+    # month: 40 × 250 ÷ 31 = 322.58 without the window, 30 × 250 ÷ 31 = 241.94 with it.
+    from datetime import UTC, datetime, timedelta
+
+    from domain.usage import IntervalUsage
+
+    def tariff(window: int | None) -> Any:
+        charge = {"code": "DC", "rate": "250"} | ({"window_minutes": window} if window else {})
+        return parse_tariff(doc(time_zone="UTC", demand_charges=[charge]))
+
+    quarters = [Decimal("1")] * 96
+    quarters[40], quarters[41] = Decimal("10"), Decimal("5")  # 10:00 and 10:15
+    day = IntervalUsage(datetime(2024, 7, 1, tzinfo=UTC), timedelta(minutes=15), tuple(quarters))
+    assert amounts(price(tariff(None), day))["DC"] == Decimal("322.58")  # 40 kW
+    assert amounts(price(tariff(30), day))["DC"] == Decimal("241.94")  # 30 kW
+    with pytest.raises(PricingError, match="interval divides it"):
+        hourly = IntervalUsage(
+            datetime(2024, 7, 1, tzinfo=UTC), timedelta(hours=1), tuple(quarters[:24])
+        )
+        price(tariff(30), hourly)
