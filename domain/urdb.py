@@ -8,8 +8,9 @@ Semantics follow NREL REopt's reading of the format (see tests/fixtures/urdb/REA
   cumulative upper limit of the tier in the billing month (per day for "kWh daily"),
   applied to the energy within that period; the last tier is open;
 * ``energyweekdayschedule`` / ``energyweekendschedule``: 12 × 24 zero-based period
-  indices; Saturday and Sunday are weekend; holidays are not modelled, so they count as
-  weekdays. A schedule with one period is a plain (non time-of-use) tariff;
+  indices; Saturday and Sunday are weekend; URDB has no holidays, so those of the
+  utility's calendar (given when pricing) follow the weekend schedule. A schedule with
+  one period is a plain (non time-of-use) tariff;
 * ``fixedmonthlycharge`` (when non-zero) or ``fixedchargefirstmeter`` in
   ``fixedchargeunits`` ($/month, $/day or $/year, prorated by days: no 30.4375);
 * ``flatdemandstructure`` by ``flatdemandmonths``; ``demandratestructure`` with its own
@@ -171,7 +172,7 @@ def _schedule_calendar(
     names = {i: f"{prefix}{i}" for i in used}
     calendar: dict[str, object] = {
         "periods": [names[i] for i in used],
-        "holidays": "weekday",
+        "holidays": "weekend",  # a holiday from the utility's calendar is billed as a weekend
         "schedule": {
             "weekday": [[names[c] for c in row] for row in weekday],
             "weekend": [[names[c] for c in row] for row in weekend],

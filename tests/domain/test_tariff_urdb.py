@@ -164,3 +164,28 @@ def test_unsupported_or_bad_urdb_fields_are_named(change: object, field: str) ->
     with pytest.raises(TariffError) as raised:
         from_urdb(record)
     assert raised.value.path == field
+
+
+def test_a_holiday_from_the_utilitys_calendar_follows_the_weekend_schedule() -> None:
+    # SDG&E AL-TOU: Thursday 4 July 2024 is a weekday; as a holiday it is billed on the
+    # weekend schedule, so the same hourly profile costs less (no on-peak hours).
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from domain.pricing import price
+    from domain.usage import IntervalUsage
+
+    tariff = urdb("urdb_example")
+    day = IntervalUsage(
+        datetime(2024, 7, 4, tzinfo=UTC), timedelta(hours=1), tuple([Decimal(100)] * 24)
+    )
+    energy = lambda q: sum(line.amount for line in q.lines if line.component == "energy")  # noqa: E731
+    workday, holiday = (
+        price(tariff, day),
+        price(tariff, day, holidays=frozenset({day.start.date()})),
+    )
+    assert energy(holiday) < energy(workday)
+    weekend = IntervalUsage(
+        datetime(2024, 7, 6, tzinfo=UTC), timedelta(hours=1), tuple([Decimal(100)] * 24)
+    )
+    assert energy(holiday) == energy(price(tariff, weekend))
