@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from api.client_address import client_address
 from gridbill.settings import Settings
 from services.identity import throttle
-from services.meter_data.vee import load_config
+from services.meter_data.vee_config import load_config
 from store.models import FieldDevice
 from sync import devices, photos
 from sync.protocol import BadBatch, parse_batch
