@@ -11,6 +11,7 @@ from meterdata_helpers import START, Site, csv_text, day_profile, interval_rows,
 
 from store.models import IntervalReading
 
+
 async def gridbill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "cli.main", *args], env=env, capture_output=True,
