@@ -45,7 +45,6 @@ from domain.usage_aggregates import (
 from store.sql import Sql, as_date, as_dt
 
 TABLES = (("usage_daily", "day"), ("usage_monthly", "month"))
-USAGE_STAGE = "gb_usage_stage"
 _COLUMNS = (
     "account_id, {bucket}, tou_period, import_wh, export_wh, estimated_wh, max_demand_w, updated_at"
 )
@@ -53,13 +52,10 @@ _COLUMNS = (
 _IN_COUNTED = "(" + ", ".join(f"'{quality}'" for quality in COUNTED) + ")"
 _ESTIMATED = f"'{ESTIMATED}'"
 _IMPORT, _EXPORT, _NONE = f"'{IMPORT}'", f"'{EXPORT}'", f"'{NOT_AGGREGATED}'"
-_PG_STAGE = f"""
-CREATE TEMP TABLE IF NOT EXISTS {USAGE_STAGE} (
-    monthly boolean NOT NULL, account_id integer NOT NULL, bucket date NOT NULL,
-    period varchar(20) NOT NULL, imp bigint NOT NULL, exp bigint NOT NULL,
-    est bigint NOT NULL, dem bigint NOT NULL
-) ON COMMIT DELETE ROWS
-"""
+_PG_ARRAYS = (  # the rows as one array per column, then the stamp
+    "SELECT t.*, ?::timestamptz FROM unnest(?::int[], ?::date[], ?::text[], ?::bigint[], "
+    "?::bigint[], ?::bigint[], ?::bigint[]) AS t"
+)
 
 
 def _upsert(table: str, column: str, source: str, *, postgres: bool) -> str:
@@ -84,31 +80,21 @@ async def add_totals(sql: Sql, totals: UsageTotals, now: datetime, *, months: bo
     """Add sums made in Python to ``usage_daily`` (and ``usage_monthly`` unless told not).
 
     The days and months of ``totals`` are in the driver's form (:meth:`Sql.day`). On
-    PostgreSQL the rows go through a temporary table loaded with ``COPY`` (a chunk of a
-    big delivery has thousands), on SQLite through ``executemany``.
+    PostgreSQL the rows go as arrays in one statement per table (a chunk of a big
+    delivery has thousands), on SQLite through ``executemany``; either way inside or
+    outside a transaction.
     """
     parts = [(TABLES[0], totals.daily())]
     if months:
         parts.append((TABLES[1], totals.monthly()))
     if not any(rows for _, rows in parts):
         return
-    if sql.postgres:
-        # The stamp is a literal: plain SQL, sent through the simple query protocol in
-        # one round trip (isoformat of a datetime holds no quote).
-        stamp = f"TIMESTAMPTZ '{now.astimezone(UTC).isoformat()}'"
-        statements = [
-            _upsert(table, column, f"SELECT account_id, bucket, period, imp, exp, est, dem, "  # noqa: S608
-                    f"{stamp} FROM {USAGE_STAGE} WHERE monthly = {str(monthly).lower()}",
-                    postgres=True)
-            for monthly, ((table, column), rows) in zip((False, True), parts, strict=False)
-            if rows
-        ]  # fmt: skip
-        records = [(monthly, *row) for monthly, (_, rows) in zip((False, True), parts, strict=False)
-                   for row in rows]  # fmt: skip
-        async with sql.client.acquire_connection() as connection:
-            await connection.execute(_PG_STAGE)
-            await connection.copy_records_to_table(USAGE_STAGE, records=records)
-            await connection.execute(";\n".join([*statements, f"DELETE FROM {USAGE_STAGE}"]))  # noqa: S608
+    if sql.postgres:  # one statement per table, whatever the number of rows
+        for (table, column), rows in parts:
+            if rows:
+                columns = [list(c) for c in zip(*rows, strict=True)]
+                await sql.execute(_upsert(table, column, _PG_ARRAYS, postgres=True),
+                                  [now, *columns])  # fmt: skip
         return
     stamp = sql.ts(now)
     values = "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
