@@ -38,7 +38,7 @@ from gridbill.passwords import hash_secret, verify_secret
 from gridbill.settings import Settings
 from services.identity import throttle
 from services.meter_data.ingest import Format, IngestError, ingest
-from services.meter_data.vee import VeeConfigError, load_config
+from services.meter_data.vee_config import VeeConfigError, load_config
 from store.models import PartnerClient
 
 PATH = "/ingest/readings"

@@ -21,7 +21,7 @@ from cli.commands import help_for
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.meter_data.ingest import Format, IngestResult, ingest, iterate_file
-from services.meter_data.vee import load_config
+from services.meter_data.vee_config import load_config
 from store.db import open_database
 
 SUFFIXES = {".csv": Format.CSV, ".ndjson": Format.NDJSON, ".jsonl": Format.NDJSON}

@@ -42,7 +42,7 @@ from services.accounts.support import open_request
 from services.billing.documents import render_bills
 from services.billing.issue import draft_ids, issue_bills
 from services.billing.runs import run_bill_run
-from services.meter_data.vee import load_config
+from services.meter_data.vee_config import load_config
 from services.payments.offline import record_offline_payment
 from services.payments.settlement import lock_account, settle
 from services.viewer import Viewer, acting_as

@@ -24,7 +24,7 @@ from gridbill.errors import UserError
 from gridbill.passwords import hash_secret
 from gridbill.settings import Settings
 from services.meter_data import aggregates
-from services.meter_data.vee import load_config
+from services.meter_data.vee_config import load_config
 from store.db import migrate, open_database
 
 from .bulk import BulkWriter

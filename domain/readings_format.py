@@ -26,9 +26,10 @@ VEE rules come later.
 
 from __future__ import annotations
 
+import csv
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -331,3 +332,67 @@ class CsvLayout:
         if len(record) != self.width:
             raise RowError(f"has {len(record)} columns, the header has {self.width}")
         return build_row(row, *[None if p is None else record[p] for p in self.positions])
+
+
+# --- lines of a delivery -------------------------------------------------------------
+
+BOM: Final = b"\xef\xbb\xbf"
+
+
+class LineReader:
+    """The lines of one delivery, chunk after chunk, into rows (the CSV header first).
+
+    Blank lines are skipped, a UTF-8 byte order mark on line 1 and a ``\\r`` before
+    ``\\n`` are dropped. A line that is no row is handed to ``reject`` with its number
+    and reason, and the rest carry on; a CSV header that cannot be read makes the whole
+    delivery unreadable (:class:`FormatError`).
+    """
+
+    def __init__(self, *, csv_format: bool) -> None:
+        self.csv_format = csv_format
+        self.layout: CsvLayout | None = None
+
+    def read(
+        self, first: int, lines: Sequence[bytes], reject: Callable[[int, str], None]
+    ) -> tuple[list[ReadingRow], int]:
+        """Rows of ``lines`` (``first`` is the number of the first) and how many data
+        lines there were (rows + rejected: the header and blank lines are not counted)."""
+        rows: list[ReadingRow] = []
+        append = rows.append
+        csv_format = self.csv_format
+        counted = 0
+        for offset, raw in enumerate(lines):
+            number = first + offset
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+            if number == 1 and raw.startswith(BOM):
+                raw = raw[3:]
+            if not raw or raw.isspace():
+                continue
+            try:
+                text = raw.decode()
+            except UnicodeDecodeError:
+                if csv_format and self.layout is None:
+                    raise FormatError("the CSV header is not UTF-8 text") from None
+                counted += 1
+                reject(number, "not UTF-8 text")
+                continue
+            if csv_format and self.layout is None:
+                try:
+                    self.layout = CsvLayout.from_header(next(csv.reader([text])))
+                except csv.Error as exc:
+                    raise FormatError(f"the CSV header cannot be read: {exc}") from None
+                continue
+            counted += 1
+            try:
+                if csv_format:
+                    assert self.layout is not None
+                    record = text.split(",") if '"' not in text else next(csv.reader([text]))
+                    append(self.layout.parse(record, number))
+                else:
+                    append(parse_ndjson_line(text, number))
+            except RowError as exc:
+                reject(number, str(exc))
+            except csv.Error as exc:  # a field over csv's limit, a NUL byte…
+                reject(number, f"not a CSV record: {exc}")
+        return rows, counted

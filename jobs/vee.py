@@ -11,7 +11,7 @@ from typing import Any
 
 from gridbill.settings import get_settings
 from jobs.registry import task
-from services.meter_data.vee import load_config
+from services.meter_data.vee_config import load_config
 from services.meter_data.vee_pending import validate_pending_reads as validate
 
 

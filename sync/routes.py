@@ -19,7 +19,7 @@ from gridbill.settings import Settings
 from services.field import photos as field_photos
 from services.field.photos import PhotoRefused
 from services.identity import throttle
-from services.meter_data.vee import load_config
+from services.meter_data.vee_config import load_config
 from store.models import FieldDevice
 from sync import devices, photos
 from sync.batches import BatchConflict

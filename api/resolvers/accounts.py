@@ -26,7 +26,7 @@ from api.schema.operations import (
 from domain.access import Operation
 from services.accounts import customers as accounts
 from services.errors import Refused
-from services.meter_data.vee import load_config
+from services.meter_data.vee_config import load_config
 from services.viewer import Viewer
 from store.models import Account, Customer
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from domain.consumption import Multiplier
 from domain.pricing import Effective
 from domain.tariff import Tariff, parse_tariff
+from domain.usage_aggregates import COUNTED
 from store.sql import (
     Sql,
     as_date,
@@ -482,8 +483,8 @@ async def load_intervals(
     for r in await sql.rows(
         "SELECT register_id, interval_start, length_s, value_wh FROM interval_readings "  # noqa: S608
         f"WHERE register_id IN ({marks}) AND interval_start >= ? AND interval_start < ? "
-        "AND quality IN (?, ?, ?) ORDER BY register_id, interval_start",
-        [*ids, sql.ts(lo), sql.ts(hi), "valid", "edited", "estimated"],
+        f"AND quality IN ({Sql.marks(len(COUNTED))}) ORDER BY register_id, interval_start",
+        [*ids, sql.ts(lo), sql.ts(hi), *COUNTED],
     ):
         start = as_dt(r["interval_start"])
         begin, end = spans[r["register_id"]]

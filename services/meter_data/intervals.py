@@ -5,9 +5,9 @@ millions. A chunk is one transaction, written one of two ways:
 
 * **fast path** (fresh data, the usual case): inside a savepoint the chunk is loaded
   straight into ``interval_readings`` (PostgreSQL ``COPY`` through asyncpg's binary
-  ``copy_records_to_table``, SQLite ``executemany``), and the usage aggregates move by
-  the totals the parser already summed per account, day and TOU period (one bulk load,
-  one upsert per table). If any row already exists, the unique key (register, interval
+  ``copy_to_table``, SQLite ``executemany``), and the usage aggregates move by the
+  totals row shaping already summed per account, day and TOU period
+  (:func:`services.meter_data.aggregates.add_totals`). If any row already exists, the unique key (register, interval
   start) refuses the load, the savepoint is rolled back and the slow path runs;
 * **slow path** (a resend, a correction): the chunk goes into a temporary staging table;
   each row is matched with the stored interval of the same register and start and marked
@@ -20,7 +20,7 @@ millions. A chunk is one transaction, written one of two ways:
 Either way exceptions are opened for the values a rule made suspect. A run that met
 existing rows keeps to the slow path until a chunk comes through without any.
 
-A record, as the parser builds it, starts with the columns of ``interval_readings``
+A record, as row shaping (:mod:`services.meter_data.row_shaping`) builds it, starts with the columns of ``interval_readings``
 (:data:`INSERT_COLUMNS`) and goes on with what staging needs (:data:`STAGE_COLUMNS`).
 """
 
@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from domain.enums import ExceptionStatus, ReadQuality, ReadSource
 from domain.tou import Calendar
+from domain.usage_aggregates import UsageTotals
 from domain.vee import Flag, check_interval_duplicate
 from services.meter_data import aggregates
 from store.sql import Sql
@@ -52,7 +53,6 @@ N_STAGE = len(STAGE_COLUMNS)
 ROW_NO = N_INSERT  # where the row number sits in a record
 
 STAGE = "gb_ingest_stage"
-USAGE_STAGE = "gb_usage_stage"
 _PG_TEMP = f"""
 CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
     register_id integer NOT NULL, interval_start timestamptz NOT NULL,
@@ -65,11 +65,6 @@ CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
     status varchar(8) NOT NULL DEFAULT 'pending', old_id bigint, old_value bigint,
     old_quality varchar(10), old_source varchar(10), old_revision integer,
     old_received timestamptz, conflict boolean NOT NULL DEFAULT false
-) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS {USAGE_STAGE} (
-    monthly boolean NOT NULL, account_id integer NOT NULL, bucket date NOT NULL,
-    period varchar(20) NOT NULL, imp bigint NOT NULL, exp bigint NOT NULL,
-    est bigint NOT NULL, dem bigint NOT NULL
 ) ON COMMIT DELETE ROWS
 """
 _SQLITE_STAGE = f"""
@@ -132,28 +127,6 @@ _SUPERSEDE = (
 )
 
 
-def _usage_upsert(table: str, column: str, monthly: str) -> str:
-    return (
-        f"INSERT INTO {table} (account_id, {column}, tou_period, import_wh, export_wh, "  # noqa: S608
-        "estimated_wh, max_demand_w, updated_at) "
-        f"SELECT account_id, bucket, period, imp, exp, est, dem, now() FROM {USAGE_STAGE} "
-        f"WHERE monthly = {monthly} "
-        f"ON CONFLICT (account_id, {column}, tou_period) DO UPDATE SET "
-        f"import_wh = {table}.import_wh + excluded.import_wh, "
-        f"export_wh = {table}.export_wh + excluded.export_wh, "
-        f"estimated_wh = {table}.estimated_wh + excluded.estimated_wh, "
-        f"max_demand_w = GREATEST({table}.max_demand_w, excluded.max_demand_w), "
-        "updated_at = excluded.updated_at"
-    )
-
-
-# Plain SQL, sent through the simple query protocol in one round trip.
-_PG_USAGE = ";\n".join(
-    ["RELEASE SAVEPOINT gb_fast", _usage_upsert("usage_daily", "day", "false"),
-     _usage_upsert("usage_monthly", "month", "true")]
-)  # fmt: skip
-
-
 class ConcurrentChange(RuntimeError):
     """Another writer changed the same intervals during this chunk: retry the chunk."""
 
@@ -169,21 +142,12 @@ class ChunkOutcome:
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
-@dataclass
-class Usage:
-    """A chunk's usage totals as the parser summed them, in the driver's value forms:
-    ``(account, day or month, period, import, export, estimated, demand)`` rows."""
-
-    daily: list[tuple[Any, ...]]
-    monthly: list[tuple[Any, ...]]
-
-
 async def write(
     sql: Sql,
     records: Sequence[tuple[Any, ...]],
     *,
     copy_payload: bytes,
-    usage: Usage,
+    usage: UsageTotals,
     flags: Mapping[int, list[Flag]],
     reason: str,
     zone: ZoneInfo,
@@ -196,7 +160,7 @@ async def write(
     it in its worker thread, so the event loop only sends bytes); unused on SQLite.
     """
     outcome = ChunkOutcome()
-    if not (try_fast and await _fast_path(sql, records, copy_payload, usage)):
+    if not (try_fast and await _fast_path(sql, records, copy_payload)):
         outcome.fast = False
         await _stage(sql, records)
         await _slow_path(sql, outcome, count=len(records), reason=reason)
@@ -207,6 +171,7 @@ async def write(
             await _staged_exceptions(sql, outcome, flags)
     else:
         outcome.accepted = len(records)
+        await aggregates.add_totals(sql, usage, datetime.now(UTC))
         if flags:
             await _fast_exceptions(sql, outcome, records, flags)
     return outcome
@@ -215,9 +180,7 @@ async def write(
 # --- fast path ------------------------------------------------------------------------
 
 
-async def _fast_path(
-    sql: Sql, records: Sequence[tuple[Any, ...]], copy_payload: bytes, usage: Usage
-) -> bool:
+async def _fast_path(sql: Sql, records: Sequence[tuple[Any, ...]], copy_payload: bytes) -> bool:
     """Load the chunk straight into its table; False (nothing written) if a row exists."""
     if sql.postgres:
         import asyncpg
@@ -232,10 +195,7 @@ async def _fast_path(
             except asyncpg.UniqueViolationError:
                 await connection.execute("ROLLBACK TO SAVEPOINT gb_fast; RELEASE SAVEPOINT gb_fast")
                 return False
-            usage_rows = [(False, *r) for r in usage.daily] + [(True, *r) for r in usage.monthly]
-            if usage_rows:
-                await connection.copy_records_to_table(USAGE_STAGE, records=usage_rows)
-            await connection.execute(_PG_USAGE)
+            await connection.execute("RELEASE SAVEPOINT gb_fast")
         return True
     from tortoise.exceptions import IntegrityError
 
@@ -248,23 +208,6 @@ async def _fast_path(
         await sql.execute("RELEASE SAVEPOINT gb_fast")
         return False
     await sql.execute("RELEASE SAVEPOINT gb_fast")
-    now = sql.ts(datetime.now(UTC))
-    for table, column, rows_of in (
-        ("usage_daily", "day", usage.daily),
-        ("usage_monthly", "month", usage.monthly),
-    ):
-        if rows_of:
-            await sql.many(
-                f"INSERT INTO {table} (account_id, {column}, tou_period, import_wh, export_wh, "  # noqa: S608
-                "estimated_wh, max_demand_w, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                f"ON CONFLICT (account_id, {column}, tou_period) DO UPDATE SET "
-                f"import_wh = {table}.import_wh + excluded.import_wh, "
-                f"export_wh = {table}.export_wh + excluded.export_wh, "
-                f"estimated_wh = {table}.estimated_wh + excluded.estimated_wh, "
-                f"max_demand_w = MAX({table}.max_demand_w, excluded.max_demand_w), "
-                "updated_at = excluded.updated_at",
-                [(*r, now) for r in rows_of],
-            )
     return True
 
 

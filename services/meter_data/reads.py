@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from domain.enums import ExceptionStatus, ReadQuality, ReadSource, ReadType
 from domain.interval_estimation import Method
 from domain.readings_format import Kind, ReadingRow, SourceQuality
+from domain.usage_aggregates import COUNTED
 from domain.vee import (
     SECONDS_PER_DAY,
     Flag,
@@ -44,7 +45,6 @@ from services.meter_data.registers import RegisterInfo
 from store.models import RegisterRead, RegisterReadRevision
 from store.sql import Sql, as_dt
 
-USABLE = (ReadQuality.VALID.value, ReadQuality.ESTIMATED.value, ReadQuality.EDITED.value)
 READ_COLUMNS = (
     "client_uuid", "register_id", "value_milli", "read_at", "read_type", "source", "quality",
     "quality_flags", "estimation_method", "received_at", "notes", "revision", "billed",
@@ -262,8 +262,8 @@ async def _history(
     for r in await sql.rows(
         "SELECT id, register_id, read_at, value_milli FROM register_reads "  # noqa: S608
         f"WHERE register_id IN ({Sql.marks(len(ids))}) AND read_at >= ? AND read_at <= ? "
-        f"AND quality IN ({Sql.marks(len(USABLE))}) ORDER BY read_at",
-        [*ids, sql.ts(lo), sql.ts(hi), *USABLE],
+        f"AND quality IN ({Sql.marks(len(COUNTED))}) ORDER BY read_at",
+        [*ids, sql.ts(lo), sql.ts(hi), *COUNTED],
     ):
         if int(r["id"]) not in exclude:
             points[int(r["register_id"])].append(Point(as_dt(r["read_at"]), int(r["value_milli"])))
@@ -274,9 +274,9 @@ async def _history(
             continue
         for r in await sql.rows(
             "SELECT id, read_at, value_milli FROM register_reads WHERE register_id = ? "  # noqa: S608
-            f"AND read_at < ? AND quality IN ({Sql.marks(len(USABLE))}) "
+            f"AND read_at < ? AND quality IN ({Sql.marks(len(COUNTED))}) "
             "ORDER BY read_at DESC LIMIT 3",
-            [register_id, sql.ts(before), *USABLE],
+            [register_id, sql.ts(before), *COUNTED],
         ):
             if int(r["id"]) not in exclude:
                 found.insert(0, Point(as_dt(r["read_at"]), int(r["value_milli"])))

@@ -18,11 +18,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.enums import AccountStatus, MeterKind, RegisterUnit
+from domain.usage_aggregates import direction_of
 from domain.vee import Installation, multiplier
 from store.sql import Sql, as_date, as_date_or_none, as_dt, as_dt_or_none
 
-IMPORT_OBIS = "1.8.0"
-EXPORT_OBIS = "2.8.0"
 MAX_TIME = datetime.max.replace(tzinfo=UTC)
 CUMULATIVE_UNITS = frozenset(
     {RegisterUnit.KWH.value, RegisterUnit.KVARH.value, RegisterUnit.KVAH.value}
@@ -72,7 +71,7 @@ class RegisterInfo:
     meter_kind: MeterKind
     installations: list[InstallationInfo]
     last_billed_at: datetime | None
-    direction: str  # "i" import, "e" export, "-" not aggregated
+    direction: str  # domain.usage_aggregates: IMPORT, EXPORT or NOT_AGGREGATED
     # The span in which no timing rule can fire and the constants hold (the fast path).
     plain_from: datetime = MAX_TIME
     plain_until: datetime = MAX_TIME
@@ -127,10 +126,6 @@ class RegisterInfo:
         if inst is None:
             return None
         return inst.account_at(moment.astimezone(zone).date())
-
-
-def _direction(obis: str) -> str:
-    return {IMPORT_OBIS: "i", EXPORT_OBIS: "e"}.get(obis, "-")
 
 
 class RegisterCatalog:
@@ -213,7 +208,7 @@ class RegisterCatalog:
                 meter_kind=MeterKind(meter["kind"]),
                 installations=installs_by_meter.get(int(r["meter_id"]), []),
                 last_billed_at=billed_at.get(int(r["meter_id"])),
-                direction=_direction(str(r["obis_code"])),
+                direction=direction_of(str(r["obis_code"])),
             )
             info.prepare()
             self.by_key[info.serial, info.obis] = info

@@ -22,6 +22,7 @@ from tortoise.connection import get_connection
 
 from domain import usage_history as rules
 from domain.enums import ReadQuality
+from domain.usage_aggregates import IMPORT_OBIS
 from services.errors import Refused
 from services.viewer import Holding
 from store.models import (
@@ -37,7 +38,6 @@ from store.models import (
 
 MAX_DAYS = 400
 MAX_MONTHS = 37
-IMPORT_OBIS = "1.8.0"
 UNUSABLE = (ReadQuality.REJECTED, ReadQuality.SUSPECT)
 
 

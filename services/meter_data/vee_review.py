@@ -38,7 +38,7 @@ from services.field.reader_messages import tell_reader_about
 from services.meter_data import aggregates
 from services.meter_data.reads import keep_revision
 from services.meter_data.registers import RegisterCatalog
-from services.meter_data.vee import load_config
+from services.meter_data.vee_config import load_config
 from services.viewer import Viewer
 from store.models import (
     BilledSpan,
@@ -330,17 +330,13 @@ class _Work:
                 register_id=register_id, interval_start__gte=lo, interval_start__lte=hi,
                 quality=ReadQuality.ESTIMATED,
             ).order_by("interval_start")  # fmt: skip
-            target = ReadQuality.REJECTED
         elif exception.rule in {r.value for r in DAY_RULES} and "day" in detail:
             lo, hi = aggregates.day_bounds(date.fromisoformat(detail["day"]), self.zone)
             readings = await IntervalReading.filter(
                 register_id=register_id, interval_start__gte=lo, interval_start__lt=hi,
                 quality=ReadQuality.SUSPECT,
             ).order_by("interval_start")  # fmt: skip
-            target = (
-                ReadQuality.VALID if status is ExceptionStatus.ACCEPTED else ReadQuality.REJECTED
-            )
-            if target is ReadQuality.VALID:
+            if status is ExceptionStatus.ACCEPTED:
                 held = set(
                     await ValidationException.filter(
                         status=ExceptionStatus.OPEN,
@@ -351,7 +347,8 @@ class _Work:
         else:
             return 0
         for reading in readings:
-            await self._revise_interval(reading, target, reading.value_wh, staff=False)
-        if readings:
-            await self._touch(register_id, as_dt(readings[0].interval_start))
+            quality, value = review_outcome(status, reading.value_wh, None)
+            await self._revise_interval(reading, quality, value, staff=False)
+        for start in sorted({as_dt(r.interval_start) for r in readings}):
+            await self._touch(register_id, start)  # a gap may run over several days
         return len(readings)

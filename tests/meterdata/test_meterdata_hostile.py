@@ -36,7 +36,7 @@ from api.ingest_route import PATH
 from domain.enums import ReadQuality
 from domain.vee import Gap, Rule, series_break
 from gridbill.settings import ConfigError
-from services.meter_data.vee import load_config
+from services.meter_data.vee_config import load_config
 from store.models import IntervalReading, RegisterRead, ValidationException
 from tests.conftest import make_settings
 

@@ -19,7 +19,7 @@ from meterdata_helpers import (
 from domain.enums import ReadQuality, ReadSource
 from domain.vee import VeeConfig
 from services.meter_data import aggregates
-from services.meter_data.vee import estimate_register_read
+from services.meter_data.vee_estimation import estimate_register_read
 from store.models import IntervalReading, RegisterRead, UsageDaily, ValidationException
 
 

@@ -1,101 +1,47 @@
-"""VEE over stored meter data: the utility's configuration, the series rules, estimation.
+"""VEE series rules, run over stored intervals after a delivery.
 
-* :func:`load_config` reads the utility's thresholds from the JSON file named by
-  ``GRIDBILL_VEE_CONFIG`` (``domain.vee.parse_config``), or uses the defaults.
-* :func:`check_series` runs after a delivery over the interval series it touched, where a
-  rule needs neighbours rather than one row: gaps (filled by estimation and flagged),
-  overlaps, implausible jumps, and each complete day's high, low or zero use against
-  the account's history. It reads only the touched spans (plus one neighbour either
-  side) and is idempotent: a second run finds the gaps filled and the exceptions open.
-* :func:`estimate_register_read` estimates a missing register read for billing.
-
-Billing uses only values whose quality is valid, edited or estimated (estimates carry
-their method): :data:`BILLABLE`.
+:func:`check_series` runs after a delivery (``services.meter_data.ingest``) over the
+interval series it touched, where a rule needs neighbours rather than one row: gaps
+(filled by estimation and flagged), overlaps, implausible jumps, and each complete day's
+high, low or zero use against the account's history. It reads only the touched spans
+(plus one neighbour either side) and is idempotent: a second run finds the gaps filled
+and the exceptions open. What it changes moves the usage aggregates
+(``services.meter_data.aggregates``): estimates are added, days made suspect are
+recomputed.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
-from domain.enums import ExceptionStatus, ReadQuality, ReadSource, ReadType
-from domain.interval_estimation import Method, fill_gap
-from domain.interval_estimation import estimate_register_read as estimate_value
+from domain.enums import ExceptionStatus, ReadQuality, ReadSource
+from domain.interval_estimation import fill_gap
+from domain.usage_aggregates import COUNTED, UsageTotals, counts, demand_w, first_of_month
 from domain.vee import (
-    DEFAULT_CONFIG,
-    ConfigError,
     Flag,
     Gap,
     Overlap,
     Rule,
     VeeConfig,
-    average_daily_use,
     check_day,
     check_jump,
-    parse_config,
     series_break,
 )
-from gridbill.errors import UserError
-from gridbill.settings import Settings
 from services.meter_data import aggregates
-from services.meter_data.aggregates import COUNTED, Delta, day_bounds
+from services.meter_data.aggregates import day_bounds
 from services.meter_data.registers import RegisterCatalog, RegisterInfo
 from store.sql import Sql, as_date, as_dt
 
-BILLABLE = COUNTED
 DAY_RULES = (Rule.HIGH_CONSUMPTION.value, Rule.LOW_CONSUMPTION.value, Rule.ZERO_CONSUMPTION.value)
 REGISTERS_PER_PASS = 500
-
-_configs: dict[str, tuple[float, VeeConfig]] = {}
-
-
-class VeeConfigError(UserError):
-    """The VEE configuration file cannot be used; the message names the file and the key."""
-
-
-def load_config(settings: Settings) -> VeeConfig:
-    """The utility's VEE configuration (re-read when the file changes), with the window
-    of acceptable timestamps from the environment."""
-    config = _load_file(settings.vee_config_path)
-    margin = timedelta(hours=settings.ingest_future_margin_hours)
-    return config if config.future_margin == margin else replace(config, future_margin=margin)
-
-
-def _load_file(path: str) -> VeeConfig:
-    if not path:
-        return DEFAULT_CONFIG
-    try:
-        mtime = Path(path).stat().st_mtime
-        cached = _configs.get(path)
-        if cached is not None and cached[0] == mtime:
-            return cached[1]
-        document = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
-    except OSError as exc:
-        raise VeeConfigError(f"GRIDBILL_VEE_CONFIG={path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise VeeConfigError(f"GRIDBILL_VEE_CONFIG={path} is not valid JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise VeeConfigError(f"GRIDBILL_VEE_CONFIG={path}: expected a JSON object")
-    try:
-        config = parse_config(document)
-    except ConfigError as exc:
-        raise VeeConfigError(f"GRIDBILL_VEE_CONFIG={path}: {exc}") from None
-    _configs[path] = (mtime, config)
-    return config
-
-
-# --- series rules after a delivery -------------------------------------------------------
 
 
 @dataclass
@@ -303,7 +249,7 @@ class _Series:
                 (flag.rule.value, ExceptionStatus.OPEN.value, neighbour.id, info.meter_id,
                  Sql.json(dict(flag.detail)), "", stamp, stamp)
             )  # fmt: skip
-            if neighbour.quality in COUNTED and neighbour.id not in self.flagged_ids:
+            if counts(neighbour.quality) and neighbour.id not in self.flagged_ids:
                 self.flagged_ids.add(neighbour.id)
                 await self._make_suspect([neighbour.id])
                 account = info.account_at(neighbour.start, self.zone)
@@ -380,22 +326,20 @@ class _Series:
             returning="interval_start, value_wh",
         )  # fmt: skip
         self.outcome.estimated += len(returned)
-        deltas = []
+        totals = UsageTotals()
         for r in returned:
             start = as_dt(r["interval_start"])
             account = info.account_at(start, self.zone)
-            if account is None or info.direction == "-":
+            if account is None:
                 continue
             local = start.astimezone(self.zone)
             wh = int(r["value_wh"])
-            imported = info.direction == "i"
-            deltas.append(
-                Delta(account.account_id, local.date(), self.config.usage_calendar.period_at(local),
-                      import_wh=wh if imported else 0, export_wh=0 if imported else wh,
-                      estimated_wh=wh if imported else 0,
-                      demand_w=wh * 3600 // length_s if imported else 0)
+            totals.add(
+                account.account_id, sql.day(local.date()), sql.day(first_of_month(local.date())),
+                self.config.usage_calendar.period_at(local), direction=info.direction,
+                quality=ReadQuality.ESTIMATED.value, wh=wh, demand=demand_w(wh, length_s),
             )  # fmt: skip
-        await aggregates.add_deltas(sql, deltas, self.now)
+        await aggregates.add_totals(sql, totals, self.now)
         detail["method"] = estimates[0].method.value if estimates else ""
         await self._exceptions(
             [(Rule.INTERVAL_GAP.value, ExceptionStatus.OPEN.value, info.meter_id,
@@ -501,81 +445,3 @@ def _json(value: Any) -> dict[str, Any]:
         return value
     loaded = json.loads(value) if value else {}
     return loaded if isinstance(loaded, dict) else {}
-
-
-# --- estimation of register reads for billing ---------------------------------------------
-
-
-class EstimationRefused(UserError):
-    """Nothing to estimate a read from; the message says what is missing."""
-
-
-async def estimate_register_read(
-    *, register_id: int, at: datetime, config: VeeConfig = DEFAULT_CONFIG
-) -> dict[str, Any]:
-    """Create (once) an estimated read of a register at ``at`` for billing.
-
-    The value is the last billable read before ``at`` plus the average daily use over
-    ``history_days`` before that read × the days since, wrapped at the register's
-    digits (``domain.interval_estimation.estimate_register_read``). It is stored with
-    quality ``estimated``, source ``estimated`` and method ``average_daily_use``; asking
-    again for the same register and moment returns the same read.
-    """
-    sql = Sql(get_connection("default"))
-    catalog = RegisterCatalog(sql)
-    await catalog.load_ids([register_id])
-    info = catalog.by_id.get(register_id)
-    if info is None:
-        raise EstimationRefused(f"no register {register_id}")
-    key = uuid.uuid5(
-        uuid.NAMESPACE_URL, f"gridbill:estimate:{register_id}:{at.astimezone(UTC).isoformat()}"
-    )
-    key_value = key if sql.postgres else str(key)
-    found = await sql.rows(
-        "SELECT id, value_milli, read_at FROM register_reads WHERE client_uuid = ?", [key_value]
-    )
-    if found:
-        return {
-            "id": int(found[0]["id"]),
-            "value_milli": int(found[0]["value_milli"]),
-            "created": False,
-        }
-    since = at - timedelta(days=config.history_days * 4)
-    reads = [
-        (as_dt(r["read_at"]), int(r["value_milli"]))
-        for r in await sql.rows(
-            "SELECT read_at, value_milli FROM register_reads WHERE register_id = ? "  # noqa: S608
-            f"AND read_at >= ? AND read_at < ? AND quality IN ({Sql.marks(len(BILLABLE))}) "
-            "ORDER BY read_at",
-            [register_id, sql.ts(since), sql.ts(at), *BILLABLE],
-        )
-    ]
-    if not reads:
-        raise EstimationRefused(
-            f"register {register_id} has no billable read before {at.isoformat()}"
-        )
-    last_at, last_value = reads[-1]
-    window = [(t, v) for t, v in reads if t >= last_at - timedelta(days=config.history_days)]
-    factor = info.factor_at(last_at)
-    average = average_daily_use(window if len(window) > 1 else reads, info.digits, factor)
-    if average is None:
-        raise EstimationRefused(f"register {register_id} has too little history to estimate from")
-    value = estimate_value(last_value, last_at, at, average[0], info.digits, factor)
-    now = datetime.now(UTC)
-    async with in_transaction() as client:
-        tx = Sql(client)
-        returned = await tx.insert(
-            "register_reads",
-            ("client_uuid", "register_id", "value_milli", "read_at", "read_type", "source",
-             "quality", "quality_flags", "estimation_method", "received_at", "notes", "revision",
-             "billed", "created_at", "updated_at"),
-            [(key_value, register_id, value, tx.ts(at), ReadType.REGULAR.value,
-              ReadSource.ESTIMATED.value, ReadQuality.ESTIMATED.value, Sql.json([]),
-              Method.AVERAGE_DAILY_USE.value, tx.ts(now), "", 1, tx.flag(False), tx.ts(now),
-              tx.ts(now))],
-            suffix="ON CONFLICT (client_uuid) DO NOTHING",
-            returning="id",
-        )  # fmt: skip
-    if not returned:  # estimated concurrently: return that one
-        return await estimate_register_read(register_id=register_id, at=at, config=config)
-    return {"id": int(returned[0]["id"]), "value_milli": value, "created": True}
