@@ -1,7 +1,7 @@
 """Bill documents: a PDF per issued bill, rendered with ReportLab from the bill's snapshot.
 
 The PDF shows what the issued snapshot froze (``snapshot["document"]``, written at issue
-by :mod:`services.billing.issue`), so rendering it again gives the same bill: the utility
+by :mod:`services.billing.snapshot`), so rendering it again gives the same bill: the utility
 header, account and premise, the period and the reads used (actual or estimated),
 consumption, the lines, arrears and payments, the total and due date, a 12-month usage
 chart, and a UPI QR code (``upi://pay?pa=…&pn=…&am=…&tn=…``) for the amount payable.
