@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
+from domain.indian_format import ASCII_RUPEE, count, rupees
 from gridbill.settings import Settings, validate_database_url
 from store.db import _describe
 
@@ -49,8 +49,8 @@ def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(ensure_schema(replace(settings, database_url=target)))  # the job queue's
     copied = copy_database(settings.database_url, target)
     print(
-        f"copied {copied.rows:,} rows of {copied.tables} tables (ledger "
-        f"Rs {Decimal(copied.ledger_sum_paise).scaleb(-2):,.2f}, migration {copied.migration}) "
+        f"copied {count(copied.rows)} rows of {copied.tables} tables (ledger "
+        f"{rupees(copied.ledger_sum_paise, symbol=ASCII_RUPEE)}, migration {copied.migration}) "
         f"to {_describe(target)}; counts and ledger sum verified. "
         "Set DATABASE_URL to it and start the server."
     )

@@ -58,6 +58,14 @@ def parse_rupees(text: str, *, symbol: str = RUPEE) -> Decimal:
     return Decimal(f"{sign}{whole.replace(',', '')}.{fraction}")
 
 
+def decimal(value: Decimal) -> str:
+    """A decimal number exactly as given, its whole part in Indian grouping:
+    ``Decimal("123456.50")`` → ``1,23,456.50`` (a line's quantity, a chart's scale)."""
+    sign = "-" if value < 0 else ""
+    whole, dot, fraction = f"{abs(value):f}".partition(".")
+    return f"{sign}{group(int(whole))}{dot}{fraction}"
+
+
 def kwh(wh: int, *, places: int = WH_PER_KWH_PLACES, grouped: bool = True) -> str:
     """Energy in kWh from integer Wh, trailing zeros dropped: 123456500 → ``1,23,456.5``.
 
@@ -68,11 +76,9 @@ def kwh(wh: int, *, places: int = WH_PER_KWH_PLACES, grouped: bool = True) -> st
     value = Decimal(wh).scaleb(-WH_PER_KWH_PLACES)
     if places < WH_PER_KWH_PLACES:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    sign = "-" if value < 0 else ""
-    whole, _, fraction = f"{abs(value):f}".partition(".")
-    fraction = fraction.rstrip("0")
-    digits = group(int(whole)) if grouped else whole
-    return f"{sign}{digits}.{fraction}" if fraction else f"{sign}{digits}"
+    if "." in f"{value:f}":
+        value = value.normalize() if value else Decimal(0)  # 1.500 → 1.5, 4.000 → 4
+    return decimal(value) if grouped else f"{value:f}"
 
 
 def count(n: int) -> str:
