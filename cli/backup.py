@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from domain.indian_format import ASCII_RUPEE, count, rupees
 from gridbill.settings import Settings
 
 
@@ -41,6 +40,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from services.operations.backup import backup
 
     done = backup(settings, args.to)
@@ -54,6 +54,7 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from services.operations.backup import restore
 
     done = restore(settings, args.source)

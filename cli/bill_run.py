@@ -20,7 +20,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from domain.indian_format import ASCII_RUPEE, count, rupees
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 
@@ -75,6 +74,7 @@ def cmd_bill_run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from cli.actor import cli_actor
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from services.billing.runs import execute_run, start_run
     from store.db import open_database
 
@@ -116,6 +116,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _issue(settings: Settings, args: argparse.Namespace, day: date) -> int:
     from cli.actor import cli_actor
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from jobs.runtime import background_jobs, defer
     from services.billing.documents import render_bills
     from services.billing.issue import issue_run

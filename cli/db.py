@@ -15,7 +15,6 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-from domain.indian_format import ASCII_RUPEE, count, rupees
 from gridbill.settings import Settings, validate_database_url
 from store.db import _describe
 
@@ -38,6 +37,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from jobs.procrastinate_app import ensure_schema
     from services.operations.db_copy import CopyError, copy_database
     from store.db import migrate
