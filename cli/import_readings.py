@@ -17,7 +17,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from domain.indian_format import count
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.meter_data.ingest import Format, IngestResult, ingest, iterate_file
@@ -88,10 +87,14 @@ def cmd_import_readings(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _count(n: int, noun: str) -> str:
+    from domain.indian_format import count
+
     return f"{count(n)} {noun}" + ("" if n == 1 else "s")
 
 
 def summary(name: str, result: IngestResult) -> str:
+    from domain.indian_format import count
+
     lines = [
         f"{name}: {count(result.rows)} rows: {count(result.accepted)} accepted, "
         f"{count(result.duplicate)} duplicate, {count(result.revised)} revised, "
