@@ -11,7 +11,6 @@ docs/operations.md.
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,31 +40,29 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_restore)
 
 
-def _rupees(paise: int) -> str:
-    return f"Rs {Decimal(paise).scaleb(-2):,.2f}"
-
-
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from services.operations.backup import backup
 
     done = backup(settings, args.to)
     rows = sum(done.snapshot.tables.values())
     print(
-        f"backed up the {done.engine} database ({len(done.snapshot.tables)} tables, {rows:,} rows, "
-        f"ledger {_rupees(done.snapshot.ledger_sum_paise)}, migration {done.snapshot.migration}) "
-        f"and {done.files:,} files to {done.directory} ({done.bytes / 1e6:,.1f} MB)"
+        f"backed up the {done.engine} database ({len(done.snapshot.tables)} tables, {count(rows)} rows, "
+        f"ledger {rupees(done.snapshot.ledger_sum_paise, symbol=ASCII_RUPEE)}, migration {done.snapshot.migration}) "
+        f"and {count(done.files)} files to {done.directory} ({done.bytes / 1e6:,.1f} MB)"
     )
     return 0
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from services.operations.backup import restore
 
     done = restore(settings, args.source)
     rows = sum(done.snapshot.tables.values())
     print(
-        f"restored the {done.engine} database ({len(done.snapshot.tables)} tables, {rows:,} rows, "
-        f"ledger {_rupees(done.snapshot.ledger_sum_paise)}: as in the manifest) and "
-        f"{done.files:,} files into {settings.var_dir}; checksums verified"
+        f"restored the {done.engine} database ({len(done.snapshot.tables)} tables, {count(rows)} rows, "
+        f"ledger {rupees(done.snapshot.ledger_sum_paise, symbol=ASCII_RUPEE)}: as in the manifest) and "
+        f"{count(done.files)} files into {settings.var_dir}; checksums verified"
     )
     return 0

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import sys
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from tqdm import tqdm
@@ -74,12 +73,9 @@ def cmd_bill_run(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_run(settings, args))
 
 
-def rupees(paise: int) -> str:
-    return f"Rs {Decimal(paise).scaleb(-2):,.2f}"
-
-
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from cli.actor import cli_actor
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from services.billing.runs import execute_run, start_run
     from store.db import open_database
 
@@ -105,12 +101,12 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         f"Bill run #{summary.run_id} of cycle {summary.cycle} for {summary.period}: "
         f"{summary.status} in {summary.elapsed_s:.1f} s{resumed}"
     )
-    print(f"  accounts      {summary.accounts:,}")
-    print(f"  bills         {summary.bills:,} ({summary.estimated:,} estimated)")
-    print(f"  skipped       {summary.skipped_total:,}")
-    for reason, count in sorted(summary.skipped.items(), key=lambda kv: (-kv[1], kv[0])):
-        print(f"    {count:>8,}  {reason}")
-    print(f"  total billed  {rupees(summary.total_billed_paise)}")
+    print(f"  accounts      {count(summary.accounts)}")
+    print(f"  bills         {count(summary.bills)} ({count(summary.estimated)} estimated)")
+    print(f"  skipped       {count(summary.skipped_total)}")
+    for reason, n in sorted(summary.skipped.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"    {count(n):>8}  {reason}")
+    print(f"  total billed  {rupees(summary.total_billed_paise, symbol=ASCII_RUPEE)}")
     if summary.bills:
         print(
             f"Review the drafts, then issue them: gridbill bill-run --cycle {summary.cycle} "
@@ -121,6 +117,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _issue(settings: Settings, args: argparse.Namespace, day: date) -> int:
     from cli.actor import cli_actor
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from jobs.runtime import background_jobs, defer
     from services.billing.documents import render_bills
     from services.billing.issue import issue_run
@@ -142,8 +139,8 @@ async def _issue(settings: Settings, args: argparse.Namespace, day: date) -> int
         finally:
             bar.close()
         print(
-            f"Issued {len(result.issued):,} bills of cycle {args.cycle} for {args.period} "
-            f"dated {day}: {rupees(result.payable_paise)} payable"
+            f"Issued {count(len(result.issued))} bills of cycle {args.cycle} for {args.period} "
+            f"dated {day}: {rupees(result.payable_paise, symbol=ASCII_RUPEE)} payable"
         )
         if result.numbers:
             print(f"  numbers  {result.numbers[0]} to {result.numbers[-1]}")
@@ -168,7 +165,7 @@ async def _issue(settings: Settings, args: argparse.Namespace, day: date) -> int
                     bar.update(1)
             finally:
                 bar.close()
-            print(f"  PDFs     {len(result.issued):,} in {settings.var_dir / 'bills'}")
+            print(f"  PDFs     {count(len(result.issued))} in {settings.var_dir / 'bills'}")
     return 0
 
 

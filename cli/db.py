@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 from cli.commands import help_for
@@ -39,6 +38,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.indian_format import ASCII_RUPEE, count, rupees
     from jobs.procrastinate_app import ensure_schema
     from services.operations.db_copy import CopyError, copy_database
     from store.db import migrate
@@ -50,8 +50,8 @@ def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(ensure_schema(replace(settings, database_url=target)))  # the job queue's
     copied = copy_database(settings.database_url, target)
     print(
-        f"copied {copied.rows:,} rows of {copied.tables} tables (ledger "
-        f"Rs {Decimal(copied.ledger_sum_paise).scaleb(-2):,.2f}, migration {copied.migration}) "
+        f"copied {count(copied.rows)} rows of {copied.tables} tables (ledger "
+        f"{rupees(copied.ledger_sum_paise, symbol=ASCII_RUPEE)}, migration {copied.migration}) "
         f"to {_describe(target)}; counts and ledger sum verified. "
         "Set DATABASE_URL to it and start the server."
     )

@@ -88,20 +88,26 @@ def cmd_import_readings(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+    from domain.indian_format import count
+
+    return f"{count(n)} {noun}" + ("" if n == 1 else "s")
 
 
 def summary(name: str, result: IngestResult) -> str:
+    from domain.indian_format import count
+
     lines = [
-        f"{name}: {result.rows:,} rows: {result.accepted:,} accepted, "
-        f"{result.duplicate:,} duplicate, {result.revised:,} revised, "
-        f"{result.rejected_count:,} rejected",
-        f"VEE: {result.suspect:,} suspect, {result.estimated:,} intervals estimated, "
+        f"{name}: {count(result.rows)} rows: {count(result.accepted)} accepted, "
+        f"{count(result.duplicate)} duplicate, {count(result.revised)} revised, "
+        f"{count(result.rejected_count)} rejected",
+        f"VEE: {count(result.suspect)} suspect, {count(result.estimated)} intervals estimated, "
         f"{_count(result.exceptions, 'exception')} opened for review",
     ]
     # Rows are checked in batches (intervals and register reads apart): show them in line order.
     for rejection in sorted(result.rejected, key=lambda r: r.row)[:SHOWN_REJECTIONS]:
         lines.append(f"  row {rejection.row}: {rejection.reason}")
     if result.rejected_count > SHOWN_REJECTIONS:
-        lines.append(f"  … and {result.rejected_count - SHOWN_REJECTIONS:,} more rejected rows")
+        lines.append(
+            f"  … and {count(result.rejected_count - SHOWN_REJECTIONS)} more rejected rows"
+        )
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.enums import Role
+from domain.indian_format import count
 from gridbill.settings import Settings
 
 from .bulk import BulkWriter
@@ -47,7 +48,7 @@ class Counts:
 
 
 def _breakdown(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n:,} {name}" for name, n in counts.items())
+    return ", ".join(f"{count(n)} {name}" for name, n in counts.items())
 
 
 def _user_line(user: DemoUser, plan: DemoUtility) -> str:
@@ -78,18 +79,18 @@ def render_summary(
     periods = f"{history.periods[0]} to {history.periods[-1]}" if history.periods else "none"
     lines = [
         f"Loaded the demo utility of {settings.utility_name} (seed {seed}) in {elapsed_s:.1f} s:",
-        f"  customers          {counts.customers:,}, each with an account, premise, service point and meter",
+        f"  customers          {count(counts.customers)}, each with an account, premise, service point and meter",
         f"  accounts           {_breakdown(counts.accounts)}",
         f"  meters             {_breakdown(counts.meters)}",
         f"  routes             {counts.routes} in {counts.cycles} billing cycles: {_cycles(plan)}",
-        f"  register reads     {counts.register_reads:,} ({first:%d %b %Y} to {last:%d %b %Y})",
-        f"  interval readings  {counts.interval_readings:,} (15-minute, smart meters)",
+        f"  register reads     {count(counts.register_reads)} ({first:%d %b %Y} to {last:%d %b %Y})",
+        f"  interval readings  {count(counts.interval_readings)} (15-minute, smart meters)",
         f"  tariffs            {', '.join(t.code for t in plan.tariffs)} from {plan.tariff_effective_from}",
-        f"  bills              {history.bills:,} issued for {periods} ({history.estimated} estimated, "
-        f"{history.late_fees:,} with a late fee), PDFs of the signed-up customers' {history.pdfs} "
+        f"  bills              {count(history.bills)} issued for {periods} ({history.estimated} estimated, "
+        f"{count(history.late_fees)} with a late fee), PDFs of the signed-up customers' {history.pdfs} "
         "rendered (the rest on first download)",
-        f"  payments           {history.counter_payments:,} at the counter, "
-        f"{history.online_payments:,} online; unpaid bills are overdue",
+        f"  payments           {count(history.counter_payments)} at the counter, "
+        f"{count(history.online_payments)} online; unpaid bills are overdue",
         f"  field and support  device {history.device_uid} pushed {history.batch_items} reads "
         f"({history.open_exceptions} open VEE exception(s)); support request {history.support_request}",
         "",

@@ -40,8 +40,6 @@ READ_WINDOW_DAYS = 7
 RUN_SILENT_AFTER = timedelta(minutes=10)
 """A running bill run records progress after every chunk; one silent this long was cut off."""
 SUNDAY = 6
-SERIES_PREFIX = {"bill": "BL", "credit_note": "CN", "receipt": "RC"}
-NUMBER_DIGITS = 6
 
 T = TypeVar("T")
 
@@ -103,16 +101,6 @@ def run_in_progress(status: str, last_progress_at: datetime, now: datetime) -> b
     :data:`RUN_SILENT_AFTER` it may be started again, which resumes it.
     """
     return status == "running" and now - last_progress_at < RUN_SILENT_AFTER
-
-
-def financial_year(day: date) -> str:
-    """The Indian financial year (1 April to 31 March) of ``day``, e.g. ``2026-27``."""
-    start = day.year if day.month >= 4 else day.year - 1
-    return f"{start}-{(start + 1) % 100:02d}"
-
-
-def document_number(series: str, financial_year_label: str, value: int) -> str:
-    return f"{SERIES_PREFIX[series]}/{financial_year_label}/{value:0{NUMBER_DIGITS}d}"
 
 
 def due_date(issue_date: date, due_days: int, holidays: Collection[date]) -> date:

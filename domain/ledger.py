@@ -101,8 +101,3 @@ def paise(amount: Decimal) -> int:
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount} is not a whole number of paise")
     return int(scaled)
-
-
-def rupees(amount_paise: int) -> Decimal:
-    """Integer paise as rupees with two decimals."""
-    return Decimal(amount_paise).scaleb(-2).quantize(Decimal("0.01"))

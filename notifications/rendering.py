@@ -3,8 +3,9 @@
 ``notifications/templates/<event>.<language>.j2`` defines three blocks: ``subject`` (the
 e-mail subject and push title), ``body`` (the e-mail, plain paragraphs; the HTML part is
 the same text in ``layout.html.j2``) and ``sms`` (the SMS and push body, which must match
-the DLT template registered for it). Amounts are formatted by Babel in Indian grouping
-(₹1,23,456.00) and dates in the customer's language. A variable the template needs and
+the DLT template registered for it). Amounts and energy are written by
+``domain.indian_format`` (₹1,23,456.00, 1,23,456.79 kWh), the same in every language,
+and dates by Babel in the customer's language. A variable the template needs and
 the row lacks is an error (``StrictUndefined``), never an empty gap in a sent message.
 """
 
@@ -12,18 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from domain import indian_format
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "hi")
 LOCALES = {"en": "en_IN", "hi": "hi_IN"}
+MESSAGE_KWH_PLACES = 2
 
 
 class TemplateMissing(LookupError):
@@ -38,9 +40,9 @@ class Rendered:
     sms: str
 
 
-def money(paise: int, language: str = "en") -> str:
+def money(paise: int) -> str:
     """Exact rupees from integer paise, Indian grouping: 12345600 → ₹1,23,456.00."""
-    return format_currency(Decimal(int(paise)) / 100, "INR", locale=LOCALES[language])
+    return indian_format.rupees(int(paise))
 
 
 def day(value: str | date, language: str = "en") -> str:
@@ -48,8 +50,9 @@ def day(value: str | date, language: str = "en") -> str:
     return format_date(on, "long", locale=LOCALES[language])
 
 
-def kwh(wh: int, language: str = "en") -> str:
-    return format_decimal(Decimal(int(wh)) / 1000, "#,##0.##", locale=LOCALES[language])
+def kwh(wh: int) -> str:
+    """Energy to two places in Indian grouping: 123456789 Wh → 1,23,456.79."""
+    return indian_format.kwh(int(wh), places=MESSAGE_KWH_PLACES)
 
 
 @lru_cache(maxsize=1)
@@ -80,9 +83,9 @@ def render(event: str, language: str, context: dict[str, Any]) -> Rendered:
     template = env.get_template(name)
     values = {
         **context,
-        "money": lambda paise: money(paise, language),
+        "money": money,
         "day": lambda value: day(value, language),
-        "kwh": lambda wh: kwh(wh, language),
+        "kwh": kwh,
     }
 
     def block(which: str) -> str:

@@ -41,7 +41,8 @@ from domain.access import Operation
 from jobs.runtime import defer
 from services import audit
 from services.billing import adjustments
-from services.billing.issue import cancel_bill, issuable_run, issue_bills, rebill
+from services.billing.corrections import cancel_bill, rebill
+from services.billing.issue import issuable_run, issue_bills
 from services.billing.runs import start_run
 from services.errors import Refused
 from store.models import Bill, BillRun

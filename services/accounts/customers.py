@@ -6,7 +6,7 @@ closes the holder's row (history is never rewritten), a move-in opens a new one.
 
 A move-out given its final read records it (``move_out`` staff reads, judged by the same
 VEE rules as delivered reads, ``services.meter_data.reads.judge_single``) and drafts the final
-bill with ``services.billing.issue.final_bill`` in the same transaction; without a read only the
+bill with ``services.billing.corrections.final_bill`` in the same transaction; without a read only the
 date is recorded and the final bill awaits a move-out read.
 """
 
@@ -18,25 +18,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from domain.enums import AccountStatus, ReadQuality, ReadSource, ReadType
 from domain.vee import VeeConfig
 from services import audit
-from services.billing.issue import BillingError, final_bill
+from services.billing.corrections import final_bill
+from services.billing.issue import BillingError
 from services.errors import NotFound, Refused
 from services.events import publish
 from services.meter_data.meters import ReadValue
 from services.meter_data.reads import judge_single
 from services.meter_data.registers import RegisterCatalog
+from services.numbering import take_one
 from services.viewer import Viewer
 from store.models import (
     Account,
     AccountHolder,
     Bill,
     Customer,
-    DocumentSequence,
     Meter,
     MeterInstallation,
     Register,
@@ -96,15 +97,6 @@ async def customer_search_filter(term: str) -> Q:
     return query
 
 
-async def next_number(series: str, label: str) -> int:
-    """The next value of a gapless counter, taken inside the caller's transaction."""
-    row, _ = await DocumentSequence.get_or_create(series=series, financial_year=label)
-    # UPDATE … SET last_value = last_value + 1 locks the row until the caller commits.
-    await DocumentSequence.filter(id=row.id).update(last_value=F("last_value") + 1)
-    updated = await DocumentSequence.get(id=row.id)
-    return int(updated.last_value)
-
-
 @dataclass(frozen=True)
 class NewCustomer:
     name: str
@@ -119,7 +111,7 @@ async def create_customer(viewer: Viewer, data: NewCustomer) -> Customer:
     if not name:
         raise Refused("INVALID_INPUT", "give the customer's name", field="name")
     async with in_transaction():
-        number = f"CU{await next_number('customer', 'all'):08d}"
+        number = await take_one("customer", datetime.now(UTC).date())
         customer = await Customer.create(
             number=number, name=name[:200], email=(data.email or "").strip().lower() or None,
             phone=(data.phone or "").strip() or None, postal_address=data.postal_address,

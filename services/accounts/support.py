@@ -15,19 +15,14 @@ from tortoise.transactions import in_transaction
 from domain.enums import SupportStatus
 from gridbill.settings import Settings
 from services import audit
-from services.accounts.customers import next_number
 from services.errors import NotFound, Refused
 from services.notifications.outbox import notify_customer
+from services.numbering import take_one
 from services.viewer import Viewer
 from store.models import AccountHolder, SupportMessage, SupportRequest
 
 CATEGORIES = ("billing", "outage", "meter", "payment", "other")
 MAX_BODY = 5000
-
-
-def _financial_year(day: datetime) -> str:
-    start = day.year if day.month >= 4 else day.year - 1
-    return f"{start}-{(start + 1) % 100:02d}"
 
 
 OPEN_STATES = (SupportStatus.OPEN, SupportStatus.AWAITING_CUSTOMER)
@@ -87,8 +82,7 @@ async def open_request(
         raise NotFound("account", field="accountId")
     now = datetime.now(UTC)
     async with in_transaction():
-        year = _financial_year(now)
-        number = f"SR/{year}/{await next_number('support', year):06d}"
+        number = await take_one("support", now.date())
         request = await SupportRequest.create(
             number=number, customer_id=customer_id, account_id=account_id, category=category,
             subject=subject, sla_due_at=now + sla_for(settings, category) if settings else None,

@@ -4,8 +4,8 @@ A credit note (negative: the customer owes less) is numbered in the ``credit_not
 as cancellations are (``CN/2026-27/000007``), a debit note in its own ``debit_note``
 series (``DN/…``); both are gapless per financial year, taken inside the transaction. The
 :class:`Adjustment` row, its ledger entry (``adjustment:<number>``, so it posts once) and
-the audit row commit together. Built on the ledger and numbering of ``services.billing.issue``
-and ``services.accounts.ledger``.
+the audit row commit together. Built on the counters of ``services.numbering``
+and the ledger of ``services.accounts.ledger``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from datetime import UTC, date, datetime
 
 from tortoise.transactions import in_transaction
 
-from domain.billing import document_number, financial_year
 from domain.enums import AdjustmentKind, LedgerKind
 from services import audit
 from services.accounts.ledger import Posting, post
-from services.billing.issue import take_numbers
 from services.errors import NotFound, Refused
 from services.events import publish
+from services.numbering import take_one
 from services.viewer import Viewer
 from store.models import Account, AccountHolder, Adjustment, Bill
 from store.sql import Sql
@@ -63,14 +62,7 @@ async def raise_adjustment(viewer: Viewer, data: NewAdjustment, *, today: date) 
         customer_id = holder.customer_id if holder else None  # type: ignore[attr-defined]
     async with in_transaction() as connection:
         sql = Sql(connection)
-        year = financial_year(on)
-        if signed < 0:
-            number = document_number(
-                "credit_note", year, await take_numbers(sql, "credit_note", year, 1)
-            )
-        else:
-            value = await take_numbers(sql, "debit_note", year, 1)
-            number = f"DN/{year}/{value:06d}"
+        number = await take_one("credit_note" if signed < 0 else "debit_note", on, sql=sql)
         adjustment = await Adjustment.create(
             number=number, account_id=account.id, bill_id=data.bill_id, kind=data.kind,
             amount_paise=signed, reason=data.reason.strip(), created_by_id=viewer.user_id,

@@ -1,7 +1,7 @@
 """Bill documents: a PDF per issued bill, rendered with ReportLab from the bill's snapshot.
 
 The PDF shows what the issued snapshot froze (``snapshot["document"]``, written at issue
-by :mod:`services.billing.issue`), so rendering it again gives the same bill: the utility
+by :mod:`services.billing.snapshot`), so rendering it again gives the same bill: the utility
 header, account and premise, the period and the reads used (actual or estimated),
 consumption, the lines, arrears and payments, the total and due date, a 12-month usage
 chart, and a UPI QR code (``upi://pay?pa=…&pn=…&am=…&tn=…``) for the amount payable.
@@ -35,6 +35,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from domain.enums import BillStatus
+from domain.indian_format import ASCII_RUPEE, decimal, kwh, rupees
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from store.models import Bill
@@ -50,8 +51,9 @@ class BillDocumentError(UserError):
 
 
 def money(paise: int) -> str:
-    """Rupees with Indian-style separators left out: ``Rs 12,345.67`` reads everywhere."""
-    return f"Rs {Decimal(paise).scaleb(-2):,.2f}"
+    """An amount as the bill prints it, ``Rs 12,34,567.89``: the PDF's built-in fonts
+    have no ₹ glyph."""
+    return rupees(paise, symbol=ASCII_RUPEE)
 
 
 def day(text: str | None) -> str:
@@ -112,6 +114,7 @@ def _chart(history: Sequence[dict[str, Any]]) -> Drawing:
     ]
     chart.categoryAxis.labels.fontSize = 7
     chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.labelTextFormat = lambda value: decimal(Decimal(str(value)).normalize())
     chart.valueAxis.valueMin = 0
     chart.bars[0].fillColor = ACCENT
     drawing.add(chart)
@@ -173,12 +176,12 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
         reads.append(
             [
                 r["meter"], r["register"], _reading(r["opening"], r["opening_at"]),
-                _reading(r["closing"], r["closing_at"]), r["multiplier"], _kwh(r["wh"]),
+                _reading(r["closing"], r["closing_at"]), r["multiplier"], kwh(r["wh"]),
                 "estimated" if r["estimated"] else "actual",
             ]
         )  # fmt: skip
     story += [_table(reads, [28 * mm, 18 * mm, 36 * mm, 36 * mm, 18 * mm, 20 * mm, 24 * mm])]
-    consumption = f"Consumption: {_kwh(usage['wh'])} kWh over {usage['days']} days"
+    consumption = f"Consumption: {kwh(usage['wh'])} kWh over {usage['days']} days"
     if usage.get("max_demand_w"):
         consumption += f", maximum demand {Decimal(usage['max_demand_w']).scaleb(-3)} kW"
     if bill["estimate_basis"]:
@@ -205,7 +208,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
         ["Total payable", money(bill["payable_paise"])],
         ["Pay by", day(doc["due_date"])],
     ]  # fmt: skip
-    table = _table(summary, [60 * mm, 40 * mm], header=False)
+    table = _table(summary, [78 * mm, 40 * mm], header=False)  # fits "… on BL/2026-27/000123"
     table.setStyle(
         TableStyle(
             [("FONTNAME", (0, 6), (-1, 7), "Helvetica-Bold"), ("FONTSIZE", (0, 6), (-1, 7), 10)]
@@ -237,19 +240,18 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
 def _quantity(line: dict[str, Any]) -> str:
     if line["unit"] == "%":
         return f"on {line['quantity']}"
-    return f"{line['quantity']} {line['unit']}".strip()
+    quantity = line["quantity"]
+    if line["unit"] == "kWh" and quantity:
+        quantity = decimal(Decimal(quantity))  # the energy priced, grouped like the reads'
+    return f"{quantity} {line['unit']}".strip()
 
 
 def _rate(line: dict[str, Any]) -> str:
     return f"{line['rate']}%" if line["unit"] == "%" and line["rate"] else line["rate"]
 
 
-def _kwh(wh: int) -> str:
-    return str(Decimal(wh).scaleb(-3).normalize()) if wh % 1000 else str(wh // 1000)
-
-
 def _reading(milli: int, at: str | None) -> str:
-    value = _kwh(milli)
+    value = kwh(milli, grouped=False)  # as the meter's display shows it
     return f"{value} ({day(at)})" if at else value
 
 

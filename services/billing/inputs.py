@@ -5,21 +5,31 @@ installations with their multipliers and registers, reads in the period's window
 bills and the reads they closed with, interval data for smart meters, ledger balances):
 the number of queries does not grow with the number of accounts, and only one chunk is
 held in memory at a time. Tariff versions and holiday calendars are few and are loaded
-once per run (:class:`TariffBook`).
+once per run (:func:`load_tariff_book`). The values are :mod:`domain.bill_inputs`'s,
+and :mod:`domain.bill_draft` prices them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.bill_inputs import (
+    AccountInputs,
+    Assignment,
+    BillReadRow,
+    Holder,
+    Installation,
+    PreviousBill,
+    Read,
+    Reg,
+    TariffBook,
+    Version,
+)
 from domain.consumption import Multiplier
-from domain.pricing import Effective
-from domain.tariff import Tariff, parse_tariff
+from domain.tariff import parse_tariff
 from domain.usage_aggregates import COUNTED
 from store.sql import (
     Sql,
@@ -35,190 +45,36 @@ FIRST_BILL_LOOKBACK_DAYS = 100
 HISTORY_DAYS = 400
 
 
-@dataclass(slots=True)
-class Read:
-    id: int
-    register_id: int
-    value_milli: int
-    read_at: datetime
-    local_date: date
-    read_type: str
-
-
-@dataclass(slots=True)
-class Reg:
-    id: int
-    meter_id: int
-    obis: str
-    unit: str
-    digits: int
-    tou_period: str
-
-
-@dataclass(slots=True)
-class Installation:
-    id: int
-    meter_id: int
-    meter_kind: str
-    installed_at: datetime
-    removed_at: datetime | None
-    multipliers: list[tuple[datetime, Multiplier]] = field(default_factory=list)
-    registers: list[Reg] = field(default_factory=list)
-
-    def multiplier_at(self, moment: datetime) -> Multiplier:
-        current = Multiplier()
-        for since, multiplier in self.multipliers:
-            if since <= moment:
-                current = multiplier
-        return current
-
-    def register(self, obis: str) -> Reg | None:
-        return next((r for r in self.registers if r.obis == obis), None)
-
-    def covers(self, moment: datetime) -> bool:
-        return self.installed_at <= moment and (
-            self.removed_at is None or moment <= self.removed_at
-        )
-
-
-@dataclass(slots=True)
-class BillReadRow:
-    register_id: int
-    opening_read_id: int | None
-    closing_read_id: int | None
-    opening_milli: int
-    closing_milli: int
-    is_estimated: bool
-
-
-@dataclass(slots=True)
-class PreviousBill:
-    id: int
-    number: str | None
-    status: str
-    period_start: date
-    period_end: date
-    is_estimated: bool
-    is_final: bool
-    total_paise: int
-    payable_paise: int
-    consumption_wh: int
-    max_demand_w: int
-    tariff_version_id: int | None
-    issue_date: date | None
-    due_date: date | None
-    snapshot: Any
-    reads: list[BillReadRow] = field(default_factory=list)
-
-    @property
-    def usage(self) -> dict[str, Any]:
-        snapshot = as_json(self.snapshot) or {}
-        usage: dict[str, Any] = snapshot.get("usage", {})
-        return usage
-
-
-@dataclass(slots=True)
-class Holder:
-    customer_id: int
-    move_in_on: date
-    move_out_on: date | None
-
-
-@dataclass(slots=True)
-class Assignment:
-    tariff_id: int
-    effective_from: date
-    effective_to: date | None
-
-
-@dataclass(slots=True)
-class AccountInputs:
-    id: int
-    number: str
-    category: str
-    sanctioned_load_w: int
-    contract_demand_va: int | None
-    service_point_id: int
-    connected_on: date
-    holders: list[Holder] = field(default_factory=list)
-    assignments: list[Assignment] = field(default_factory=list)
-    installations: list[Installation] = field(default_factory=list)
-    reads: dict[int, list[Read]] = field(default_factory=dict)  # register id → in time order
-    bills: list[PreviousBill] = field(default_factory=list)  # active bills, newest first
-    opening_reads: dict[int, Read] = field(default_factory=dict)  # by read id
-    balance_paise: int = 0
-
-
-@dataclass(frozen=True)
-class Version:
-    id: int
-    tariff_id: int
-    effective_from: date
-    effective_to: date | None
-    sha256: str
-    tariff: Tariff
-    holiday_calendar: str
-
-
-class TariffBook:
-    """Every tariff version, parsed once, and the holiday calendars, for one run."""
-
-    def __init__(self, versions: Sequence[Version], holidays: dict[str, frozenset[date]]) -> None:
-        self.by_tariff: dict[int, list[Version]] = defaultdict(list)
-        self.by_id = {v.id: v for v in versions}
-        for v in sorted(versions, key=lambda v: v.effective_from):
-            self.by_tariff[v.tariff_id].append(v)
-        self.holidays = holidays
-        self.errors: dict[int, str] = {}
-
-    @classmethod
-    async def load(cls, sql: Sql) -> TariffBook:
-        rows = await sql.rows(
-            "SELECT v.id, v.tariff_id, v.effective_from, v.effective_to, v.document, "
-            "v.document_sha256, t.holiday_calendar FROM tariff_versions v "
-            "JOIN tariffs t ON t.id = v.tariff_id ORDER BY v.id"
-        )
-        versions: list[Version] = []
-        errors: dict[int, str] = {}
-        for row in rows:
-            try:
-                tariff = parse_tariff(as_json(row["document"]))
-            except ValueError as exc:
-                errors[row["id"]] = str(exc)
-                continue
-            versions.append(
-                Version(
-                    id=row["id"],
-                    tariff_id=row["tariff_id"],
-                    effective_from=as_date(row["effective_from"]),
-                    effective_to=as_date_or_none(row["effective_to"]),
-                    sha256=row["document_sha256"],
-                    tariff=tariff,
-                    holiday_calendar=row["holiday_calendar"],
-                )
+async def load_tariff_book(sql: Sql) -> TariffBook:
+    """Every tariff version (parsed once) and holiday calendar, for one run or issue."""
+    rows = await sql.rows(
+        "SELECT v.id, v.tariff_id, v.effective_from, v.effective_to, v.document, "
+        "v.document_sha256, t.holiday_calendar FROM tariff_versions v "
+        "JOIN tariffs t ON t.id = v.tariff_id ORDER BY v.id"
+    )
+    versions: list[Version] = []
+    errors: dict[int, str] = {}
+    for row in rows:
+        try:
+            tariff = parse_tariff(as_json(row["document"]))
+        except ValueError as exc:
+            errors[row["id"]] = str(exc)
+            continue
+        versions.append(
+            Version(
+                id=row["id"],
+                tariff_id=row["tariff_id"],
+                effective_from=as_date(row["effective_from"]),
+                effective_to=as_date_or_none(row["effective_to"]),
+                sha256=row["document_sha256"],
+                tariff=tariff,
+                holiday_calendar=row["holiday_calendar"],
             )
-        holidays: dict[str, set[date]] = defaultdict(set)
-        for row in await sql.rows("SELECT calendar, day FROM holidays"):
-            holidays[row["calendar"]].add(as_date(row["day"]))
-        book = cls(versions, {k: frozenset(v) for k, v in holidays.items()})
-        book.errors = errors
-        return book
-
-    def effective(
-        self, assignments: Sequence[Assignment], start: date, end: date
-    ) -> list[tuple[Version, Effective]]:
-        """The versions in force over ``[start, end)``, each clipped to its assignment."""
-        found: list[tuple[Version, Effective]] = []
-        for a in assignments:
-            a_end = a.effective_to or date.max
-            if a.effective_from >= end or a_end <= start:
-                continue
-            for v in self.by_tariff.get(a.tariff_id, []):
-                v_end = v.effective_to or date.max
-                lo, hi = max(a.effective_from, v.effective_from), min(a_end, v_end)
-                if lo < hi and lo < end and hi > start:
-                    found.append((v, Effective(v.tariff, lo, None if hi == date.max else hi)))
-        return found
+        )
+    holidays: dict[str, set[date]] = defaultdict(set)
+    for row in await sql.rows("SELECT calendar, day FROM holidays"):
+        holidays[row["calendar"]].add(as_date(row["day"]))
+    return TariffBook(versions, {k: frozenset(v) for k, v in holidays.items()}, errors)
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -320,7 +176,7 @@ async def _load_bills(
             tariff_version_id=r["tariff_version_id"],
             issue_date=as_date_or_none(r["issue_date"]),
             due_date=as_date_or_none(r["due_date"]),
-            snapshot=r["snapshot"],
+            snapshot=as_json(r["snapshot"]) or {},
         )
         account = by_id[r["account_id"]]
         account.bills.append(bill)

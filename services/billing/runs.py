@@ -2,8 +2,8 @@
 
 A run streams the cycle's active accounts in id order, a chunk at a time (keyset on
 ``id > last_account_id``), reads everything a chunk needs in a few queries
-(:mod:`services.billing.inputs`), drafts each account's bill in Python
-(:mod:`services.billing.drafts`) and writes the chunk in **one transaction**: the bills
+(:mod:`services.billing.inputs`), drafts each account's bill in pure Python
+(:mod:`domain.bill_draft`) and writes the chunk in **one transaction**: the bills
 with ``INSERT … ON CONFLICT (account_id, active_period) DO NOTHING``, their lines and
 reads, and the run's progress (counters and ``last_account_id``).
 
@@ -31,18 +31,18 @@ from zoneinfo import ZoneInfo
 from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
+from domain.bill_draft import Context, Draft, Plan, QuoteCache, Skip, draft, plan
+from domain.bill_inputs import AccountInputs, TariffBook
 from domain.billing import BillingMonth, PeriodError, run_in_progress
 from domain.enums import BillRunStatus
 from services import audit
 from services.billing import calendar
-from services.billing.drafts import Context, Draft, Plan, QuoteCache, Skip, draft, plan
 from services.billing.inputs import (
     HISTORY_DAYS,
-    AccountInputs,
-    TariffBook,
     load_accounts,
     load_chunk,
     load_intervals,
+    load_tariff_book,
     local_midnight,
     lookback,
 )
@@ -179,7 +179,7 @@ async def execute_run(
     if on_total is not None:
         done = await _count(sql, cycle.id, month, up_to=resumed_from)
         on_total(total - done)
-    book = await TariffBook.load(sql)
+    book = await load_tariff_book(sql)
     cache = QuoteCache()
     cursor = resumed_from
     window_end = local_midnight(ctx.window[1] + timedelta(days=1), zone)

@@ -19,12 +19,12 @@ from domain.payment_state import advance
 from gridbill.settings import Settings
 from services.audit import record
 from services.errors import NotFound, Refused
+from services.numbering import take_one
 from services.payments.online import new_reference
 from services.payments.settlement import (
     announce,
     apply_account_credit,
     lock_account,
-    next_number,
     notify,
     payment_rows,
     post,
@@ -75,7 +75,7 @@ async def record_offline_payment(
                 f"transfer {instrument_number} is already recorded",
                 field="instrumentNumber",
             )
-        year, number = await next_number("receipt", received_on)
+        receipt_number = await take_one("receipt", received_on)
         payment = await Payment.create(
             reference=new_reference(datetime.now(UTC)),
             account_id=account_id,
@@ -83,7 +83,7 @@ async def record_offline_payment(
             status=PaymentStatus.CAPTURED,
             amount_paise=amount_paise,
             currency=settings.currency,
-            receipt_number=f"RC/{year}/{number:06d}",
+            receipt_number=receipt_number,
             instrument_number=instrument_number[:40],
             instrument_bank=instrument_bank.strip()[:100],
             instrument_date=instrument_date,
@@ -147,9 +147,8 @@ async def bounce_cheque(
         await announce("payment.reversed", payment)
         await notify("cheque.bounced", payment, fee_paise=fee_paise or 0)
         if fee_paise:
-            year, number = await next_number("adjustment", bounced_on)
             adjustment = await Adjustment.create(
-                number=f"ADJ/{year}/{number:06d}",
+                number=await take_one("adjustment", bounced_on),
                 account_id=payment.account_id,  # type: ignore[attr-defined]
                 kind=AdjustmentKind.CHEQUE_BOUNCE_FEE,
                 amount_paise=fee_paise,

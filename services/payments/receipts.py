@@ -8,6 +8,7 @@ have receipts; a bounced cheque's receipt says so.
 from __future__ import annotations
 
 from domain.enums import PaymentMethod, PaymentStatus
+from domain.indian_format import rupees
 from gridbill.settings import Settings
 from services.errors import NotFound, Refused
 from services.payments.settlement import current_customer
@@ -20,23 +21,6 @@ METHOD_NAMES = {
     PaymentMethod.BANK_TRANSFER: "Bank transfer",
     PaymentMethod.RAZORPAY: "Online (Razorpay)",
 }
-
-
-def rupees(paise: int) -> str:
-    """``₹1,23,456.78`` with Indian digit grouping."""
-    sign = "-" if paise < 0 else ""
-    whole, fraction = divmod(abs(paise), 100)
-    digits = str(whole)
-    if len(digits) > 3:
-        head, tail = digits[:-3], digits[-3:]
-        groups: list[str] = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        if head:
-            groups.insert(0, head)
-        digits = ",".join([*groups, tail])
-    return f"{sign}₹{digits}.{fraction:02d}"
 
 
 def _line(label: str, value: str) -> str:

@@ -29,7 +29,6 @@ from store.models import (
     AccountHolder,
     Bill,
     Customer,
-    DocumentSequence,
     LedgerEntry,
     Payment,
     PaymentAllocation,
@@ -181,22 +180,3 @@ async def notify(event: str, payment: Payment, **extra: object) -> None:
     customer = await current_customer(payment.account_id)  # type: ignore[attr-defined]
     if customer is not None:
         await notify_payment(event, payment, customer.id, **extra)
-
-
-def financial_year(on: date) -> str:
-    """Indian financial year label, April to March: 2026-04-01 → ``2026-27``."""
-    start = on.year if on.month >= 4 else on.year - 1
-    return f"{start}-{(start + 1) % 100:02d}"
-
-
-async def next_number(series: str, on: date) -> tuple[str, int]:
-    """The next gapless number of ``series`` in ``on``'s financial year (in the transaction).
-
-    The increment is one UPDATE (a row lock on PostgreSQL), so concurrent takers queue and
-    a rolled-back transaction gives its number back.
-    """
-    label = financial_year(on)
-    row, _ = await DocumentSequence.get_or_create(series=series, financial_year=label)
-    await DocumentSequence.filter(id=row.id).update(last_value=F("last_value") + 1)
-    value = (await DocumentSequence.get(id=row.id)).last_value
-    return label, value

@@ -19,7 +19,7 @@ from domain.access import Caller
 from domain.enums import ReadQuality, Role
 from domain.vee import VeeConfig
 from gridbill.settings import Settings
-from services.billing.issue import cancel_bill
+from services.billing.corrections import cancel_bill
 from services.errors import Refused
 from services.meter_data import vee_review
 from services.viewer import Viewer, acting_as

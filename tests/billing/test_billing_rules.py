@@ -13,9 +13,7 @@ from domain.billing import (
     EstimatedBill,
     PeriodError,
     bill_lines,
-    document_number,
     due_date,
-    financial_year,
     nearest,
     upi_link,
 )
@@ -29,6 +27,7 @@ from domain.consumption import (
     measure,
     register_usage,
 )
+from domain.document_number import document_number, financial_year
 from domain.estimation import EstimationError, Period, estimate
 from domain.ledger import Entry, credits_after, late_fee, overdue_at
 from domain.pricing import price

@@ -210,7 +210,7 @@ async def test_cancel_and_rebill_keep_the_history(utility: Utility) -> None:
     issued = await issue("2026-03", date(2026, 3, 11))
     (bill,) = await active_bills(site.account.id)
     assert bill.number == issued.numbers[0] == "BL/2025-26/000001"
-    from services.billing.issue import cancel_bill, rebill
+    from services.billing.corrections import cancel_bill, rebill
     from services.viewer import acting_as
     from store.models import Adjustment, LedgerEntry
 
@@ -298,7 +298,7 @@ async def test_the_late_fee_is_on_the_bill_not_on_debits_posted_after_it(
 
 
 async def test_move_out_final_bill(utility: Utility) -> None:
-    from services.billing.issue import final_bill
+    from services.billing.corrections import final_bill
     from store.models import Account, AccountHolder
 
     site = await utility.account()

@@ -16,7 +16,7 @@ from gridbill.settings import Settings
 from services.errors import Refused
 from services.payments.offline import bounce_cheque, record_offline_payment
 from services.payments.online import confirm_payment, start_payment
-from services.payments.receipts import receipt_text, rupees
+from services.payments.receipts import receipt_text
 from services.payments.refunds import refund_payment
 from services.payments.settlement import apply_account_credit, lock_account
 from services.payments.statement import account_statement
@@ -204,9 +204,3 @@ async def test_refund_tracked_to_processed(
         0,
     ]
     await check_books(account.id)
-
-
-def test_rupees() -> None:
-    assert rupees(12345678) == "₹1,23,456.78"
-    assert rupees(5) == "₹0.05"
-    assert rupees(-100000) == "-₹1,000.00"

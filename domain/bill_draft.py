@@ -1,4 +1,7 @@
-"""One account's bill for a billing month, from its prefetched inputs: no I/O here.
+"""One account's bill for a billing month, priced from its prefetched inputs.
+
+Pure: the inputs are :mod:`domain.bill_inputs`'s plain values, which the bill run
+(``services.billing.runs``) loads for a chunk of accounts and persists the drafts of.
 
 :func:`plan` picks the reads (``domain.billing``'s read window), the opening values (the
 previous bill's closing reads, or for a true-up the last actual ones), the meters in the
@@ -19,6 +22,15 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.bill_inputs import (
+    AccountInputs,
+    Installation,
+    PreviousBill,
+    Read,
+    Reg,
+    TariffBook,
+    Version,
+)
 from domain.billing import (
     Amounts,
     BillingMonth,
@@ -41,15 +53,6 @@ from domain.estimation import EstimationError, Period, estimate
 from domain.metering import PricingError
 from domain.pricing import Effective, Quote, price
 from domain.usage import IntervalUsage, TotalUsage, Usage, UsageByPeriod, UsageError
-from services.billing.inputs import (
-    AccountInputs,
-    Installation,
-    PreviousBill,
-    Read,
-    Reg,
-    TariffBook,
-    Version,
-)
 
 TOTAL_OBIS = "1.8.0"
 DEMAND_OBIS = "1.6.0"

@@ -1,0 +1,281 @@
+"""Correcting issued bills: cancel, rebill, and the final bill at move-out.
+
+* **Cancel**: an issued bill gets a numbered credit note (``credit_note`` series, an
+  ``Adjustment`` and a ledger credit ``credit_note:<bill id>``); a draft is just set aside.
+  Either way ``active_period`` becomes NULL, so the history stays and a rebill fits, and
+  the reads the bill stood on are released unless another issued bill stands on them.
+* **Rebill**: cancel and draft again for the same period, in one transaction, the new
+  bill pointing at the one it replaces.
+* **Final bill** at move-out: from the last bill's closing read to the move-out read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from domain.bill_draft import Context, Draft, QuoteCache, Skip, draft, plan
+from domain.bill_inputs import Read
+from domain.billing import BillingMonth
+from domain.enums import AdjustmentKind, BillStatus, LedgerKind
+from services import audit
+from services.accounts.ledger import Posting, credit_note_key, post
+from services.billing import calendar
+from services.billing.inputs import (
+    HISTORY_DAYS,
+    load_accounts,
+    load_chunk,
+    load_intervals,
+    load_tariff_book,
+    local_midnight,
+    lookback,
+    read_row,
+)
+from services.billing.issue import BillingError, announce_bills, release_billed
+from services.billing.runs import insert_drafts
+from services.numbering import take_one
+from services.viewer import Viewer
+from store.models import Account, AccountHolder, BillingCycle
+from store.sql import Sql, as_date, as_json
+
+
+async def _locked_bill(sql: Sql, bill_id: int) -> dict[str, Any]:
+    suffix = " FOR UPDATE" if sql.postgres else ""
+    if not sql.postgres:
+        await sql.execute("UPDATE bills SET updated_at = updated_at WHERE id = ?", [bill_id])
+    rows = await sql.rows(
+        "SELECT id, account_id, status, number, total_paise, period_start, period_end, "  # noqa: S608
+        f"is_final, snapshot FROM bills WHERE id = ?{suffix}",
+        [bill_id],
+    )
+    if not rows:
+        raise BillingError("bill not found", code="NOT_FOUND", field="billId")
+    return rows[0]
+
+
+async def _cancel(
+    sql: Sql, bill: dict[str, Any], *, reason: str, on: date, user_id: int | None
+) -> str | None:
+    """Cancel inside the caller's transaction; returns the credit note's number, if any."""
+    if bill["status"] == BillStatus.CANCELLED.value:
+        raise BillingError(f"bill #{bill['id']} is already cancelled")
+    if not reason.strip():
+        raise BillingError("give the reason for cancelling")
+    now = sql.ts(datetime.now(UTC))
+    await sql.execute(
+        "UPDATE bills SET status = 'cancelled', active_period = NULL, cancelled_at = ?, "
+        "cancel_reason = ?, updated_at = ? WHERE id = ?",
+        [now, reason, now, bill["id"]],
+    )
+    if bill["status"] != BillStatus.ISSUED.value:
+        return None
+    await release_billed(sql, bill["id"])
+    number = await take_one("credit_note", on, sql=sql)
+    rows = await sql.insert(
+        "adjustments",
+        ("number", "account_id", "bill_id", "kind", "amount_paise", "reason", "created_by_id",
+         "approved_by_id", "created_at", "updated_at"),
+        [(number, bill["account_id"], bill["id"], AdjustmentKind.CREDIT_NOTE.value,
+          -bill["total_paise"], reason, user_id, user_id, now, now)],
+        returning="id",
+    )  # fmt: skip
+    await post(
+        sql,
+        [
+            Posting(
+                bill["account_id"],
+                LedgerKind.CREDIT_NOTE,
+                -bill["total_paise"],
+                on,
+                credit_note_key(bill["id"]),
+                f"Credit note {number} cancelling bill {bill['number']}",
+                bill_id=bill["id"],
+                adjustment_id=rows[0]["id"],
+            )
+        ],
+    )
+    return number
+
+
+async def cancel_bill(actor: Viewer, bill_id: int, *, reason: str, on: date) -> str | None:
+    """Cancel a bill: an issued one gets a credit note (its number is returned)."""
+    async with in_transaction() as connection:
+        sql = Sql(connection)
+        number = await _cancel(
+            sql, await _locked_bill(sql, bill_id), reason=reason, on=on, user_id=actor.user_id
+        )
+        await audit.record(
+            viewer=actor, action="bill.cancelled", entity="bill", entity_id=bill_id,
+            after={"credit_note": number}, reason=reason,
+        )  # fmt: skip
+    await announce_bills("bill.cancelled", [bill_id])
+    return number
+
+
+async def rebill(actor: Viewer, bill_id: int, *, reason: str, on: date, zone: ZoneInfo) -> int:
+    """Cancel the bill and draft it again from today's data; returns the new bill's id."""
+    async with in_transaction() as connection:
+        sql = Sql(connection)
+        old = await _locked_bill(sql, bill_id)
+        await _cancel(sql, old, reason=reason, on=on, user_id=actor.user_id)
+        snapshot = as_json(old["snapshot"]) or {}
+        account = await Account.filter(id=old["account_id"]).using_db(connection).get()
+        cycle = await BillingCycle.filter(id=account.billing_cycle_id).using_db(connection).get()  # type: ignore[attr-defined]
+        month = BillingMonth.parse(snapshot.get("period") or f"{as_date(old['period_end']):%Y-%m}")
+        ctx = Context(month, await calendar.read_day(cycle, month, connection), zone)
+        closing = await _closing_of(sql, bill_id, zone)
+        made = await _draft_one(
+            sql, account.id, ctx, closing=closing, before=as_date(old["period_start"]),
+            is_final=bool(old["is_final"]),
+        )  # fmt: skip
+        _, ids = await insert_drafts(sql, [made], None, replaces={account.id: bill_id})
+        if not ids:
+            raise BillingError("the rebill collides with another active bill of the period")
+        run_id = await sql.rows("SELECT bill_run_id FROM bills WHERE id = ?", [bill_id])
+        await sql.execute(
+            "UPDATE bills SET bill_run_id = ? WHERE id = ?", [run_id[0]["bill_run_id"], ids[0]]
+        )
+        if old["is_final"]:
+            await (
+                AccountHolder.filter(final_bill_id=bill_id)
+                .using_db(connection)
+                .update(final_bill_id=ids[0])
+            )
+        await audit.record(
+            viewer=actor, action="bill.rebilled", entity="bill", entity_id=bill_id,
+            after={"draft": ids[0]}, reason=reason,
+        )  # fmt: skip
+    await announce_bills("bill.cancelled", [bill_id])
+    return ids[0]
+
+
+async def _closing_of(sql: Sql, bill_id: int, zone: ZoneInfo) -> Read | None:
+    """The actual read that closed a bill's main register, if it had one."""
+    rows = await sql.rows(
+        "SELECT r.id, r.register_id, r.value_milli, r.read_at, r.read_type FROM bill_reads br "
+        "JOIN register_reads r ON r.id = br.closing_read_id "
+        "JOIN registers g ON g.id = br.register_id "
+        "WHERE br.bill_id = ? AND g.obis_code = '1.8.0' ORDER BY r.read_at DESC",
+        [bill_id],
+    )
+    if not rows:
+        return None
+    return read_row(rows[0], zone)
+
+
+async def _draft_one(
+    sql: Sql,
+    account_id: int,
+    ctx: Context,
+    *,
+    closing: Read | None,
+    before: date | None = None,
+    is_final: bool = False,
+) -> Draft:
+    """Draft one account's bill for ``ctx``'s month, inside the caller's transaction."""
+    accounts = await load_accounts(
+        sql, cycle_id=await _cycle_of(sql, account_id), after_id=account_id - 1, limit=1,
+        period_last=date.max,
+    )  # fmt: skip
+    if not accounts or accounts[0].id != account_id:
+        raise BillingError(f"account #{account_id} is not active")
+    account = accounts[0]
+    moment = closing.read_at if closing else local_midnight(ctx.window[1], ctx.zone)
+    await load_chunk(
+        sql,
+        accounts,
+        window_end=max(
+            moment + timedelta(seconds=1),
+            local_midnight(ctx.window[1] + timedelta(days=1), ctx.zone),
+        ),
+        history_from=ctx.scheduled - timedelta(days=HISTORY_DAYS),
+        lookback_from=min(lookback(ctx.scheduled, ctx.zone), moment - timedelta(days=100)),
+        zone=ctx.zone,
+    )
+    if before is not None:
+        account.bills = [b for b in account.bills if b.period_start < before]
+    planned = plan(account, ctx, closing_override=closing, is_final=is_final)
+    if isinstance(planned, Skip):
+        raise BillingError(f"account {account.number} cannot be billed: {planned.reason}")
+    intervals = None
+    if planned.interval_register and planned.opening_at and planned.closing:
+        reg = planned.interval_register.id
+        found = await load_intervals(sql, {reg: (planned.opening_at, planned.closing.read_at)})
+        intervals = found.get(reg)
+    book = await load_tariff_book(sql)
+    made = draft(planned, ctx, book, QuoteCache(), intervals)
+    if isinstance(made, Skip):
+        raise BillingError(
+            f"account {account.number} cannot be billed: {made.reason} ({made.detail})"
+        )
+    return made
+
+
+async def _cycle_of(sql: Sql, account_id: int) -> int:
+    rows = await sql.rows("SELECT billing_cycle_id FROM accounts WHERE id = ?", [account_id])
+    if not rows:
+        raise BillingError(f"no account #{account_id}")
+    return int(rows[0]["billing_cycle_id"])
+
+
+# --- move-out ---------------------------------------------------------------------------
+
+
+async def final_bill(
+    *, account_number: str, move_out_on: date, zone: ZoneInfo, close_account: bool = True
+) -> int:
+    """Draft the move-out final bill up to the move-out read; returns its id.
+
+    The move-out read (``read_type`` move_out) of the account's main register on
+    ``move_out_on`` closes the bill. The holder's ``move_out_on`` and ``final_bill`` are
+    set, and unless someone moves in, the account is closed.
+    """
+    account = await Account.get_or_none(number=account_number)
+    if account is None:
+        raise BillingError(f"no account numbered {account_number}")
+    async with in_transaction() as connection:
+        sql = Sql(connection)
+        rows = await sql.rows(
+            "SELECT r.id, r.register_id, r.value_milli, r.read_at, r.read_type "
+            "FROM register_reads r JOIN registers g ON g.id = r.register_id "
+            "JOIN meter_installations i ON i.meter_id = g.meter_id "
+            "WHERE i.service_point_id = ? AND g.obis_code = '1.8.0' AND r.read_type = 'move_out' "
+            "AND r.quality IN ('valid', 'edited') AND r.read_at >= ? AND r.read_at < ? "
+            "ORDER BY r.read_at DESC",
+            [
+                account.service_point_id,  # type: ignore[attr-defined]
+                sql.ts(local_midnight(move_out_on, zone)),
+                sql.ts(local_midnight(move_out_on + timedelta(days=1), zone)),
+            ],
+        )
+        if not rows:
+            raise BillingError(f"record the move-out read of account {account_number} first")
+        closing = read_row(rows[0], zone)
+        cycle = await BillingCycle.filter(id=account.billing_cycle_id).using_db(connection).get()  # type: ignore[attr-defined]
+        ctx = Context(BillingMonth.parse(f"{move_out_on:%Y-%m}"), cycle.read_day, zone)
+        made = await _draft_one(sql, account.id, ctx, closing=closing, is_final=True)
+        _, ids = await insert_drafts(sql, [made], None)
+        if not ids:
+            raise BillingError("a bill of this period already exists: cancel it first")
+        holder = (
+            await AccountHolder.filter(account_id=account.id, move_out_on__isnull=True)
+            .using_db(connection)
+            .order_by("-move_in_on")
+            .first()
+        )
+        if holder is not None:
+            await (
+                AccountHolder.filter(id=holder.id)
+                .using_db(connection)
+                .update(move_out_on=move_out_on, final_bill_id=ids[0])
+            )
+        if close_account:
+            await (
+                Account.filter(id=account.id)
+                .using_db(connection)
+                .update(status="closed", closed_on=move_out_on)
+            )
+        return ids[0]
