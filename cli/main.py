@@ -26,6 +26,7 @@ from cli.import_readings import add_parser as add_import_parser
 from cli.mailcatcher import add_parser as add_mailcatcher_parser
 from cli.quote import add_parser as add_quote_parser
 from cli.reconcile import add_parser as add_reconcile_parser
+from cli.report import add_parser as add_report_parser
 from cli.tariff import add_parser as add_tariff_parser
 from cli.totp import add_parser as add_totp_parser
 from gridbill import __version__
@@ -221,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backup_parser(sub)
     add_db_parser(sub)
     add_customer_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
