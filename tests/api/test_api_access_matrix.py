@@ -71,10 +71,14 @@ MATRIX: dict[str, tuple[str, str]] = {
     **{
         f"report {name}": (f"{{ report(name: {name}) {{ asOf }} }}", "UFF++F")
         for name in (
-            "BILLING_SUMMARY", "COLLECTIONS", "AGEING", "READING_COMPLETION", "USAGE",
+            "BILLING_SUMMARY",
+            "COLLECTIONS",
+            "AGEING",
+            "READING_COMPLETION",
+            "USAGE",
             "RECONCILIATION",
         )
-    },  # fmt: skip
+    },
 }
 
 
