@@ -67,7 +67,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
         try:
             Path(args.output).write_bytes(data)
         except OSError as exc:
-            raise ReportCommandError(f"cannot write {args.output}: {exc.strerror}") from None
+            raise ReportCommandError(f"cannot write {args.output} ({exc.strerror})") from None
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
