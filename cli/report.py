@@ -89,7 +89,7 @@ async def _run(settings: Settings, name: str, period: str | None, cycle: str | N
 def _heading(name: str, report: Report) -> str:
     scope = report.scope
     cycle = f", cycle {scope.cycle_code}" if scope.cycle_code else ", all cycles"
-    return f"{name} for {scope.month}{cycle} (balances on {scope.as_of})"
+    return f"{name} for {scope.month}{cycle}"
 
 
 def _text(value: Cell, kind: Kind) -> str:

@@ -487,7 +487,7 @@ def test_report_command_formats_and_errors(
     try:
         assert gridbill(["report", "ageing", "--period", "2026-04"]) == 0
         text = capsys.readouterr().out
-        assert text.startswith("ageing for 2026-04, all cycles (balances on 2026-04-30)")
+        assert text.startswith("ageing for 2026-04, all cycles\n\nReceivables on 2026-04-30")
         assert "2,81,758.00" in text  # the industrial defaulter, in Indian grouping
 
         assert gridbill(["report", "collections", "--period", "2026-04", "--format", "json"]) == 0
