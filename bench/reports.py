@@ -93,7 +93,7 @@ async def _seed(sql: Any, accounts: int) -> None:
                    JOIN tariff_assignments ta ON ta.tariff_id = tv.tariff_id
                   WHERE ta.account_id = a.id), '', '', '', ?, ?
             FROM accounts a JOIN account_holders h ON h.account_id = a.id""",
-            [i, run.id, sql.day(start), sql.day(first - timedelta(days=1) + timedelta(days=7)),
+            [str(i), run.id, sql.day(start), sql.day(first - timedelta(days=1) + timedelta(days=7)),
              sql.day(start), i, sql.flag(False), i * 104729, i * 104729, i * 104729,
              i * 104729, sql.day(issue), sql.day(issue + timedelta(days=15)), now, now],
         )  # fmt: skip
