@@ -28,20 +28,23 @@ class Bucket(StrEnum):
 
 BUCKETS: tuple[Bucket, ...] = tuple(Bucket)
 
+UP_TO: tuple[tuple[int, Bucket], ...] = (
+    (-1, Bucket.NOT_DUE),
+    (30, Bucket.DAYS_0_30),
+    (60, Bucket.DAYS_31_60),
+    (90, Bucket.DAYS_61_90),
+)
+"""Each bucket but the last with the most days past due it holds; the rest are OVER_90."""
+
 
 def bucket(days_past_due: int) -> Bucket:
     """The bucket of an amount ``days_past_due`` days after its due date (negative: not due).
 
     Day 0 is the due date itself: still payable without a late fee, but no longer "not due".
     """
-    if days_past_due < 0:
-        return Bucket.NOT_DUE
-    if days_past_due <= 30:
-        return Bucket.DAYS_0_30
-    if days_past_due <= 60:
-        return Bucket.DAYS_31_60
-    if days_past_due <= 90:
-        return Bucket.DAYS_61_90
+    for limit, name in UP_TO:
+        if days_past_due <= limit:
+            return name
     return Bucket.OVER_90
 
 

@@ -6,7 +6,9 @@ its credits pay its debits oldest due first (``domain.ageing``), so the unpaid p
 its newest debits. A bill's debit falls due on the bill's ``due_date``; any other debit
 (late fee, debit note, bounced cheque, opening balance) on its ``effective_on``. The SQL
 keeps, per debit, the balance left after the newer debits (a window sum), which is the
-same allocation done set-based; :func:`domain.ageing.bucket` then ages each part.
+same allocation done set-based, and ages each part with the bucket limits of
+``domain.ageing.UP_TO``, summing per account, then per category and route, in SQL: only
+the groups and the top defaulters leave the database.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import date
 
 from tortoise import connections
 
-from domain.ageing import BUCKETS, Bucket, bucket
+from domain.ageing import BUCKETS, UP_TO, Bucket
 from domain.report_shapes import rupees
 from services.reports.account_routes import ACCOUNT_ROUTES, NO_ROUTE
 from services.reports.scope import Scope
@@ -113,16 +115,33 @@ class Ageing:
         ]
 
 
+def _bucket_sums(days: str, part: str) -> str:
+    """``SUM(…) AS b0, … b4``: each bucket's paise, by ``domain.ageing.UP_TO``."""
+    sums = []
+    lower = None
+    for i, (limit, _) in enumerate((*UP_TO, (None, Bucket.OVER_90))):
+        test = " AND ".join(
+            t for t in (f"{days} > {lower}" if lower is not None else "",
+                        f"{days} <= {limit}" if limit is not None else "") if t
+        )  # fmt: skip
+        sums.append(f"SUM(CASE WHEN {test} THEN {part} ELSE 0 END) AS b{i}")
+        lower = limit
+    return ",\n               ".join(sums)
+
+
 async def ageing(scope: Scope) -> Ageing:
     sql = Sql(connections.get("default"))
     as_of = scope.as_of
     cycle, cycle_values = scope.cycle_filter()
+    cycle_join = "\n            JOIN accounts a ON a.id = l.account_id" if cycle else ""
     day = sql.day(as_of)
+    days = sql.days_between("CAST(? AS DATE)" if sql.postgres else "?", "due_on")
+    buckets = ", ".join(f"b{i}" for i in range(len(BUCKETS)))
+    sums = ", ".join(f"SUM(b{i}) AS b{i}" for i in range(len(BUCKETS)))
     rows = await sql.rows(
         f"""WITH balances AS (
             SELECT l.account_id, SUM(l.amount_paise) AS balance
-            FROM ledger_entries l
-            JOIN accounts a ON a.id = l.account_id
+            FROM ledger_entries l{cycle_join}
             WHERE l.effective_on <= ?{cycle}
             GROUP BY l.account_id
             HAVING SUM(l.amount_paise) > 0
@@ -139,41 +158,57 @@ async def ageing(scope: Scope) -> Ageing:
                        PARTITION BY d.account_id ORDER BY d.due_on DESC, d.id DESC
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS newer_paise
             FROM debits d
-        ), {ACCOUNT_ROUTES}
-        SELECT n.account_id, n.due_on, a.number AS account_number, a.category,
-               COALESCE(ar.route, ?) AS route,
-               CASE WHEN n.balance - n.newer_paise >= n.amount_paise THEN n.amount_paise
-                    ELSE n.balance - n.newer_paise END AS unpaid_paise
-        FROM newer n
-        JOIN accounts a ON a.id = n.account_id
-        LEFT JOIN account_routes ar ON ar.account_id = n.account_id
-        WHERE n.balance > n.newer_paise""",  # noqa: S608 - our own fragments
-        [day, *cycle_values, day, NO_ROUTE],
+        ), unpaid AS (
+            SELECT account_id, due_on,
+                   CASE WHEN balance - newer_paise >= amount_paise THEN amount_paise
+                        ELSE balance - newer_paise END AS part,
+                   {days} AS days_past_due
+            FROM newer
+            WHERE balance > newer_paise
+        ), per_account AS (
+            SELECT u.account_id, MIN(u.due_on) AS oldest_due_on, SUM(u.part) AS receivable,
+               {_bucket_sums("u.days_past_due", "u.part")}
+            FROM unpaid u
+            GROUP BY u.account_id
+        ), {ACCOUNT_ROUTES}, owing AS (
+            SELECT p.*, a.number, a.category, COALESCE(ar.route, ?) AS route
+            FROM per_account p
+            JOIN accounts a ON a.id = p.account_id
+            LEFT JOIN account_routes ar ON ar.account_id = p.account_id
+        )
+        SELECT 'group' AS kind, category, route, COUNT(*) AS accounts, {sums},
+               '' AS number, 0 AS account_id, MIN(oldest_due_on) AS oldest_due_on
+        FROM owing GROUP BY category, route
+        UNION ALL
+        SELECT * FROM (
+            SELECT 'top' AS kind, category, route, 1 AS accounts, {buckets},
+                   number, account_id, oldest_due_on
+            FROM owing ORDER BY receivable DESC, number LIMIT {TOP}
+        ) AS top""",  # noqa: S608 - our own fragments
+        [day, *cycle_values, day, day, NO_ROUTE],
     )
     report = Ageing(scope, as_of)
     by_category: defaultdict[str, AgeingGroup] = defaultdict(AgeingGroup)
     by_route: defaultdict[str, AgeingGroup] = defaultdict(AgeingGroup)
-    accounts: dict[int, Defaulter] = {}
+    top: list[tuple[int, Defaulter]] = []
     for row in rows:
-        due_on = as_date(row["due_on"])
-        part = int(row["unpaid_paise"])
-        aged = bucket((as_of - due_on).days)
-        account = accounts.get(row["account_id"])
-        if account is None:
-            account = accounts[row["account_id"]] = Defaulter(
-                str(row["account_number"]), "", str(row["category"]), str(row["route"]), due_on
-            )
-            for group in (report.total, by_category[account.category], by_route[account.route]):
-                group.accounts += 1
-        account.oldest_due_on = min(account.oldest_due_on, due_on)
-        account.buckets[aged] += part
-        for group in (report.total, by_category[account.category], by_route[account.route]):
-            group.buckets[aged] += part
+        amounts = {b: int(row[f"b{i}"]) for i, b in enumerate(BUCKETS)}
+        if row["kind"] == "top":
+            top.append((
+                int(row["account_id"]),
+                Defaulter(
+                    str(row["number"]), "", str(row["category"]), str(row["route"]),
+                    as_date(row["oldest_due_on"]), amounts,
+                ),
+            ))  # fmt: skip
+            continue
+        for group in (report.total, by_category[str(row["category"])], by_route[str(row["route"])]):
+            group.accounts += int(row["accounts"])
+            for b, amount in amounts.items():
+                group.buckets[b] += amount
     report.by_category = dict(by_category)
     report.by_route = dict(by_route)
-    top = sorted(
-        accounts.items(), key=lambda item: (-item[1].receivable_paise, item[1].account_number)
-    )[:TOP]
+    top.sort(key=lambda item: (-item[1].receivable_paise, item[1].account_number))
     names = await _holders([account_id for account_id, _ in top], as_of, sql)
     for account_id, defaulter in top:
         defaulter.customer_name = names.get(account_id, "")

@@ -100,7 +100,7 @@ async def usage(scope: Scope) -> Usage:
                SUM(CASE WHEN {demand} THEN 1 ELSE 0 END) AS demand_bills,
                SUM(CASE WHEN {demand} THEN b.consumption_wh ELSE 0 END) AS demand_wh,
                SUM(CASE WHEN {demand}
-                        THEN b.max_demand_w * 24 * ({_days("b.period_end", "b.period_start", sql)} + 1)
+                        THEN b.max_demand_w * 24 * ({sql.days_between("b.period_end", "b.period_start")} + 1)
                         ELSE 0 END) AS demand_wh_at_peak
         FROM bills b
         JOIN accounts a ON a.id = b.account_id
@@ -122,10 +122,3 @@ async def usage(scope: Scope) -> Usage:
         entry.demand_wh += int(r["demand_wh"])
         entry.demand_wh_at_peak += int(r["demand_wh_at_peak"])
     return Usage(scope, first, [months[k] for k in sorted(months)])
-
-
-def _days(end: str, start: str, sql: Sql) -> str:
-    """SQL for the whole days from ``start`` to ``end`` (two date columns)."""
-    if sql.postgres:
-        return f"({end} - {start})"
-    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import pg_admin_url
 
 from services.reports.catalog import NAMES
+from tests.conftest import pg_admin_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
