@@ -7,6 +7,8 @@ Routes:
   re-checked for every operation: ``api.sockets``);
 * ``POST /oauth/token``: partner applications' client credentials grant;
 * ``GET /bills/{id}/pdf``: a bill's PDF through a signed, expiring link;
+* ``/graphiql-assets/…``: GraphiQL's JavaScript and CSS, shipped in the package so the
+  page works offline (``api.graphiql``; only when ``GRIDBILL_GRAPHIQL`` is on);
 * ``/healthz`` (liveness) and ``/readyz`` (readiness: the database answers).
 
 Middleware: a request id on every request, and a cap on request bodies (413). A bug
@@ -38,6 +40,8 @@ from strawberry.types.unset import UnsetType
 from api.auth import authenticate, bearer_token, token_from_connection_params
 from api.cache import ResponseCache
 from api.context import Context
+from api.graphiql import PAGE as GRAPHIQL_PAGE
+from api.graphiql import assets_mount as graphiql_assets
 from api.http import RequestIdMiddleware, bill_pdf_endpoint, oauth_token_endpoint
 from api.ingest_route import ingest_route
 from api.limits import BodySizeLimit
@@ -72,6 +76,11 @@ class GridbillGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.cache = cache
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL with its assets from this server (api.graphiql), never from a CDN."""
+        return GRAPHIQL_PAGE
 
     def parse_json(self, data: str | bytes) -> Any:
         """A JSON object of bounded depth, or a 400 saying what is wrong (api.request_body)."""
@@ -189,6 +198,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        *([graphiql_assets()] if settings.graphiql else []),
         WebSocketRoute("/graphql", graphql),
         Route("/oauth/token", oauth_token_endpoint(settings), methods=["POST"]),
         Route("/bills/{bill_id:int}/pdf", bill_pdf_endpoint(settings), methods=["GET"]),

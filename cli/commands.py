@@ -51,6 +51,9 @@ COMMANDS: dict[str, Command] = {
     ),
     "db": Command("cli.db", "database moves (copy SQLite to PostgreSQL)"),
     "customer": Command("cli.customer", "a customer's personal data: export or erase"),
+    "report": Command(
+        "cli.report", "print a staff report (billing summary, collections, ageing, …)"
+    ),
 }
 
 

@@ -54,6 +54,7 @@ class Operation(StrEnum):
     ADJUST_BILLS = "adjust_bills"
     MANAGE_SUPPORT = "manage_support"
     READ_AUDIT_LOG = "read_audit_log"
+    READ_REPORTS = "read_reports"
     MANAGE_PARTNERS = "manage_partners"
 
 
@@ -90,6 +91,7 @@ _STAFF = _SELF | {
     Op.ADJUST_BILLS,
     Op.MANAGE_SUPPORT,
     Op.READ_AUDIT_LOG,
+    Op.READ_REPORTS,
 }
 
 ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {

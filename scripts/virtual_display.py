@@ -1,7 +1,7 @@
 """A virtual X display for the field app's screen tests (Kivy renders there with its
-bundled SDL2 and Mesa's software OpenGL).
+bundled SDL2 and Mesa's software OpenGL), and the headless browser of the GraphiQL test.
 
-Debian's ``xvfb`` and ``libgl1-mesa-dri`` are installed with apt-get when missing (CI
+Debian's ``xvfb``, ``libgl1-mesa-dri`` and ``chromium`` are installed with apt-get when missing (CI
 runs as root on a clean machine; ``apt-get update`` is run first only if the install
 fails). Xvfb picks a free display itself (``-displayfd``) and is stopped on exit.
 """
@@ -14,7 +14,7 @@ import subprocess
 import time
 from types import TracebackType
 
-PACKAGES = ("xvfb", "libgl1-mesa-dri")
+PACKAGES = ("xvfb", "libgl1-mesa-dri", "chromium")
 SCREEN = "720x1280x24"
 
 
@@ -31,7 +31,7 @@ def ensure_packages() -> None:
         return
     if os.geteuid() != 0:
         raise RuntimeError(
-            f"the screen tests need {' '.join(missing)}: sudo apt-get install -y {' '.join(missing)}"
+            f"the screen and browser tests need {' '.join(missing)}: sudo apt-get install -y {' '.join(missing)}"
         )
     print(f"==> installing {' '.join(missing)} for the screen tests", flush=True)
     install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]

@@ -144,6 +144,12 @@ class Sql:
                 await self.execute(sql, params)
         return returned
 
+    def days_between(self, later: str, earlier: str) -> str:
+        """SQL for the whole days from the date expression ``earlier`` to ``later``."""
+        if self.postgres:
+            return f"({later} - {earlier})"
+        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
     @staticmethod
     def marks(count: int) -> str:
         return ", ".join("?" for _ in range(count))

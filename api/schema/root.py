@@ -33,6 +33,7 @@ from api.resolvers.notifications import (
 )
 from api.resolvers.operations import OperationsMutations, OperationsQueries
 from api.resolvers.payments import PaymentMutations, PaymentQueries
+from api.resolvers.reports import ReportQueries
 from api.resolvers.sign_in_codes import SignInCodeMutations
 from api.resolvers.subscriptions import Subscription as EventSubscription
 from api.resolvers.support import SupportMutations, SupportQueries
@@ -62,6 +63,7 @@ Query = merge_types(
         MeterDataQueries,
         FieldQueries,
         NotificationQueries,
+        ReportQueries,
     ),
 )
 

@@ -6,6 +6,8 @@ duplicates (two captured payments on one order), and payments captured here that
 gateway does not show as captured. It repairs only what is safe: a payment captured at
 the gateway, for our order and our amount, whose webhook never arrived, is applied
 exactly as the webhook would have applied it. Everything else is listed for a person.
+Every gateway payment it reads is stored (``services.payments.gateway_records``) for the
+reconciliation report.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from domain.enums import PaymentMethod, PaymentStatus
 from gridbill.settings import Settings
+from services.payments.gateway_records import remember
 from services.payments.online import apply_gateway_payment
 from services.payments.razorpay_client import GatewayUnavailable, RazorpayGateway
 from store.models import Payment
@@ -85,10 +88,12 @@ async def reconcile(settings: Settings, *, day: date, repair: bool = True) -> Re
                 _finding("not_captured_at_gateway", payment, None, "order unknown at the gateway")
             )
             continue
+        await remember(settings, at_gateway)
         await _check_order(settings, report, payment, at_gateway, repair=repair)
 
     listed = await gateway.payments_between(int(start.timestamp()), int(end.timestamp()) - 1)
     report.gateway_payments_checked = len(listed)
+    await remember(settings, listed)
     for entity in listed:
         order_id = str(entity.get("order_id") or "")
         if entity.get("status") not in CAPTURED_AT_GATEWAY or order_id in seen_orders:
@@ -100,9 +105,9 @@ async def reconcile(settings: Settings, *, day: date, repair: bool = True) -> Re
             )
         else:  # an order of another day, paid today
             seen_orders.add(order_id)
-            await _check_order(
-                settings, report, known, await gateway.order_payments(order_id), repair=repair
-            )
+            at_gateway = await gateway.order_payments(order_id)
+            await remember(settings, at_gateway)
+            await _check_order(settings, report, known, at_gateway, repair=repair)
     return report
 
 

@@ -23,7 +23,14 @@ from .metering import (
     ValidationException,
 )
 from .notifications import DeviceToken, DunningStep, NotificationAttempt, SignInCode
-from .payments import Adjustment, GatewayEvent, Payment, PaymentAllocation, Refund
+from .payments import (
+    Adjustment,
+    GatewayEvent,
+    GatewayRecord,
+    Payment,
+    PaymentAllocation,
+    Refund,
+)
 from .platform import (
     AuditLog,
     IdempotencyKey,
@@ -46,7 +53,7 @@ __models__ = [
     IntervalReading, IntervalReadingRevision, ValidationException, UsageDaily, UsageMonthly,
     BillRun, Bill, BillLine, BillRead, BilledSpan, DocumentSequence,
     LedgerEntry,
-    Payment, PaymentAllocation, Refund, Adjustment, GatewayEvent,
+    Payment, PaymentAllocation, Refund, Adjustment, GatewayEvent, GatewayRecord,
     FieldDevice, FieldDeviceRoute, SyncBatch, SyncItem, FieldVisit, Photo,
     IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
     AuditLog, JobRun, ThrottleCounter,
@@ -74,6 +81,7 @@ __all__ = [
     "FieldDeviceRoute",
     "FieldVisit",
     "GatewayEvent",
+    "GatewayRecord",
     "Holiday",
     "IdempotencyKey",
     "IntervalReading",

@@ -148,3 +148,28 @@ class GatewayEvent(Model):
     class Meta:
         table = "gateway_events"
         unique_together = (("gateway", "event_id"),)
+
+
+class GatewayRecord(Model):
+    """A payment as the gateway itself reported it, stored by ``gridbill reconcile``.
+
+    One row per gateway payment id, refreshed each time reconciliation sees it again.
+    The reconciliation report compares these with the ledger day by day without calling
+    the gateway. ``created_on`` is the gateway's creation time as a date in the utility's
+    time zone.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    gateway = fields.CharField(max_length=20, default="razorpay")
+    gateway_payment_id = fields.CharField(max_length=40, unique=True)
+    order_id = fields.CharField(max_length=40, default="")
+    status = fields.CharField(max_length=20, description="the gateway's status word")
+    method = fields.CharField(max_length=20, default="")
+    amount_paise = fields.BigIntField()
+    created_at = fields.DatetimeField(description="the gateway's creation time")
+    created_on = fields.DateField(description="created_at's date in GRIDBILL_TIME_ZONE")
+    fetched_at = fields.DatetimeField(description="when reconciliation last read it")
+
+    class Meta:
+        table = "gateway_records"
+        indexes = (Index(fields=("created_on",)),)

@@ -68,6 +68,17 @@ MATRIX: dict[str, tuple[str, str]] = {
     ),
     "audit log": ("{ auditLog { edges { cursor } } }", "UFF++F"),
     "partner clients": ("{ partnerClients { id } }", "UFFF+F"),
+    **{
+        f"report {name}": (f"{{ report(name: {name}) {{ asOf }} }}", "UFF++F")
+        for name in (
+            "BILLING_SUMMARY",
+            "COLLECTIONS",
+            "AGEING",
+            "READING_COMPLETION",
+            "USAGE",
+            "RECONCILIATION",
+        )
+    },
 }
 
 

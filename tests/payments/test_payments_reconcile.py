@@ -18,8 +18,10 @@ from gateway import SandboxGateway
 from gridbill.settings import Settings
 from services.payments.online import start_payment
 from services.payments.reconcile import reconcile
+from services.reports.reconciliation import reconciliation
+from services.reports.scope import resolve_scope
 from store.db import open_database
-from store.models import LedgerEntry, Payment
+from store.models import GatewayRecord, LedgerEntry, Payment
 
 
 def today(settings: Settings) -> datetime:
@@ -65,6 +67,21 @@ async def test_reconcile_repairs_lost_webhooks_and_lists_the_rest(
     ]
     again = await reconcile(pay_settings, day=day)
     assert again.repaired == [] and again.duplicates == []
+
+    # what reconciliation read is stored, and the report compares it with the ledger offline
+    stored = {r.gateway_payment_id: r for r in await GatewayRecord.all()}
+    captured = [r for r in stored.values() if r.status == "captured"]
+    assert {r.order_id for r in captured} == {lost.order_id, stranger["id"], differs["id"]}
+    assert all(r.created_on == day for r in stored.values())
+    assert any(r.status == "failed" for r in stored.values())  # kept, but not counted
+    sandbox.config.drop_webhooks = False
+    scope = await resolve_scope(f"{day:%Y-%m}", None, zone=pay_settings.zone, today=day)
+    (found,) = [d for d in (await reconciliation(scope)).days if d.day == day]
+    assert (found.gateway_payments, found.gateway_paise) == (3, 50_000 + 700 + 5_000)
+    assert (found.ledger_payments, found.ledger_paise) == (1, 50_000)
+    # the stranger's payment is not ours; PAY-DIFF's was never captured here
+    assert (found.unmatched_at_gateway, found.unmatched_in_ledger) == (2, 0)
+    assert found.status == "differs" and found.difference_paise == 5_700
 
 
 def test_reconcile_command(
