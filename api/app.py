@@ -7,6 +7,7 @@ Routes:
   re-checked for every operation: ``api.sockets``);
 * ``POST /oauth/token``: partner applications' client credentials grant;
 * ``GET /bills/{id}/pdf``: a bill's PDF through a signed, expiring link;
+* ``/console/``: the staff console (``console``, docs/console.md);
 * ``/healthz`` (liveness) and ``/readyz`` (readiness: the database answers).
 
 Middleware: a request id on every request, and a cap on request bodies (413). A bug
@@ -47,6 +48,7 @@ from api.schema.root import schema
 from api.sockets import SessionBoundSocket
 from api.unsubscribe_route import unsubscribe_route
 from api.webhooks_route import webhook_routes
+from console.routes import console_mount
 from gridbill import logs
 from gridbill.request_id import request_id as request_id_var
 from gridbill.settings import Settings, get_settings
@@ -194,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ingest_route(settings),
         Mount("/sync", routes=sync_routes(settings)),
         unsubscribe_route(settings),
+        console_mount(settings),
     ]
     app = Starlette(
         routes=routes,
