@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from console import account, bill_runs, home, search
+from console import account, bill_runs, counter, home, search, vee
 from console.pages import Console, Page, route
 from console.sign_in import sign_in_page, sign_out_page
 from domain.access import Operation as Op
@@ -29,6 +29,14 @@ PAGES: tuple[Page, ...] = (
     Page("/bills/{bill_id:int}/issue", bill_runs.issue_one, Op.RUN_BILLING, ("POST",)),
     Page("/bills/{bill_id:int}/cancel", bill_runs.cancel, Op.ADJUST_BILLS, ("POST",)),
     Page("/bills/{bill_id:int}/rebill", bill_runs.rebill_page, Op.ADJUST_BILLS, ("POST",)),
+    Page("/payments/counter", counter.counter_page, Op.ADJUST_BILLS),
+    Page("/payments/counter", counter.record, Op.ADJUST_BILLS, ("POST",)),
+    Page("/payments/{reference}/receipt", counter.receipt, Op.READ_PAYMENTS),
+    Page("/vee", vee.queue_page, Op.READ_METERS),
+    Page("/vee/{exception_id:int}", vee.exception_page, Op.READ_METERS),
+    Page("/vee/{exception_id:int}/accept", vee.accept, Op.WRITE_METERS, ("POST",)),
+    Page("/vee/{exception_id:int}/reject", vee.reject, Op.WRITE_METERS, ("POST",)),
+    Page("/vee/{exception_id:int}/replace", vee.replace, Op.WRITE_METERS, ("POST",)),
 )
 
 
