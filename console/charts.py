@@ -20,10 +20,13 @@ def _scale(values: Sequence[int]) -> tuple[int, int]:
 
 
 def line_chart(points: Sequence[tuple[str, int, str]], *, label: str) -> Markup:
-    """A polyline of ``(x label, value, value text)``; an empty series says so in words."""
+    """A polyline of ``(x label, value, value text)`` scaled from its lowest to its highest
+    value (register reads only grow: from zero they would draw a flat line), with the
+    first and last values written at the top; an empty series says so in words."""
     if not points:
         return Markup('<p class="empty">No values to chart.</p>')
-    low, high = _scale([v for _, v, _ in points])
+    values = [v for _, v, _ in points]
+    low, high = min(values), max(values) if max(values) > min(values) else min(values) + 1
     step = (WIDTH - 2 * PAD) / max(len(points) - 1, 1)
 
     def y(value: int) -> float:
@@ -39,10 +42,15 @@ def line_chart(points: Sequence[tuple[str, int, str]], *, label: str) -> Markup:
         for (x, _), (name, _, _) in list(zip(xy, points, strict=True))[:: max(len(points) // 8, 1)]
     )
     line = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in xy)
+    first, last = points[0][2], points[-1][2]
+    ends = (
+        f'<text x="{PAD}" y="14">{escape(first)}</text>'
+        f'<text x="{WIDTH - PAD}" y="14" text-anchor="end">{escape(last)}</text>'
+    )
     return Markup(  # noqa: S704 - every value in it is escaped or a number
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}">'
         f'<line class="axis" x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}"/>'
-        f'<polyline points="{line}"/>{dots}{ticks}</svg>'
+        f'<polyline points="{line}"/>{dots}{ticks}{ends}</svg>'
     )
 
 
