@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from console import account, bill_runs, counter, home, search, vee
+from console import account, audit_log, bill_runs, counter, home, search, tariffs, vee
 from console.pages import Console, Page, route
 from console.sign_in import sign_in_page, sign_out_page
 from domain.access import Operation as Op
@@ -37,6 +37,10 @@ PAGES: tuple[Page, ...] = (
     Page("/vee/{exception_id:int}/accept", vee.accept, Op.WRITE_METERS, ("POST",)),
     Page("/vee/{exception_id:int}/reject", vee.reject, Op.WRITE_METERS, ("POST",)),
     Page("/vee/{exception_id:int}/replace", vee.replace, Op.WRITE_METERS, ("POST",)),
+    Page("/tariffs", tariffs.tariffs_page, Op.READ_TARIFFS),
+    Page("/tariffs/preview", tariffs.preview, Op.READ_TARIFFS, ("POST",)),
+    Page("/tariffs/import", tariffs.import_version, Op.WRITE_TARIFFS, ("POST",)),
+    Page("/audit", audit_log.audit_page, Op.READ_AUDIT_LOG),
 )
 
 
