@@ -7,7 +7,17 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from console import account, audit_log, bill_runs, counter, home, search, tariffs, vee
+from console import (
+    account,
+    audit_log,
+    bill_runs,
+    counter,
+    field_routes,
+    home,
+    search,
+    tariffs,
+    vee,
+)
 from console.pages import Console, Page, route
 from console.sign_in import sign_in_page, sign_out_page
 from domain.access import Operation as Op
@@ -41,6 +51,10 @@ PAGES: tuple[Page, ...] = (
     Page("/tariffs/preview", tariffs.preview, Op.READ_TARIFFS, ("POST",)),
     Page("/tariffs/import", tariffs.import_version, Op.WRITE_TARIFFS, ("POST",)),
     Page("/audit", audit_log.audit_page, Op.READ_AUDIT_LOG),
+    Page("/routes", field_routes.routes_page, Op.READ_ROUTES),
+    Page("/routes/{route_id:int}", field_routes.route_page, Op.READ_ROUTES),
+    Page("/routes/{route_id:int}/reader", field_routes.assign, Op.WRITE_ROUTES, ("POST",)),
+    Page("/routes/stops/{stop_id:int}/sequence", field_routes.reorder, Op.WRITE_ROUTES, ("POST",)),
 )
 
 

@@ -29,6 +29,7 @@ from tests.conftest import TEST_SECRET_KEY
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 STAFF, PASSWORD = "staff1@gridbill.example", "demo-staff-1"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tariffs"
 
 pytestmark = [
     pytest.mark.slow,
@@ -211,6 +212,20 @@ def test_resolve_a_vee_exception(page: object, screens: Path) -> None:
     assert "accepted" in tab.get_by_role("status").inner_text()  # type: ignore[attr-defined]
 
 
+def test_import_a_tariff_with_an_error_then_fix_it(page: object, screens: Path) -> None:
+    tab = page
+    document = (FIXTURES / "msedcl_2020_21_lt1b_residential.json").read_text()
+    tab.goto("/console/tariffs")  # type: ignore[attr-defined]
+    tab.get_by_label("Tariff document (JSON)").fill(document.replace('"rate": "', '"rate": "x', 1))  # type: ignore[attr-defined]
+    tab.get_by_label("Takes effect on").fill("2027-04-01")  # type: ignore[attr-defined]
+    tab.get_by_role("button", name="Preview").click()  # type: ignore[attr-defined]
+    assert "tariff document rejected" in tab.get_by_role("alert").inner_text()  # type: ignore[attr-defined]
+    tab.get_by_label("Tariff document (JSON)").fill(document)  # type: ignore[attr-defined]
+    tab.get_by_role("button", name="Preview").click()  # type: ignore[attr-defined]
+    tab.get_by_role("heading", name=re.compile("Preview of MSEDCL-LT-IB")).wait_for()  # type: ignore[attr-defined]
+    tab.screenshot(path=str(screens / "tariff-preview.png"), full_page=True)  # type: ignore[attr-defined]
+
+
 def test_every_page_loads_with_the_network_blocked(page: object, server: str) -> None:
     """Nothing but the server is ever asked for: no CDN, no font, no analytics."""
     tab = page
@@ -228,7 +243,7 @@ def test_every_page_loads_with_the_network_blocked(page: object, server: str) ->
     tab.context.route("**/*", guard)  # type: ignore[attr-defined]
     tab.on("requestfailed", lambda request: failed.append(request.url))  # type: ignore[attr-defined]
     tab.on("console", lambda message: message.type == "error" and failed.append(message.text))  # type: ignore[attr-defined]
-    ids = {"account_id": "1", "bill_id": "1", "run_id": "1", "exception_id": "1"}
+    ids = {"account_id": "1", "bill_id": "1", "run_id": "1", "exception_id": "1", "route_id": "1"}
     receipt = tab.evaluate(  # type: ignore[attr-defined]
         "fetch('/console/accounts/1').then(r => r.text())"
     )

@@ -17,7 +17,16 @@ from console.routes import PAGES
 from domain.access import ROLE_OPERATIONS
 from domain.enums import Role
 from services.identity.tokens import issue_partner_token
-from store.models import Bill, BillRun, PartnerClient, Payment, User, ValidationException
+from store.models import (
+    Bill,
+    BillRun,
+    PartnerClient,
+    Payment,
+    Route,
+    RouteStop,
+    User,
+    ValidationException,
+)
 from tests.console.conftest import ConsoleClient
 
 ALLOWED = {Role.ADMIN: "admin@gridbill.example", Role.STAFF: "staff1@gridbill.example"}
@@ -33,6 +42,8 @@ def concrete(console: ConsoleClient, path: str) -> str:
             Payment.filter(receipt_number__isnull=False).order_by("id").first
         ).reference,  # type: ignore[union-attr]
         "exception_id": console.run(ValidationException.all().order_by("id").first).id,  # type: ignore[union-attr]
+        "route_id": console.run(Route.all().order_by("id").first).id,  # type: ignore[union-attr]
+        "stop_id": console.run(RouteStop.all().order_by("id").first).id,  # type: ignore[union-attr]
     }
     return "/console" + re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(ids[m.group(1)]), path)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from store.models import AuditLog, Tariff, TariffVersion
+from store.models import AuditLog, Route, RouteStop, Tariff, TariffVersion, User
 from tests.console.conftest import ConsoleClient
 
 ADMIN, STAFF = "admin@gridbill.example", "staff1@gridbill.example"
@@ -82,3 +82,31 @@ def test_the_audit_log_filters_and_pages(console: ConsoleClient) -> None:
     )
     nothing = console.client.get("/console/audit", params={"entity": "no-such-thing"})
     assert "No audit rows." in nothing.text
+
+
+def test_a_reader_is_assigned_and_a_stop_moved_with_audit_rows(console: ConsoleClient) -> None:
+    console.as_user(STAFF)
+    route = console.run(Route.all().order_by("id").first)
+    reader = console.run(User.get, email="reader@gridbill.example")
+    stop = console.run(RouteStop.filter(route_id=route.id).order_by("sequence").first)  # type: ignore[union-attr]
+    assert route is not None and stop is not None
+    page = console.client.get("/console/routes")
+    assert route.code in page.text and "No devices enrolled." not in page.text
+    done = console.post(
+        f"/console/routes/{route.id}/reader", {"reader": ""}, csrf_from="/console/routes"
+    )
+    assert done.headers["location"] == "/console/routes?done=assigned"
+    assert console.run(Route.get, id=route.id).reader_id is None  # type: ignore[attr-defined]
+    console.post(f"/console/routes/{route.id}/reader", {"reader": str(reader.id)})
+    assert console.run(Route.get, id=route.id).reader_id == reader.id  # type: ignore[attr-defined]
+    moved = console.post(f"/console/routes/stops/{stop.id}/sequence", {"sequence": "9999"})
+    assert moved.headers["location"] == f"/console/routes/{route.id}?done=reordered"
+    assert console.run(RouteStop.get, id=stop.id).sequence == 9999
+    bad = console.post(f"/console/routes/stops/{stop.id}/sequence", {"sequence": "soon"})
+    assert bad.status_code == 400 and "sequence must be" in bad.text
+    staff = console.user(STAFF)
+    assert (
+        console.run(AuditLog.filter(actor_id=staff.id, action="route.reader_assigned").count) == 2
+    )
+    assert console.run(AuditLog.exists, actor_id=staff.id, action="route.stop_reordered")
+    assert "9999" in console.client.get(f"/console/routes/{route.id}").text
