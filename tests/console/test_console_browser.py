@@ -9,6 +9,8 @@ under a minute on 2 cores after the demo is loaded (the brief allows 3).
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import re
 import shutil
@@ -24,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from console.routes import PAGES
+from demo.tariffs import TARIFFS
 from tests.conftest import TEST_SECRET_KEY
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -223,6 +226,13 @@ def test_import_a_tariff_with_an_error_then_fix_it(page: object, screens: Path) 
     tab.get_by_label("Tariff document (JSON)").fill(document)  # type: ignore[attr-defined]
     tab.get_by_role("button", name="Preview").click()  # type: ignore[attr-defined]
     tab.get_by_role("heading", name=re.compile("Preview of MSEDCL-LT-IB")).wait_for()  # type: ignore[attr-defined]
+    # a revision of a tariff in force is quoted side by side with the current version
+    revised = copy.deepcopy(next(t.document for t in TARIFFS if t.code == "LT-1A"))
+    revised["fixed_charges"][0]["rate"] = "150"
+    tab.get_by_label("Tariff document (JSON)").fill(json.dumps(revised, indent=2))  # type: ignore[attr-defined]
+    tab.get_by_role("button", name="Preview").click()  # type: ignore[attr-defined]
+    tab.get_by_text("Against version 1").wait_for()  # type: ignore[attr-defined]
+    assert tab.locator("tbody tr").last.inner_text().count("₹") == 3  # type: ignore[attr-defined]
     tab.screenshot(path=str(screens / "tariff-preview.png"), full_page=True)  # type: ignore[attr-defined]
 
 
