@@ -15,6 +15,7 @@ from console import (
     field_routes,
     home,
     search,
+    staff_users,
     tariffs,
     vee,
 )
@@ -55,6 +56,16 @@ PAGES: tuple[Page, ...] = (
     Page("/routes/{route_id:int}", field_routes.route_page, Op.READ_ROUTES),
     Page("/routes/{route_id:int}/reader", field_routes.assign, Op.WRITE_ROUTES, ("POST",)),
     Page("/routes/stops/{stop_id:int}/sequence", field_routes.reorder, Op.WRITE_ROUTES, ("POST",)),
+    Page("/users", staff_users.users_page, Op.MANAGE_USERS),
+    Page("/users", staff_users.invite, Op.MANAGE_USERS, ("POST",)),
+    Page("/users/{user_id:int}/role", staff_users.set_role, Op.MANAGE_USERS, ("POST",)),
+    Page("/users/{user_id:int}/active", staff_users.set_active, Op.MANAGE_USERS, ("POST",)),
+    Page(
+        "/users/{user_id:int}/password-reset",
+        staff_users.reset_password,
+        Op.MANAGE_USERS,
+        ("POST",),
+    ),
 )
 
 
