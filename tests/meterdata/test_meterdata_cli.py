@@ -11,26 +11,10 @@ from meterdata_helpers import START, Site, csv_text, day_profile, interval_rows,
 
 from store.models import IntervalReading
 
-# Until the lead wires ``import-readings`` into cli/main.py, add it here the same way.
-SHIM = """
-import argparse, sys
-from gridbill import cli
-from cli.import_readings import add_parser
-build = cli.build_parser
-def wired():
-    parser = build()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "import-readings" not in sub.choices:
-        add_parser(sub)
-    return parser
-cli.build_parser = wired
-sys.exit(cli.main(sys.argv[1:]))
-"""
-
 
 async def gridbill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-c", SHIM, *args], env=env, capture_output=True,
+        subprocess.run, [sys.executable, "-m", "cli.main", *args], env=env, capture_output=True,
         text=True, timeout=120, check=False,
     )  # fmt: skip
 
