@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Form = Mapping[str, str]
+MAX_ID = 2**31 - 1  # an id past the columns' range is simply not found
 Handler = Callable[["Console", Request, Staff, Form], Awaitable[Response]]
 
 
@@ -98,6 +99,8 @@ def route(console: Console, page: Page) -> Route:
         if not staff.viewer.may(page.operation):
             what = page.operation.value.replace("_", " ")
             return console.problem(request, staff, f"Your role may not {what}.", status=403)
+        if any(isinstance(v, int) and v > MAX_ID for v in request.path_params.values()):
+            return console.problem(request, staff, "Not found.", status=404)
         form: dict[str, str] = {}
         if request.method == "POST":
             form = await read_form(request)
@@ -122,6 +125,6 @@ def number_arg(value: str | None, what: str) -> int:
         number = int((value or "").strip())
     except ValueError:
         raise Refused("INVALID_INPUT", f"give the {what} as a whole number") from None
-    if number < 1:
+    if not 1 <= number <= MAX_ID:
         raise Refused("INVALID_INPUT", f"give the {what} as a whole number") from None
     return number

@@ -15,6 +15,7 @@ from store.models import (
     LedgerEntry,
     Meter,
     Payment,
+    Route,
     ValidationException,
 )
 from tests.console.conftest import ConsoleClient
@@ -192,4 +193,10 @@ def test_refusals_are_pages_not_stack_traces(console: ConsoleClient) -> None:
     assert bad_period.status_code == 400 and "<h1>Not done</h1>" in bad_period.text
     unknown = console.client.get("/console/bills/999999")
     assert unknown.status_code == 404 and "Bill not found" in unknown.text
+    for huge in ("/console/bills/99999999999999999999999", "/console/accounts/2147483648"):
+        assert console.client.get(huge).status_code == 404, huge
+    route = console.run(Route.all().first)
+    assert route is not None
+    answer = console.post(f"/console/routes/{route.id}/reader", {"reader": "9" * 30})
+    assert answer.status_code == 400 and "whole number" in answer.text
     assert not console.run(BillRun.filter(started_by_id=console.user(STAFF).id).exists)
