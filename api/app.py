@@ -9,6 +9,7 @@ Routes:
 * ``GET /bills/{id}/pdf``: a bill's PDF through a signed, expiring link;
 * ``/graphiql-assets/…``: GraphiQL's JavaScript and CSS, shipped in the package so the
   page works offline (``api.graphiql``; only when ``GRIDBILL_GRAPHIQL`` is on);
+* ``/console/``: the staff console (``console``, docs/console.md);
 * ``/healthz`` (liveness) and ``/readyz`` (readiness: the database answers).
 
 Middleware: a request id on every request, and a cap on request bodies (413). A bug
@@ -51,6 +52,7 @@ from api.schema.root import schema
 from api.sockets import SessionBoundSocket
 from api.unsubscribe_route import unsubscribe_route
 from api.webhooks_route import webhook_routes
+from console.routes import console_mount
 from gridbill import logs
 from gridbill.request_id import request_id as request_id_var
 from gridbill.settings import Settings, get_settings
@@ -206,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ingest_route(settings),
         Mount("/sync", routes=sync_routes(settings)),
         unsubscribe_route(settings),
+        console_mount(settings),
     ]
     app = Starlette(
         routes=routes,

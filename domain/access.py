@@ -56,6 +56,7 @@ class Operation(StrEnum):
     READ_AUDIT_LOG = "read_audit_log"
     READ_REPORTS = "read_reports"
     MANAGE_PARTNERS = "manage_partners"
+    MANAGE_USERS = "manage_users"
 
 
 Op = Operation
@@ -98,8 +99,8 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
     Role.CUSTOMER: frozenset(_CUSTOMER),
     Role.METER_READER: _SELF | {Op.READ_OWN_ROUTES},
     Role.STAFF: frozenset(_STAFF),
-    # Rates and third-party access are an administrator's decision.
-    Role.ADMIN: frozenset(_STAFF | {Op.WRITE_TARIFFS, Op.MANAGE_PARTNERS}),
+    # Rates, third-party access and who works here are an administrator's decision.
+    Role.ADMIN: frozenset(_STAFF | {Op.WRITE_TARIFFS, Op.MANAGE_PARTNERS, Op.MANAGE_USERS}),
 }
 
 # A partner application may read a consenting customer's data, one scope per kind.

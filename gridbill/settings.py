@@ -124,6 +124,7 @@ class Settings:
     sign_in_code_ttl_s: int = 600
     pg_bin: str = ""
     metrics_token: str = field(default="", repr=False)
+    console_session_ttl_s: int = 8 * 3600
 
     @property
     def is_production(self) -> bool:
@@ -343,6 +344,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         graphiql=_bool(environ, "GRIDBILL_GRAPHIQL", env != "production"),
         introspection=_introspection(environ, env),
         session_check_ttl_s=_int(environ, "GRIDBILL_SESSION_CHECK_TTL", 5),
+        console_session_ttl_s=_positive(environ, "GRIDBILL_CONSOLE_SESSION_TTL", 8 * 3600),
         ws_max_subscriptions=_positive(environ, "GRIDBILL_WS_MAX_SUBSCRIPTIONS", 20),
         ws_max_sockets_per_user=_positive(environ, "GRIDBILL_WS_MAX_SOCKETS_PER_USER", 5),
         ws_recheck_s=_positive(environ, "GRIDBILL_WS_RECHECK", 15),

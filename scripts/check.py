@@ -3,7 +3,8 @@
 ``make test`` runs this inside the project's virtualenv. PostgreSQL is a throwaway
 cluster started here (scripts/pg_cluster.py) and removed afterwards, and the field app's
 screen tests get a virtual X display (scripts/virtual_display.py, installing Debian's
-xvfb and libgl1-mesa-dri when missing), so nothing has to be set up by hand. Extra
+xvfb and libgl1-mesa-dri when missing), and the console's browser tests get Debian's
+chromium (installed the same way), so nothing has to be set up by hand. Extra
 arguments go to pytest (``make test ARGS=-k…`` is not needed:
 ``.venv/bin/python scripts/check.py -k ledger``).
 """

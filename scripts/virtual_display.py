@@ -25,15 +25,18 @@ def _installed(package: str) -> bool:
     return done.returncode == 0 and "install ok installed" in done.stdout
 
 
-def ensure_packages() -> None:
-    missing = [p for p in PACKAGES if not _installed(p)]
+def ensure_packages(
+    packages: tuple[str, ...] = PACKAGES, purpose: str = "the screen tests"
+) -> None:
+    """Install the Debian ``packages`` that are missing (Xvfb, Mesa, and the browser tests' chromium)."""
+    missing = [p for p in packages if not _installed(p)]
     if not missing:
         return
     if os.geteuid() != 0:
         raise RuntimeError(
-            f"the screen and browser tests need {' '.join(missing)}: sudo apt-get install -y {' '.join(missing)}"
+            f"{purpose} need {' '.join(missing)}: sudo apt-get install -y {' '.join(missing)}"
         )
-    print(f"==> installing {' '.join(missing)} for the screen tests", flush=True)
+    print(f"==> installing {' '.join(missing)} for {purpose}", flush=True)
     install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if subprocess.run(install, env=env).returncode != 0:
