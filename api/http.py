@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import re
 import secrets
@@ -25,6 +24,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.client_address import client_address
+from domain import strict_json
 from gridbill.request_id import request_id as request_id_var
 from gridbill.settings import Settings
 from services.billing.downloads import PURPOSE, pdf_file
@@ -83,7 +83,7 @@ async def _token_request(request: Request) -> dict[str, str]:
     fields: dict[str, str] = {}
     if content_type == "application/json":
         try:
-            data = json.loads(body or b"{}")
+            data = strict_json.loads(body or b"{}")
         except (ValueError, RecursionError):  # bad JSON or UTF-8, or nested past recursion
             raise Refused("invalid_request", "the body is not JSON") from None
         if not isinstance(data, dict):

@@ -12,19 +12,19 @@ exhausted the parser's recursion (another 500). Here both are a 400 with the rea
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cross_web import HTTPException
 
 from api.limits import MAX_JSON_DEPTH
+from domain import strict_json
 from domain.nesting import json_depth
 
 
 def parse_graphql_json(data: str | bytes) -> Any:
     """The decoded request, or HTTPException(400) saying what is wrong with it."""
     try:
-        parsed = json.loads(data)
+        parsed = strict_json.loads(data)
     except (ValueError, RecursionError):  # JSONDecodeError and bad UTF-8 are ValueErrors
         raise HTTPException(400, "the request body is not valid JSON") from None
     items = parsed if isinstance(parsed, list) else [parsed]

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cli.commands import help_for
+from domain import strict_json
 from domain.metering import PricingError
 from domain.money import round_half_up
 from domain.pricing import Quote, price
@@ -125,7 +126,7 @@ def _day(text: str, option: str) -> date:
 def _read_json(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as f:
-            return json.load(f, parse_float=Decimal)
+            return strict_json.loads(f.read(), parse_float=Decimal)
     except OSError as exc:
         raise QuoteError(f"cannot read {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:

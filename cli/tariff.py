@@ -18,6 +18,7 @@ from typing import Any
 
 from cli.actor import cli_actor
 from cli.commands import help_for
+from domain import strict_json
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.billing.tariffs import add_version, assign
@@ -58,7 +59,7 @@ def _date(text: str, option: str) -> date:
 
 def _read_document(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        document = strict_json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:

@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from console.pages import Console, Form
 from console.session import Staff
+from domain import strict_json
 from domain.enums import AccountCategory
 from domain.metering import PricingError
 from domain.pricing import price
@@ -47,7 +48,7 @@ class Sample:
 
 def _document(text: str) -> dict[str, Any]:
     try:
-        document = json.loads(text, parse_float=Decimal)
+        document = strict_json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise Refused("TARIFF_INVALID", f"the document is not valid JSON: {exc}") from None
     if not isinstance(document, dict):

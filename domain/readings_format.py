@@ -27,7 +27,6 @@ VEE rules come later.
 from __future__ import annotations
 
 import csv
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Final
+
+from domain import strict_json
 
 FIELDS: Final = ("meter", "obis", "timestamp", "kwh", "reading", "minutes", "quality", "uuid")
 DEFAULT_OBIS: Final = "1.8.0"
@@ -281,7 +282,7 @@ def _uuid(value: Value) -> uuid.UUID | None:
 def parse_ndjson_line(line: str, row: int) -> ReadingRow:
     """One JSON object per line; numbers may be JSON numbers or strings."""
     try:
-        item = json.loads(line, parse_float=Decimal)
+        item = strict_json.loads(line, parse_float=Decimal)
     except ValueError as exc:
         raise RowError(f"not a JSON object: {exc.args[0] if exc.args else exc}") from None
     except RecursionError:  # a row is a flat object: deep nesting is never one

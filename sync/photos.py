@@ -6,10 +6,10 @@ The upload itself (declare, resume, write, verify) is the use case
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
+from domain import strict_json
 from services.field.photos import Declaration, PhotoRefused, PhotoState
 
 DECLARATION = "send a JSON object {uuid, size_bytes, sha256, content_type}"
@@ -61,7 +61,7 @@ def parse_declaration(body: bytes) -> Declaration:
     ``true``), the three others are strings, and all four are required.
     """
     try:
-        data: Any = json.loads(body)
+        data: Any = strict_json.loads(body)
     except (ValueError, RecursionError):
         raise PhotoError(400, "bad_photo", f"not JSON: {DECLARATION}") from None
     if not isinstance(data, dict):

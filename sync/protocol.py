@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain import strict_json
 from domain.nesting import NUL, NUL_SYMBOL, json_depth
 
 PROTOCOL_VERSION = 1
@@ -131,8 +132,8 @@ def canonical_sha256(value: Any) -> str:
 
 def parse_batch(body: bytes) -> Batch:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = strict_json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise BadBatch("bad_json", f"the body is not JSON: {exc}") from None
     except RecursionError:
         raise BadBatch("too_deep", f"the body nests deeper than {MAX_DEPTH} levels") from None

@@ -13,7 +13,6 @@ fetched payment, a signed webhook) moves a payment; the app's word alone never d
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from domain import strict_json
 from domain.enums import BillStatus, PaymentMethod, PaymentStatus
 from domain.gateway_event import shape_problem
 from domain.payment_state import advance as advance_state
@@ -272,7 +272,7 @@ async def handle_webhook(
     if not webhook_signature_ok(settings, body, signature):
         return WebhookResult(400, "signature does not verify")
     try:
-        envelope = json.loads(body)
+        envelope = strict_json.loads(body)
     except (ValueError, RecursionError):
         return WebhookResult(400, "not a Razorpay event: the body is not JSON")
     if (problem := shape_problem(envelope)) is not None:

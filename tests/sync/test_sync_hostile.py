@@ -162,3 +162,25 @@ def test_nul_characters_never_reach_the_database(settings: Settings, seeded: Wor
             "rejected",
             "rejected",
         ]
+
+
+def test_nan_and_infinity_are_malformed_json_not_a_server_error(
+    settings: Settings, seeded: World
+) -> None:
+    # Python's json reads these constants; PostgreSQL's json refuses them. Found by the
+    # property test on PostgreSQL as a 500 when an item carried one.
+    register = seeded.registers[0]
+    item = read_item(register, 10_450_000, NOW - timedelta(hours=1))
+    with TestClient(app_for(settings)) as client:
+        reads = run_db(client, lambda: RegisterRead.filter(register_id=register.id).count())
+        batches = run_db(client, lambda: SyncBatch.all().count())
+        for constant in ("NaN", "Infinity", "-Infinity"):
+            raw = json.dumps(batch_body([item])).replace(
+                '"protocol": 1', f'"protocol": 1, "x": {constant}'
+            )
+            answer = client.post("/sync/v1/push", content=raw, headers=seeded.auth("a"))
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["error"]["code"] == "bad_json"
+            assert "is not a JSON number" in answer.json()["error"]["message"]
+        assert run_db(client, lambda: RegisterRead.filter(register_id=register.id).count()) == reads
+        assert run_db(client, lambda: SyncBatch.all().count()) == batches
