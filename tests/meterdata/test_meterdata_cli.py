@@ -7,14 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from meterdata_helpers import START, Site, csv_text, day_profile, interval_rows, ndjson
+from meterdata_helpers import START, csv_text, day_profile, interval_rows, ndjson
 
 from store.models import IntervalReading
+from tests.factories import Site
 
 # Until the lead wires ``import-readings`` into cli/main.py, add it here the same way.
 SHIM = """
 import argparse, sys
-from gridbill import cli
+from cli import main as cli
 from cli.import_readings import add_parser
 build = cli.build_parser
 def wired():

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 import razorpay
-from payments_helpers import KEY_ID, KEY_SECRET, checkout, make_account
+from payments_helpers import checkout, make_account
 from tortoise.context import TortoiseContext
 
 from cli.reconcile import add_parser, cmd_reconcile
@@ -20,6 +20,7 @@ from services.payments.online import start_payment
 from services.payments.reconcile import reconcile
 from store.db import open_database
 from store.models import LedgerEntry, Payment
+from tests.payment_sandbox import KEY_ID, KEY_SECRET
 
 
 def today(settings: Settings) -> datetime:
