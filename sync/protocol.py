@@ -133,9 +133,15 @@ def canonical_sha256(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _not_a_number(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (Python's parser takes them);
+    PostgreSQL's jsonb refuses them, so a batch holding one is refused whole."""
+    raise BadBatch("bad_json", f"the body is not JSON: {name} is not a JSON number")
+
+
 def parse_batch(body: bytes) -> Batch:
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_not_a_number)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadBatch("bad_json", f"the body is not JSON: {exc}") from None
     except RecursionError:
