@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.expressions import Q
 from tortoise.functions import Sum
 from tortoise.models import Model
 
@@ -257,8 +258,39 @@ def loaded_or_load(loader: DataLoader[int, Any], key: int) -> Any:
     return loader.load(key)
 
 
+class FirstBillsByAccountLoader(DataLoader[int, list[Bill]]):
+    """The newest ``limit`` bills of each account that ``condition`` (the caller's bill
+    filter) lets through: one query for every account of a page (``Account.bills``)."""
+
+    def __init__(self, condition: Q, limit: int) -> None:
+        super().__init__(load_fn=self._load)
+        self.condition = condition
+        self.limit = limit
+
+    async def _load(self, keys: list[int]) -> Sequence[list[Bill]]:
+        rows = await Bill.filter(self.condition, account_id__in=keys).order_by(
+            "account_id", "-period_start", "-id"
+        )
+        grouped: dict[int, list[Bill]] = defaultdict(list)
+        for row in rows:
+            group = grouped[row.account_id]  # type: ignore[attr-defined]
+            if len(group) < self.limit:
+                group.append(row)
+        return [grouped.get(key, []) for key in keys]
+
+
 class Loaders:
     """Every loader of one request, each created when first used."""
+
+    @cached_property
+    def _first_bills(self) -> dict[int, FirstBillsByAccountLoader]:
+        return {}
+
+    def first_bills_by_account(self, condition: Q, limit: int) -> FirstBillsByAccountLoader:
+        """One loader per page size; the caller's bill filter is the same all request."""
+        if limit not in self._first_bills:
+            self._first_bills[limit] = FirstBillsByAccountLoader(condition, limit)
+        return self._first_bills[limit]
 
     @cached_property
     def account(self) -> AccountByIdLoader:

@@ -92,6 +92,15 @@ async def paginate(
     sign = "-" if descending else ""
     order = [f"{sign}{key}", f"{sign}id"] if key != "id" else [f"{sign}id"]
     rows = await queryset.order_by(*order).limit(size + 1)
+    return page_of(rows, size=size, after=after, key=key)
+
+
+def page_of(
+    rows: Sequence[Any], *, size: int, after: str | None, key: str = "id"
+) -> Connection[Any]:
+    """The connection for ``rows`` fetched in page order, up to ``size`` + 1 of them (the
+    one past ``size`` only says there is a next page): ``paginate``'s answer, for rows a
+    DataLoader fetched for many parents at once."""
     has_next = len(rows) > size
     rows = rows[:size]
     edges = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from domain.enums import NotificationChannel
@@ -58,7 +59,18 @@ def unsubscribe_url(settings: Settings, message_id: int) -> str:
     )
 
 
-async def context(settings: Settings, row: OutboxMessage) -> dict[str, Any]:
+BillLoader = Callable[[int], Awaitable[Bill | None]]
+"""How the bill a row names is fetched: one query by default; the API passes its request's
+DataLoader so a page of messages reads their bills in one query, not one each."""
+
+
+async def _bill_by_id(bill_id: int) -> Bill | None:
+    return await Bill.get_or_none(id=bill_id)
+
+
+async def context(
+    settings: Settings, row: OutboxMessage, *, load_bill: BillLoader = _bill_by_id
+) -> dict[str, Any]:
     values: dict[str, Any] = {
         **row.payload,
         "utility_name": settings.utility_name,
@@ -72,7 +84,7 @@ async def context(settings: Settings, row: OutboxMessage) -> dict[str, Any]:
         )
     bill_id = row.payload.get("bill_id")
     if bill_id is not None:
-        bill = await Bill.get_or_none(id=bill_id)
+        bill = await load_bill(int(bill_id))
         if bill is not None:
             values["pdf_url"] = bill_pdf_url(settings, bill) or ""
     if (
@@ -99,6 +111,12 @@ async def _bill_pdf(settings: Settings, row: OutboxMessage) -> tuple[Attachment,
         return ()
     content = found if isinstance(found, bytes) else found.read_bytes()
     return (Attachment(f"{bill.number.replace('/', '-')}.pdf", content),)
+
+
+async def text(settings: Settings, row: OutboxMessage, *, load_bill: BillLoader) -> str:
+    """The row's plain text in its language, as the inbox shows it (no attachments)."""
+    values = await context(settings, row, load_bill=load_bill)
+    return render(row.event, row.language, values).text
 
 
 async def outgoing(settings: Settings, row: OutboxMessage) -> Outgoing:

@@ -21,9 +21,11 @@ import psycopg
 import pytest
 from tortoise.context import TortoiseContext
 
+from gateway import SandboxGateway
 from gridbill.settings import Settings, load_settings
 from services.identity import throttle
 from store.db import migrate, open_database
+from tests.payment_sandbox import sandbox_config
 
 PG_ENV = "GRIDBILL_TEST_PG_URL"
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 40
@@ -197,6 +199,14 @@ def subprocess_env(settings: Settings) -> dict[str, str]:
         GRIDBILL_SECRET_KEY=settings.secret_key,
     )
     return env
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxGateway]:
+    """The one payment sandbox (tests/payment_sandbox.py): the Razorpay-compatible gateway
+    on a free loopback port, for the real razorpay SDK; webhooks once a test sets a URL."""
+    with SandboxGateway(sandbox_config()) as gateway:
+        yield gateway
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,8 @@ from tortoise.exceptions import IntegrityError, OperationalError
 
 import store
 from store.db import is_postgres, migrate, open_database
-from store.models import Account, BillingCycle, Customer, LedgerEntry, Premise, ServicePoint
+from store.models import Account, LedgerEntry
+from tests import factories as f
 
 Schema = dict[str, Any]
 
@@ -127,16 +128,8 @@ async def test_migrate_is_idempotent(fresh_database_url: str) -> None:
 
 
 async def _account() -> Account:
-    cycle = await BillingCycle.create(code="C1", name="Cycle 1")
-    premise = await Premise.create(
-        code="P1", address_line1="1 MG Road", city="Pune", state="MH", postal_code="411001"
-    )
-    point = await ServicePoint.create(code="SP1", premise=premise)
-    await Customer.create(number="C-1", name="A. Kumar")
-    return await Account.create(
-        number="A-1", service_point=point, category="domestic", sanctioned_load_w=3000,
-        billing_cycle=cycle, connected_on=dt.date(2026, 1, 1),
-    )  # fmt: skip
+    await f.customer(number="C-1", name="A. Kumar")
+    return await f.account(number="A-1", connected_on=dt.date(2026, 1, 1))
 
 
 async def test_ledger_is_append_only(db: object) -> None:

@@ -11,9 +11,9 @@ import socket
 import subprocess
 import sys
 
-from gateway.app import GatewayConfig
 from gateway.server import SandboxGateway
 from gridbill.settings import DEVELOPMENT_SANDBOX, load_settings
+from tests.payment_sandbox import sandbox_config
 
 
 def development_env(env: dict[str, str], **extra: str) -> dict[str, str]:
@@ -43,8 +43,7 @@ def test_development_defaults_are_the_sandbox_and_production_has_none() -> None:
 def test_reconcile_works_next_to_the_sandbox_without_any_variable(
     subprocess_env: dict[str, str],
 ) -> None:
-    config = GatewayConfig(
-        key_id="rzp_test_gridbill",
+    config = sandbox_config(
         key_secret=DEVELOPMENT_SANDBOX["key"],
         webhook_secret=DEVELOPMENT_SANDBOX["hook"],
         drop_webhooks=True,

@@ -14,13 +14,10 @@ from services.billing.tariffs import assign
 from services.viewer import acting_as
 from store.db import open_database
 from store.models import (
-    Account,
-    BillingCycle,
-    Premise,
-    ServicePoint,
     TariffAssignment,
     TariffVersion,
 )
+from tests import factories as f
 
 ORDER = Path(__file__).parent / "fixtures" / "tariffs" / "derc_2019_20_domestic.json"
 
@@ -89,15 +86,9 @@ async def test_versions_are_validated_dated_and_closed(
 async def test_assignment_moves_an_account_from_a_date(
     db: TortoiseContext, subprocess_env: dict[str, str]
 ) -> None:
-    cycle = await BillingCycle.create(code="C1", name="Cycle 1")
-    premise = await Premise.create(
-        code="P1", address_line1="1 Rd", city="Delhi", state="DL", postal_code="110001"
-    )
-    point = await ServicePoint.create(code="SP1", premise=premise)
-    await Account.create(
-        number="A-1", service_point=point, category="domestic", sanctioned_load_w=2000,
-        billing_cycle=cycle, connected_on=date(2019, 1, 1),
-    )  # fmt: skip
+    delhi = {"address_line1": "1 Rd", "city": "Delhi", "state": "DL", "postal_code": "110001"}
+    point = await f.service_point(premise=delhi)
+    await f.account(number="A-1", point=point, load_w=2000, connected_on=date(2019, 1, 1))
     imported = gridbill(subprocess_env, "import", str(ORDER), "--effective-from", "2019-08-01")
     assert imported.returncode == 0, imported.stderr
 

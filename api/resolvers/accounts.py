@@ -9,10 +9,7 @@ from api.errors import from_refusal, not_found
 from api.pagination import paginate
 from api.permissions import requires
 from api.resolvers.common import id_or_refuse, parse_id, read_values, result
-from api.schema.common import Connection
-from api.schema.customers import AccountType, CustomerType
-from api.schema.decorators import field, mutation
-from api.schema.operations import (
+from api.schema.accounts import (
     AccountHolderResult,
     AccountHolderSuccess,
     CreateCustomerInput,
@@ -20,9 +17,11 @@ from api.schema.operations import (
     CustomerSuccess,
     MoveInInput,
     MoveOutInput,
-    OperationError,
     UpdateCustomerInput,
 )
+from api.schema.common import Connection, OperationError
+from api.schema.customers import AccountType, CustomerType
+from api.schema.decorators import field, mutation
 from domain.access import Operation
 from services.accounts import customers as accounts
 from services.errors import Refused

@@ -33,9 +33,8 @@ from api.schema.billing_ops import (
     RebillSuccess,
     StartBillRunInput,
 )
-from api.schema.common import BigInt
+from api.schema.common import BigInt, OperationError
 from api.schema.decorators import mutation
-from api.schema.operations import OperationError
 from domain import enums
 from domain.access import Operation
 from jobs.runtime import defer

@@ -12,7 +12,7 @@ from services.errors import NotFound, Refused
 from services.meter_data.meters import ReadValue
 
 if TYPE_CHECKING:
-    from api.schema.operations import ReadInput
+    from api.schema.meters import ReadInput
 
 T = TypeVar("T")
 S = TypeVar("S")

@@ -16,7 +16,7 @@ from api.errors import not_found
 from api.pagination import paginate
 from api.permissions import requires
 from api.resolvers.common import id_or_refuse, parse_id, result
-from api.schema.common import Connection
+from api.schema.common import Connection, OperationError
 from api.schema.decorators import field, mutation
 from api.schema.field import (
     FieldDeviceType,
@@ -27,7 +27,7 @@ from api.schema.field import (
     SendReaderMessageInput,
     SyncBatchType,
 )
-from api.schema.operations import OperationError, RouteStopResult, RouteStopSuccess
+from api.schema.routes import RouteStopResult, RouteStopSuccess
 from domain.access import Operation
 from services.field import office
 from store.models import FieldDevice, ReaderMessage, SyncBatch

@@ -9,9 +9,8 @@ import strawberry
 from strawberry import ID
 
 from api.schema.bills import BillRunType, BillType
-from api.schema.common import BigInt
+from api.schema.common import BigInt, OperationError
 from api.schema.enums import AdjustmentKind
-from api.schema.operations import OperationError
 
 
 @strawberry.input

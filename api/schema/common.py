@@ -117,5 +117,10 @@ class Error:
     field: str | None = strawberry.field(description="The input field at fault, if one is.")
 
 
+@strawberry.type(description="A staff operation that could not be done; `code` says why.")
+class OperationError(Error):
+    pass
+
+
 def error_fields(refusal: Refused) -> dict[str, object]:
     return {"code": error_code(refusal.code), "message": refusal.message, "field": refusal.field}

@@ -21,7 +21,7 @@ from domain.access import Operation
 
 if TYPE_CHECKING:
     from api.schema.bills import BillType
-    from api.schema.metering import MeterInstallationType
+    from api.schema.meters import MeterInstallationType
     from api.schema.tariffs import TariffType
 
 Info = strawberry.Info[Context, None]
@@ -133,7 +133,7 @@ class AccountType:
     @field(description="Meters installed at this account's service point now.")
     async def meters(
         self, info: Info
-    ) -> list[Annotated[MeterInstallationType, strawberry.lazy("api.schema.metering")]]:
+    ) -> list[Annotated[MeterInstallationType, strawberry.lazy("api.schema.meters")]]:
         point_id: int = self.service_point_id  # type: ignore[attr-defined]
         installs = await info.context.loaders.installations_by_service_point.load(point_id)
         return [i for i in installs if i.removed_at is None]  # type: ignore[misc]

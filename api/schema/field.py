@@ -11,9 +11,9 @@ from strawberry import ID
 from strawberry.scalars import JSON
 
 from api.context import Context
+from api.schema.common import OperationError
 from api.schema.decorators import field
 from api.schema.identity import UserType
-from api.schema.operations import OperationError
 from sync.batches import echoed_uuid
 
 Info = strawberry.Info[Context, None]

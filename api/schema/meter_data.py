@@ -14,7 +14,7 @@ import api.schema.enums  # noqa: F401 - registers ReadQuality and ReadSource wit
 from api.context import Context
 from api.schema.common import Error
 from api.schema.decorators import field
-from api.schema.metering import MeterType
+from api.schema.meters import MeterType
 from domain import enums
 
 Info = strawberry.Info[Context, None]

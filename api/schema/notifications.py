@@ -30,12 +30,12 @@ class NotificationType:
 
     @field(description="The text, in the customer's language (empty for sign-in codes).")
     async def body(self, info: Info) -> str:
-        from notifications.content import outgoing
+        from notifications.content import text
         from services.notifications.outbox import SECRET_EVENTS
 
         if self.event in SECRET_EVENTS:
             return ""
-        return (await outgoing(info.context.settings, self)).text  # type: ignore[arg-type]
+        return await text(info.context.settings, self, load_bill=info.context.loaders.bill.load)  # type: ignore[arg-type]
 
 
 @strawberry.type(

@@ -20,23 +20,26 @@ from api.input_limits import InputLimits
 from api.introspection import IntrospectionPolicy
 from api.limits import LIMIT_RULES, MAX_TOKENS
 from api.resolvers.accounts import AccountMutations, AccountQueries
+from api.resolvers.audit import AuditQueries
 from api.resolvers.billing_ops import BillingMutations
 from api.resolvers.bills import BillQueries
 from api.resolvers.field import FieldMutations, FieldQueries
 from api.resolvers.health import resolve_health
 from api.resolvers.identity import IdentityMutations, IdentityQueries
 from api.resolvers.meter_data import MeterDataMutations, MeterDataQueries
+from api.resolvers.meters import MeterMutations, MeterQueries
 from api.resolvers.notifications import (
     NotificationMutations,
     NotificationQueries,
     NotificationSubscription,
 )
-from api.resolvers.operations import OperationsMutations, OperationsQueries
 from api.resolvers.payments import PaymentMutations, PaymentQueries
 from api.resolvers.reports import ReportQueries
+from api.resolvers.routes import RouteMutations, RouteQueries
 from api.resolvers.sign_in_codes import SignInCodeMutations
 from api.resolvers.subscriptions import Subscription as EventSubscription
 from api.resolvers.support import SupportMutations, SupportQueries
+from api.resolvers.tariffs import TariffMutations, TariffQueries
 from api.resolvers.usage import UsageQueries
 from api.schema.common import BIG_INT, BigInt
 from api.schema.health import Health
@@ -58,7 +61,10 @@ Query = merge_types(
         BillQueries,
         UsageQueries,
         SupportQueries,
-        OperationsQueries,
+        MeterQueries,
+        TariffQueries,
+        RouteQueries,
+        AuditQueries,
         PaymentQueries,
         MeterDataQueries,
         FieldQueries,
@@ -73,7 +79,9 @@ Mutation = merge_types(
         IdentityMutations,
         SupportMutations,
         AccountMutations,
-        OperationsMutations,
+        MeterMutations,
+        TariffMutations,
+        RouteMutations,
         BillingMutations,
         PaymentMutations,
         MeterDataMutations,

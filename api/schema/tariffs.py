@@ -1,4 +1,5 @@
-"""Tariffs, their immutable versions, and bill estimates priced on them."""
+"""Tariffs, their immutable versions, bill estimates priced on them, and the inputs and
+results of the staff mutations that add a version and put an account on a tariff."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from strawberry.scalars import JSON
 
 from api.context import Context
 from api.permissions import requires
-from api.schema.common import BigInt, Error
+from api.schema.common import BigInt, Error, OperationError
 from api.schema.decorators import field
+from api.schema.enums import AccountCategory
 from domain.access import Operation
 
 Info = strawberry.Info[Context, None]
@@ -85,3 +87,45 @@ class EstimateError(Error):
 
 
 BillEstimateResult = Annotated[BillEstimate | EstimateError, strawberry.union("BillEstimateResult")]
+
+
+# --- mutations: results and inputs -------------------------------------------------------
+
+
+@strawberry.type
+class TariffVersionSuccess:
+    tariff: TariffType
+    version: TariffVersionType
+    closed_previous_version: int | None
+
+
+@strawberry.type
+class TariffAssignmentSuccess:
+    account_id: ID
+    tariff: TariffType
+    effective_from: date
+
+
+TariffVersionResult = Annotated[
+    TariffVersionSuccess | OperationError, strawberry.union("TariffVersionResult")
+]
+TariffAssignmentResult = Annotated[
+    TariffAssignmentSuccess | OperationError, strawberry.union("TariffAssignmentResult")
+]
+
+
+@strawberry.input
+class CreateTariffVersionInput:
+    document: JSON = strawberry.field(
+        description="A tariff document (docs/tariffs.md); its `code` names the tariff."
+    )
+    effective_from: date
+    category: AccountCategory = strawberry.field(description="For a new tariff: whom it is for.")
+    source_reference: str = ""
+
+
+@strawberry.input
+class AssignTariffInput:
+    account_id: ID
+    tariff_code: str
+    effective_from: date

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import api_factories as f
 import pytest
 from api_helpers import Api, error_codes
 
 from domain.enums import Role
+from tests import factories as f
 
 CALLERS = ("anonymous", "customer", "meter_reader", "staff", "admin", "partner")
 

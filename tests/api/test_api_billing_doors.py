@@ -9,10 +9,10 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import api_factories as f
 import pytest
 from api_helpers import Api
 
@@ -21,6 +21,7 @@ from jobs import billing as billing_jobs
 from jobs.procrastinate_app import ensure_schema
 from services.errors import Refused
 from store.models import AuditLog, Bill, BillingCycle, BillRun
+from tests import factories as f
 
 ZONE = ZoneInfo("Asia/Kolkata")
 ORDER = Path(__file__).parents[1] / "fixtures" / "tariffs" / "derc_2019_20_domestic.json"
@@ -69,7 +70,7 @@ def test_each_door_refuses_alike_and_audits_alike(
     staff = api.token(staff_user)
     home = api.run(f.household)
     for day, kwh in ((1, 1000), (2, 1180), (3, 1430), (4, 1600), (5, 1790)):
-        api.run(f.read, home.register, f.local_midnight(date(2024, day, 1), ZONE), kwh)
+        api.run(f.read, home.register, kwh, datetime.combine(date(2024, day, 1), clock(0), ZONE))
 
     # A run in progress: no door starts it again or issues it.
     busy = api.run(running_run, date(2024, 3, 1))

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime
+from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import api_factories as f
 import pytest
 from api_helpers import Api
+from tortoise.connection import get_connection
 
 from domain.enums import BillRunStatus, Role
 from jobs.procrastinate_app import ensure_schema
 from services.billing.runs import run_bill_run
 from store.models import AuditLog, BillRun
+from tests import factories as f
 
 ZONE = ZoneInfo("Asia/Kolkata")
 RUN = """query($id: ID!) { billRun(id: $id) { status progressPercent billsCreated accountsTotal
@@ -26,10 +28,16 @@ def staff(api: Api) -> str:
     return api.token(api.run(f.user, Role.STAFF))
 
 
-def billed_household(api: Api) -> f.Household:
+async def todo_tasks() -> list[dict[str, object]]:
+    """Procrastinate's queued jobs (PostgreSQL only), read on the app's own connection."""
+    sql = "SELECT task_name FROM procrastinate_jobs WHERE status = 'todo'"
+    return await get_connection("default").execute_query_dict(sql)
+
+
+def billed_household(api: Api) -> f.Site:
     home = api.run(f.household)
     for day, kwh in ((date(2024, 1, 1), 1000), (date(2024, 2, 1), 1180), (date(2024, 3, 1), 1430)):
-        api.run(f.read, home.register, f.local_midnight(day, ZONE), kwh)
+        api.run(f.read, home.register, kwh, datetime.combine(day, clock(0), ZONE))
     return home
 
 
@@ -44,7 +52,7 @@ def run_to_completion(api: Api, staff: str, backend: str) -> dict[str, Any]:
     assert started["__typename"] == "BillRunSuccess", started
     run_id = started["billRun"]["id"]
     if backend == "postgres":  # queued for procrastinate workers: do a worker's job here
-        queued = api.run(f.raw, "SELECT task_name FROM procrastinate_jobs WHERE status = 'todo'")
+        queued = api.run(todo_tasks)
         assert [row["task_name"] for row in queued] == ["bill_run"]
         api.run(run_bill_run, cycle_code="C1", period="2024-03", zone=ZONE)
     deadline = time.monotonic() + 20

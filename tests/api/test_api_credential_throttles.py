@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import base64
 
-import api_factories as f
 from api_helpers import MakeApi
 
 from domain.enums import Role
 from store.models import ThrottleCounter
 from sync import devices
+from tests import factories as f
 
 LIMITS = {"GRIDBILL_THROTTLE_CREDENTIALS_CLIENT": "2/300",
           "GRIDBILL_THROTTLE_CREDENTIALS_ADDRESS": "3/300"}  # fmt: skip

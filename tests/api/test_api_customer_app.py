@@ -7,11 +7,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import api_factories as f
 from api_helpers import Api, error_codes
 
 from domain.enums import Role
 from store.models import AuditLog
+from tests import factories as f
 
 ZONE = ZoneInfo("Asia/Kolkata")
 USAGE = """query($a: ID!, $g: UsageGranularity!, $from: Date, $to: Date) {
@@ -53,9 +53,9 @@ def test_monthly_usage_from_register_reads_with_last_year(api: Api) -> None:
     value = 0
     for year, per_month in ((2023, 80), (2024, 100)):
         for month in range(1, 13):
-            api.run(f.read, home.register, local(date(year, month, 1)), value)
+            api.run(f.read, home.register, value, local(date(year, month, 1)))
             value += per_month
-    api.run(f.read, home.register, local(date(2025, 1, 1)), value)
+    api.run(f.read, home.register, value, local(date(2025, 1, 1)))
     token = api.token(home.user)
     usage = api.data(
         USAGE,

@@ -7,7 +7,6 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-import api_factories as f
 from api_helpers import Api, error_codes
 
 from domain.enums import Role
@@ -17,6 +16,7 @@ from sync import devices
 from sync.protocol import parse_batch
 from sync.pull import pull
 from sync.push import push
+from tests import factories as f
 
 DEVICES = """query($r: ID) { fieldDevices(readerId: $r) { deviceUid name lastPullAt pullCursor
   reader { id } } }"""

@@ -16,7 +16,6 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-import api_factories as f
 import pytest
 import schemathesis
 from api_helpers import Api
@@ -27,6 +26,7 @@ from schemathesis.graphql import nodes
 
 from api.schema.root import schema
 from domain.enums import Role
+from tests import factories as f
 
 EXAMPLES = int(os.environ.get("GRIDBILL_FUZZ_EXAMPLES", "3"))
 # Our scalars, with hostile values mixed in: past 64 bits, malformed dates, NUL bytes,

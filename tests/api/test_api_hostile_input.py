@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import api_factories as f
 import pytest
 from api_helpers import Api, MakeApi, error_codes
 from starlette.testclient import TestClient
@@ -21,6 +20,7 @@ from domain.enums import Role
 from gridbill.settings import Settings
 from services.billing.downloads import PURPOSE
 from services.identity.tokens import sign_link
+from tests import factories as f
 
 
 def post_raw(api: Api, body: bytes) -> Any:

@@ -11,26 +11,23 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import api_factories as f
 import httpx2
 import pytest
 from api_helpers import Api, error_codes
 
 from domain.enums import Role
-from gateway import GatewayConfig, SandboxGateway
+from gateway import SandboxGateway
 from gateway.app import sign_webhook
 from gridbill.settings import Settings
+from tests import factories as f
 from tests.conftest import make_settings
+from tests.payment_sandbox import KEY_ID, WEBHOOK_SECRET, razorpay_env
 
-KEY_ID = "rzp_test_gridbill_api"
-KEY_SECRET = "sandbox_key_secret_for_api_tests"
-WEBHOOK_SECRET = "sandbox_webhook_secret_for_api_tests"
 IST = ZoneInfo("Asia/Kolkata")
 OWED = 200_003  # a factory bill with three lines
 
@@ -74,22 +71,9 @@ AUDIT = """query($id: String!) { auditLog(entity: "validation_exception", entity
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxGateway]:
-    """The Razorpay sandbox on a loopback port; webhooks are not sent (no URL is set)."""
-    config = GatewayConfig(
-        key_id=KEY_ID, key_secret=KEY_SECRET, webhook_secret=WEBHOOK_SECRET, retry_base_s=0.05
-    )
-    with SandboxGateway(config) as gateway:
-        yield gateway
-
-
-@pytest.fixture
 def settings(database_url: str, tmp_path: Path, sandbox: SandboxGateway) -> Settings:
     """The app's settings (used by the ``api`` fixture) pointed at the sandbox."""
-    return make_settings(
-        database_url, tmp_path / "var", RAZORPAY_KEY_ID=KEY_ID, RAZORPAY_KEY_SECRET=KEY_SECRET,
-        RAZORPAY_WEBHOOK_SECRET=WEBHOOK_SECRET, RAZORPAY_BASE_URL=sandbox.url,
-    )  # fmt: skip
+    return make_settings(database_url, tmp_path / "var", **razorpay_env(sandbox))
 
 
 @pytest.fixture
@@ -97,7 +81,7 @@ def staff(api: Api) -> str:
     return api.token(api.run(f.user, Role.STAFF))
 
 
-def customer_token(api: Api, home: f.Household) -> str:
+def customer_token(api: Api, home: f.Site) -> str:
     assert home.user is not None
     return api.token(home.user)
 
@@ -113,7 +97,7 @@ def checkout(sandbox: SandboxGateway, order_id: str) -> dict[str, Any]:
     return paid
 
 
-def pay_online(api: Api, sandbox: SandboxGateway, home: f.Household, bill_id: int) -> str:
+def pay_online(api: Api, sandbox: SandboxGateway, home: f.Site, bill_id: int) -> str:
     """The customer pays a bill in full online; returns the payment's reference."""
     token = customer_token(api, home)
     started = api.data(START, {"a": str(home.account.id), "b": str(bill_id)}, token=token)

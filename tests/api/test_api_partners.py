@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import UTC, date, datetime
 
-import api_factories as f
 from api_helpers import Api, error_codes
 
 from domain.enums import Role
 from store.models import Consent
+from tests import factories as f
 
 TOKEN_URL = "/oauth/token"
 BILLS = "{ myBills { edges { node { id account { number } } } } }"
@@ -128,7 +128,7 @@ def test_a_token_without_the_scope_is_forbidden(api: Api) -> None:
         partner=client,
         customer=home.customer,
         scopes=["usage:read"],
-        granted_at=f.now(),
+        granted_at=datetime.now(UTC),
     )
     token = api.partner_token(client)
     body = api.gql(BILLS, token=token)
@@ -146,7 +146,7 @@ def test_consent_to_one_account_only(api: Api) -> None:
     only = api.run(f.bill, second, date(2020, 1, 1))
     api.run(
         Consent.create, partner=client, customer=home.customer, account=second.account,
-        scopes=["bills:read"], granted_at=f.now(),
+        scopes=["bills:read"], granted_at=datetime.now(UTC),
     )  # fmt: skip
     token = api.partner_token(client)
     assert [e["node"]["id"] for e in api.data(BILLS, token=token)["myBills"]["edges"]] == [
@@ -201,7 +201,7 @@ def test_a_switched_off_client_sees_nothing_even_with_a_live_token(api: Api) -> 
         partner=client,
         customer=home.customer,
         scopes=["bills:read"],
-        granted_at=f.now(),
+        granted_at=datetime.now(UTC),
     )
     token = api.partner_token(client)
     assert len(api.data(BILLS, token=token)["myBills"]["edges"]) == 1

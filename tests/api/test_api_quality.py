@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-import api_factories as f
 import pytest
 from api_helpers import Api, error_codes
 
 from services import events
+from tests import factories as f
 
 BILLS = (
     "{ myBills(first: 12) { edges { node { id number totalPaise lines { code amountPaise } } } } }"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import api_factories as f
 from api_helpers import Api, error_codes
 
 from domain.enums import LedgerKind, Role
 from services.reports.catalog import run_report
 from services.reports.scope import resolve_scope
 from store.models import LedgerEntry
+from tests import factories as f
 
 QUERY = """query($name: ReportName!, $period: String, $cycle: String) {
   report(name: $name, period: $period, cycle: $cycle) {

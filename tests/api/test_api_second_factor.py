@@ -12,7 +12,6 @@ import sys
 import time
 from typing import Any
 
-import api_factories as f
 import pyotp
 import pytest
 from api_helpers import Api, MakeApi
@@ -21,6 +20,7 @@ from domain.enums import Role
 from services.errors import NotFound
 from services.identity import second_factor
 from store.models import AuditLog, User
+from tests import factories as f
 
 SIGN_IN = """mutation($i: SignInInput!) { signIn(input: $i) { __typename
   ... on AuthPayload { accessToken } ... on AuthError { code field message } } }"""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import api_factories as f
 import pytest
 from api_helpers import Api, MakeApi
 from starlette.testclient import WebSocketTestSession
@@ -20,6 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 from domain.enums import Role
 from services.identity.tokens import issue_user_token
 from store.models import User
+from tests import factories as f
 
 PROTOCOL = "graphql-transport-ws"
 BILL_EVENTS = "subscription { billEvents { event billId } }"

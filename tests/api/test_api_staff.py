@@ -6,12 +6,12 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import api_factories as f
 import pytest
 from api_helpers import Api, error_codes
 
 from domain.enums import MeterStatus, Role
 from store.models import AuditLog, Meter, MeterInstallation, RegisterRead, Route, RouteStop
+from tests import factories as f
 
 SEARCH = (
     "query($s: String!) { customers(search: $s, first: 10) { edges { node { number name } } } }"
@@ -129,7 +129,7 @@ def test_meters_are_created_installed_replaced_and_removed(api: Api, staff: str)
     assert duplicate["createMeter"]["code"] == "CONFLICT"
 
     occupied = api.data(METER.format(kind="InstallMeter", name="installMeter"), {"i": {
-        "meterId": meter["id"], "servicePointId": str(home.service_point.id), "at": "2024-05-01T10:00:00+05:30"}},
+        "meterId": meter["id"], "servicePointId": str(home.point.id), "at": "2024-05-01T10:00:00+05:30"}},
         token=staff)["installMeter"]  # fmt: skip
     assert occupied["code"] == "INVALID_STATE"
 
@@ -161,9 +161,7 @@ def test_meters_are_created_installed_replaced_and_removed(api: Api, staff: str)
     assert removed["installation"]["removedAt"] is not None
     assert (
         api.run(
-            MeterInstallation.filter(
-                service_point_id=home.service_point.id, removed_at__isnull=True
-            ).count
+            MeterInstallation.filter(service_point_id=home.point.id, removed_at__isnull=True).count
         )
         == 0
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-import api_factories as f
 import pytest
 from api_helpers import Api, error_codes
 
 from domain.enums import ReadQuality, ReadSource, ReadType, Role
 from store.models import Account, AccountHolder, AuditLog, Customer, Register, RegisterRead
+from tests import factories as f
 
 REMOVE_REGISTER = """mutation($i: RemoveRegisterInput!) { removeRegister(input: $i) { __typename
   ... on RegisterSuccess { register { id obisCode isBilling } }
@@ -44,8 +44,8 @@ def at(day: date, hour: int = 12) -> datetime:
 
 def test_remove_register_keeps_it_out_of_billing_and_audits(api: Api, staff: str) -> None:
     home = api.run(f.household)
-    extra = api.run(Register.create, meter=home.meter, obis_code="2.8.0", unit="kWh")
-    api.run(f.read, extra, at(date(2025, 12, 1)), 5)  # an estimate does not hold it back
+    extra = api.run(f.register, home.meter, "2.8.0")
+    api.run(f.read, extra, 5, at(date(2025, 12, 1)))  # an estimate does not hold it back
     api.run(
         RegisterRead.filter(register_id=extra.id).update,
         source=ReadSource.ESTIMATED, quality=ReadQuality.ESTIMATED,
@@ -73,9 +73,9 @@ def test_remove_register_keeps_it_out_of_billing_and_audits(api: Api, staff: str
 
 def test_remove_register_refused_while_it_has_unbilled_reads(api: Api, staff: str) -> None:
     home = api.run(f.household)
-    billed = api.run(f.read, home.register, at(date(2026, 1, 1)), 100)
+    billed = api.run(f.read, home.register, 100, at(date(2026, 1, 1)))
     api.run(RegisterRead.filter(id=billed.id).update, billed=True)
-    api.run(f.read, home.register, at(date(2026, 2, 1)), 200)  # actual, after the last bill
+    api.run(f.read, home.register, 200, at(date(2026, 2, 1)))  # actual, after the last bill
     body = api.data(REMOVE_REGISTER, {"i": {"registerId": str(home.register.id)}}, token=staff)
     refused = body["removeRegister"]
     assert (refused["code"], refused["field"]) == ("UNBILLED_READS", "registerId")

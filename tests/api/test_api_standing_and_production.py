@@ -7,11 +7,11 @@ demoted; in production, anonymous introspection was answered, GraphiQL served,
 
 from __future__ import annotations
 
-import api_factories as f
 from api_helpers import Api, MakeApi, error_codes
 
 from domain.enums import Role
 from store.models import User
+from tests import factories as f
 
 ME = "{ me { role } }"
 SIGN_IN = """mutation($l: String!, $p: String!) { signIn(input: {login: $l, password: $p}) {

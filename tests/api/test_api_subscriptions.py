@@ -8,7 +8,6 @@ import time
 from datetime import date
 from typing import Any
 
-import api_factories as f
 import asyncpg
 import pytest
 from api_helpers import Api
@@ -16,6 +15,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from services import events
+from tests import factories as f
 
 PROTOCOL = "graphql-transport-ws"
 BILL_EVENTS = "subscription { billEvents { event billId bill { number status } } }"

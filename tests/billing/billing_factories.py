@@ -1,4 +1,5 @@
-"""Small utilities built row by row for the billing tests, and ``gridbill quote`` to check them.
+"""A small utility for the billing tests (a cycle and a tariff, its accounts built by
+tests/factories.py), and ``gridbill quote`` to check its bills.
 
 Every bill a test makes is compared with what the quote command prints for the same
 usage and tariff, run in-process through its real parser and handler.
@@ -11,35 +12,20 @@ import io
 import json
 import uuid
 from contextlib import redirect_stdout
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cli.quote import add_parser as add_quote_parser
 from demo.tariffs import TARIFF_BY_CATEGORY, document_sha256
 from domain.enums import AccountCategory
 from gridbill.settings import DEMO_UPI_VPA, Settings
-from store.models import (
-    Account,
-    AccountHolder,
-    BillingCycle,
-    Customer,
-    Meter,
-    MeterInstallation,
-    MultiplierChange,
-    Premise,
-    Register,
-    RegisterRead,
-    ServicePoint,
-    Tariff,
-    TariffAssignment,
-    TariffVersion,
-)
+from store.models import BillingCycle, MeterInstallation, Tariff, TariffVersion
+from tests import factories as f
+from tests.factories import ZONE, at
 
-ZONE = ZoneInfo("Asia/Kolkata")
 READ_DAY = 8
 CYCLE = "C08"
 
@@ -56,20 +42,6 @@ FLAT = {
 }
 DOMESTIC = TARIFF_BY_CATEGORY[AccountCategory.DOMESTIC].document
 COMMERCIAL = TARIFF_BY_CATEGORY[AccountCategory.COMMERCIAL].document
-
-
-def at(day: date, clock: time = time(10)) -> datetime:
-    """A wall-clock moment in the utility's zone, as stored (UTC)."""
-    return datetime.combine(day, clock, tzinfo=ZONE).astimezone(UTC)
-
-
-@dataclass
-class Site:
-    account: Account
-    customer: Customer
-    point: ServicePoint
-    install: MeterInstallation
-    registers: dict[str, Register] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,85 +91,29 @@ class Utility:
         obis: tuple[str, ...] = ("1.8.0",),
         ct: tuple[int, int] = (1, 1),
         kind: str = "manual",
-    ) -> Site:
+    ) -> f.Site:
+        """An account on this utility's cycle and tariff (tests/factories.py ``site``)."""
         self.count += 1
         n = f"{self.cycle.code}-{self.count:04d}"
-        customer = await Customer.create(number=f"CU-{n}", name=f"Customer {n}")
-        premise = await Premise.create(
-            code=f"PR-{n}", address_line1=f"{self.count} MG Road", city="Pune",
-            state="Maharashtra", postal_code="411001",
+        return await f.site(
+            number=f"AC-{n}", customer_number=f"CU-{n}", name=f"Customer {n}",
+            point_code=f"SP-{n}", billing_cycle=self.cycle, category=category, load_w=load_w,
+            tariff=self.tariff, serial=f"M-{n}", kind=kind, installed_at=at(date(2020, 1, 1)),
+            ct=ct, obis=obis, digits=digits,
         )  # fmt: skip
-        point = await ServicePoint.create(code=f"SP-{n}", premise=premise)
-        account = await Account.create(
-            number=f"AC-{n}", service_point=point, category=category, sanctioned_load_w=load_w,
-            billing_cycle=self.cycle, connected_on=date(2020, 1, 1),
-        )  # fmt: skip
-        await AccountHolder.create(account=account, customer=customer, move_in_on=date(2020, 1, 1))
-        await TariffAssignment.create(
-            account=account, tariff=self.tariff, effective_from=date(2020, 1, 1)
-        )
-        site = Site(
-            account, customer, point, await self._install(point, n, kind, ct, at(date(2020, 1, 1)))
-        )
-        site.registers = await self._registers(site.install, obis, digits)
-        return site
-
-    async def _install(
-        self, point: ServicePoint, serial: str, kind: str, ct: tuple[int, int], when: datetime
-    ) -> MeterInstallation:
-        meter = await Meter.create(serial=f"M-{serial}", kind=kind, status="installed")
-        install = await MeterInstallation.create(
-            meter=meter, service_point=point, installed_at=when
-        )
-        await MultiplierChange.create(
-            installation=install, effective_from=when, ct_primary_a=ct[0], ct_secondary_a=ct[1]
-        )
-        return install
-
-    async def _registers(
-        self, install: MeterInstallation, obis: tuple[str, ...], digits: int
-    ) -> dict[str, Register]:
-        periods = {"1.8.1": "peak", "1.8.2": "off_peak"}
-        found = {}
-        for code in obis:
-            unit = "kW" if code == "1.6.0" else "kWh"
-            found[code] = await Register.create(
-                meter_id=install.meter_id, obis_code=code, unit=unit,  # type: ignore[attr-defined]
-                digits=4 if unit == "kW" else digits, tou_period=periods.get(code, ""),
-            )  # fmt: skip
-        return found
 
     async def replace_meter(
-        self, site: Site, when: datetime, *, removal_kwh: str, install_kwh: str, digits: int = 6
-    ) -> Site:
+        self, site: f.Site, when: datetime, *, removal_kwh: str, install_kwh: str, digits: int = 6
+    ) -> f.Site:
         """Remove the meter with a removal read at ``when``, install a new one with its read."""
-        await read(site, "1.8.0", removal_kwh, when, read_type="removal")
+        await f.read(site.register, removal_kwh, when, read_type="removal")
         await MeterInstallation.filter(id=site.install.id).update(removed_at=when)
-        install = await self._install(
-            site.point, f"{site.account.number}-B", "manual", (1, 1), when
-        )
-        new = Site(site.account, site.customer, site.point, install)
-        new.registers = await self._registers(install, tuple(site.registers), digits)
-        await read(new, "1.8.0", install_kwh, when, read_type="install")
+        meter = await f.meter(serial=f"M-{site.account.number}-B")
+        install = await f.install(meter, site.point, installed_at=when)
+        registers = {code: await f.register(meter, code, digits=digits) for code in site.registers}
+        new = f.Site(site.customer, site.account, site.point, meter, install, registers)
+        await f.read(new.register, install_kwh, when, read_type="install")
         return new
-
-
-async def read(
-    site: Site,
-    obis: str,
-    value: str,
-    when: datetime | date,
-    *,
-    read_type: str = "regular",
-    quality: str = "valid",
-) -> RegisterRead:
-    """A read of ``value`` (kWh or kW, as shown) at ``when`` (a date means 10:00 local)."""
-    moment = at(when) if not isinstance(when, datetime) else when
-    return await RegisterRead.create(
-        client_uuid=uuid.uuid4(), register=site.registers[obis],
-        value_milli=int(Decimal(value) * 1000), read_at=moment, read_type=read_type,
-        source="manual", quality=quality, received_at=moment,
-    )  # fmt: skip
 
 
 def quote(settings: Settings, document: dict[str, Any], tmp: Path, *argv: str) -> dict[str, Any]:

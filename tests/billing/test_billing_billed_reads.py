@@ -35,7 +35,8 @@ from store.models import (
 from sync import devices
 from sync.protocol import parse_batch
 from sync.push import push
-from tests.billing.billing_factories import ZONE, Utility, at, issue, read, run
+from tests.billing.billing_factories import Utility, issue, run
+from tests.factories import ZONE, at
 from tests.meterdata.meterdata_helpers import run_ingest
 
 
@@ -69,7 +70,7 @@ async def test_issuing_marks_the_reads_and_cancelling_releases_them(
     pg = backend == "postgres"
     site = await utility.account()
     register = site.registers["1.8.0"]
-    opening = await read(site, "1.8.0", "0", date(2026, 2, 8))
+    opening = await site.read("1.8.0", "0", date(2026, 2, 8))
     device = await _device()
     closing_uuid = str(uuid.uuid4())
     captured = at(date(2026, 3, 8))
@@ -120,7 +121,7 @@ async def test_an_interval_priced_bill_protects_its_intervals(
     site = await utility.account(kind="smart")
     register = site.registers["1.8.0"]
     start, end = at(date(2026, 2, 8)), at(date(2026, 3, 8))
-    await read(site, "1.8.0", "0", start)
+    await site.read("1.8.0", "0", start)
     steps = int((end - start) / timedelta(minutes=15))
     now = datetime.now(UTC)
     await IntervalReading.bulk_create(
@@ -131,7 +132,7 @@ async def test_an_interval_priced_bill_protects_its_intervals(
         ],
         batch_size=1000,
     )  # fmt: skip
-    await read(site, "1.8.0", str(steps * 100 / 1000), end)
+    await site.read("1.8.0", str(steps * 100 / 1000), end)
     await run("2026-03")
     await issue("2026-03", date(2026, 3, 11))
     [bill] = await Bill.filter(account_id=site.account.id)

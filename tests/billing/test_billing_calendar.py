@@ -18,7 +18,8 @@ from services.errors import Refused
 from services.viewer import acting_as
 from store.db import open_database
 from store.models import AuditLog, Bill, BillRun
-from tests.billing.billing_factories import CYCLE, ZONE, Utility, read
+from tests.billing.billing_factories import CYCLE, Utility
+from tests.factories import ZONE
 
 JOB = acting_as("job:draft_due_bill_runs")
 STAFF = acting_as("cli:ops")
@@ -58,8 +59,8 @@ def test_a_run_is_due_from_its_bill_date_for_a_week() -> None:
 
 async def test_the_daily_task_drafts_a_month_on_its_bill_date_once(utility: Utility) -> None:
     site = await utility.account()
-    await read(site, "1.8.0", "1000", date(2026, 2, 8))
-    await read(site, "1.8.0", "1100", date(2026, 3, 9))
+    await site.read("1.8.0", "1000", date(2026, 2, 8))
+    await site.read("1.8.0", "1100", date(2026, 3, 9))
     assert await draft_due_runs(JOB, date(2026, 3, 10), ZONE) == []  # C08 bills on the 11th
     (summary,) = await draft_due_runs(JOB, date(2026, 3, 11), ZONE)
     assert (summary.cycle, summary.period, summary.bills) == (CYCLE, "2026-03", 1)
@@ -73,9 +74,9 @@ async def test_the_daily_task_drafts_a_month_on_its_bill_date_once(utility: Util
 
 async def test_dates_staff_set_move_the_run_and_the_read_it_closes_at(utility: Utility) -> None:
     site = await utility.account()
-    await read(site, "1.8.0", "1000", date(2026, 2, 8))
-    await read(site, "1.8.0", "1030", date(2026, 3, 4))  # nearest the usual 8th
-    await read(site, "1.8.0", "1100", date(2026, 3, 13))  # on the date staff set
+    await site.read("1.8.0", "1000", date(2026, 2, 8))
+    await site.read("1.8.0", "1030", date(2026, 3, 4))  # nearest the usual 8th
+    await site.read("1.8.0", "1100", date(2026, 3, 13))  # on the date staff set
     await set_dates(STAFF, cycle_code=CYCLE, period="2026-03", read_date=date(2026, 3, 13),
                     bill_date=date(2026, 3, 16), reason="Holi")  # fmt: skip
     shown = {d.month: d for d in await calendar(CYCLE, date(2026, 3, 20))}
@@ -95,7 +96,7 @@ async def test_dates_staff_set_move_the_run_and_the_read_it_closes_at(utility: U
 
 async def test_a_billed_months_dates_are_history_and_bad_input_is_refused(utility: Utility) -> None:
     site = await utility.account()
-    await read(site, "1.8.0", "1000", date(2026, 2, 8))
+    await site.read("1.8.0", "1000", date(2026, 2, 8))
     await draft_due_runs(JOB, date(2026, 3, 11), ZONE)
     with pytest.raises(Refused) as billed:
         await set_dates(STAFF, cycle_code=CYCLE, period="2026-03", read_date=date(2026, 3, 9),

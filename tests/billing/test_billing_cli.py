@@ -18,7 +18,7 @@ from gridbill.settings import Settings
 from jobs.procrastinate_app import ensure_schema
 from store.db import open_database
 from store.models import Bill, LedgerEntry
-from tests.billing.billing_factories import Utility, read
+from tests.billing.billing_factories import Utility
 from tests.conftest import pg_admin_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,9 +37,9 @@ async def small_utility(url: str) -> None:
         utility = await Utility.create()
         for n in range(3):
             site = await utility.account()
-            await read(site, "1.8.0", "100", date(2026, 2, 8))
+            await site.read("1.8.0", "100", date(2026, 2, 8))
             if n:  # the first account has no read this month: estimated
-                await read(site, "1.8.0", str(100 + 50 * n), date(2026, 3, 8))
+                await site.read("1.8.0", str(100 + 50 * n), date(2026, 3, 8))
         await utility.account()  # no reads at all: skipped
 
 

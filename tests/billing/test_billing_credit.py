@@ -10,7 +10,7 @@ from gridbill.settings import Settings
 from services import events
 from services.payments.offline import record_offline_payment
 from store.models import Bill, LedgerEntry, PaymentAllocation
-from tests.billing.billing_factories import Utility, issue, read, run
+from tests.billing.billing_factories import Utility, issue, run
 
 
 async def bills_of(account_id: int) -> list[Bill]:
@@ -24,7 +24,7 @@ async def test_credit_from_an_overpayment_pays_the_next_bill_at_issue(
 ) -> None:
     site = await utility.account()
     for day, kwh in ((date(2026, 1, 8), "0"), (date(2026, 2, 8), "100"), (date(2026, 3, 8), "250")):
-        await read(site, "1.8.0", kwh, day)
+        await site.read("1.8.0", kwh, day)
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
     (february,) = await bills_of(site.account.id)
@@ -53,7 +53,7 @@ async def test_bills_issued_outside_the_api_are_announced(
     """The CLI and jobs issue bills too: subscribers and the API's answer cache must hear."""
     site = await utility.account()
     for day, kwh in ((date(2026, 1, 8), "0"), (date(2026, 2, 8), "100")):
-        await read(site, "1.8.0", kwh, day)
+        await site.read("1.8.0", kwh, day)
     await run("2026-02")
     async with (
         events.event_bus(settings) as hub,

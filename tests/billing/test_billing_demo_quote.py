@@ -32,7 +32,8 @@ from store.models import (
     TariffAssignment,
     TariffVersion,
 )
-from tests.billing.billing_factories import ZONE, paise, quote
+from tests.billing.billing_factories import paise, quote
+from tests.factories import ZONE
 
 TODAY = date(2026, 5, 10)  # demo reads from October 2025 to April 2026
 PERIOD = "2026-04"

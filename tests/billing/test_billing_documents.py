@@ -18,14 +18,14 @@ from jobs.registry import load_tasks
 from jobs.runtime import background_jobs, defer
 from services.billing.documents import BillDocumentError, money, pdf_for, render_bill
 from store.models import Bill, JobRun
-from tests.billing.billing_factories import Utility, issue, read, run
+from tests.billing.billing_factories import Utility, issue, run
 
 
 async def issued_bill(utility: Utility) -> Bill:
     site = await utility.account()
-    await read(site, "1.8.0", "1000", date(2026, 1, 8))
-    await read(site, "1.8.0", "1250", date(2026, 2, 8))
-    await read(site, "1.8.0", "1400", date(2026, 3, 8))
+    await site.read("1.8.0", "1000", date(2026, 1, 8))
+    await site.read("1.8.0", "1250", date(2026, 2, 8))
+    await site.read("1.8.0", "1400", date(2026, 3, 8))
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
     await run("2026-03")
@@ -72,8 +72,8 @@ async def test_the_pdf_writes_lakhs_and_energy_in_indian_grouping(
     utility: Utility, settings: Settings
 ) -> None:
     site = await utility.account()
-    await read(site, "1.8.0", "1000", date(2026, 2, 8))
-    await read(site, "1.8.0", "31000", date(2026, 3, 8))  # 30,000 kWh at Rs 5
+    await site.read("1.8.0", "1000", date(2026, 2, 8))
+    await site.read("1.8.0", "31000", date(2026, 3, 8))  # 30,000 kWh at Rs 5
     await run("2026-03")
     await issue("2026-03", date(2026, 3, 11))
     bill = await Bill.get(account_id=site.account.id, number__isnull=False)

@@ -16,7 +16,7 @@ from jobs.procrastinate_app import ensure_schema
 from jobs.runtime import background_jobs, defer
 from store.db import open_database
 from store.models import Bill, BillRun, JobRun
-from tests.billing.billing_factories import Utility, read
+from tests.billing.billing_factories import Utility
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,8 +25,8 @@ async def three_accounts() -> None:
     utility = await Utility.create()
     for n in range(3):
         site = await utility.account()
-        await read(site, "1.8.0", "10", date(2026, 2, 8))
-        await read(site, "1.8.0", str(50 + n), date(2026, 3, 8))
+        await site.read("1.8.0", "10", date(2026, 2, 8))
+        await site.read("1.8.0", str(50 + n), date(2026, 3, 8))
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from demo.synthetic import load_synthetic
 from store.db import open_database
 from store.models import Bill, BillRun
-from tests.billing.billing_factories import ZONE
+from tests.factories import ZONE
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2026-03"

@@ -20,17 +20,8 @@ from domain.usage import TotalUsage
 from gridbill.settings import Settings
 from services.billing.runs import BillRunError
 from store.models import Bill, BillLine, BillRead, BillRun
-from tests.billing.billing_factories import (
-    FLAT,
-    ZONE,
-    Utility,
-    at,
-    issue,
-    paise,
-    quote,
-    read,
-    run,
-)
+from tests.billing.billing_factories import FLAT, Utility, issue, paise, quote, run
+from tests.factories import ZONE, at
 
 
 async def active_bills(account_id: int) -> list[Bill]:
@@ -44,8 +35,8 @@ async def test_every_account_once_and_a_rerun_bills_nobody_twice(
 ) -> None:
     sites = [await utility.account() for _ in range(5)]
     for n, site in enumerate(sites):
-        await read(site, "1.8.0", "1000", date(2026, 2, 8))
-        await read(site, "1.8.0", str(1000 + 100 * (n + 1)), date(2026, 3, 9))
+        await site.read("1.8.0", "1000", date(2026, 2, 8))
+        await site.read("1.8.0", str(1000 + 100 * (n + 1)), date(2026, 3, 9))
     first = await run("2026-03", chunk_size=2)
     assert (first.bills, first.estimated, first.skipped, first.status) == (5, 0, {}, "completed")
     again = await run("2026-03")
@@ -79,11 +70,11 @@ async def test_rollover_and_ct_multiplier(
     utility: Utility, settings: Settings, tmp_path: Path
 ) -> None:
     rolled = await utility.account(digits=6)
-    await read(rolled, "1.8.0", "999900", date(2026, 2, 8))
-    await read(rolled, "1.8.0", "150", date(2026, 3, 8))
+    await rolled.read("1.8.0", "999900", date(2026, 2, 8))
+    await rolled.read("1.8.0", "150", date(2026, 3, 8))
     ct = await utility.account(ct=(200, 5), category="industrial", load_w=50_000)
-    await read(ct, "1.8.0", "1000", date(2026, 2, 8))
-    await read(ct, "1.8.0", "1012.5", date(2026, 3, 8))
+    await ct.read("1.8.0", "1000", date(2026, 2, 8))
+    await ct.read("1.8.0", "1012.5", date(2026, 3, 8))
     assert (await run("2026-03")).bills == 2
     (bill,) = await active_bills(rolled.account.id)
     assert bill.consumption_wh == 250_000
@@ -106,8 +97,8 @@ async def test_estimate_then_true_up_across_the_whole_span(
     utility: Utility, settings: Settings, tmp_path: Path
 ) -> None:
     site = await utility.account()
-    await read(site, "1.8.0", "5000", date(2026, 1, 8))
-    await read(site, "1.8.0", "5310", date(2026, 2, 8))  # 310 kWh in 31 days: 10 a day
+    await site.read("1.8.0", "5000", date(2026, 1, 8))
+    await site.read("1.8.0", "5310", date(2026, 2, 8))  # 310 kWh in 31 days: 10 a day
     assert (await run("2026-02")).bills == 1
     await issue("2026-02", date(2026, 2, 11))
     march = await run("2026-03")  # the meter was not read in March
@@ -124,7 +115,7 @@ async def test_estimate_then_true_up_across_the_whole_span(
     assert guess.is_estimated and guess.closing_read_id is None and guess.closing_milli == 5_590_000  # type: ignore[attr-defined]
     await issue("2026-03", date(2026, 3, 11))
     estimated = await Bill.get(id=estimated.id)
-    await read(site, "1.8.0", "5900", date(2026, 4, 8))  # 590 kWh since the last actual read
+    await site.read("1.8.0", "5900", date(2026, 4, 8))  # 590 kWh since the last actual read
     april = await run("2026-04")
     assert (april.bills, april.estimated) == (1, 0)
     (_, _, trued) = await active_bills(site.account.id)
@@ -140,7 +131,7 @@ async def test_estimate_then_true_up_across_the_whole_span(
 
 async def test_first_bill_without_history_is_estimated_from_the_profile(utility: Utility) -> None:
     site = await utility.account(load_w=2000)
-    await read(site, "1.8.0", "100", date(2026, 2, 8))
+    await site.read("1.8.0", "100", date(2026, 2, 8))
     summary = await run("2026-03")
     assert (summary.bills, summary.estimated) == (1, 1)
     (bill,) = await active_bills(site.account.id)
@@ -151,14 +142,14 @@ async def test_meter_replaced_inside_the_period(
     utility: Utility, settings: Settings, tmp_path: Path
 ) -> None:
     old = await utility.account()
-    await read(old, "1.8.0", "1000", date(2026, 1, 8))
-    await read(old, "1.8.0", "1200", date(2026, 2, 8))
+    await old.read("1.8.0", "1000", date(2026, 1, 8))
+    await old.read("1.8.0", "1200", date(2026, 2, 8))
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
     new = await utility.replace_meter(
         old, at(date(2026, 2, 20), time(12)), removal_kwh="1290", install_kwh="3"
     )
-    await read(new, "1.8.0", "153", date(2026, 3, 8))
+    await new.read("1.8.0", "153", date(2026, 3, 8))
     assert (await run("2026-03")).bills == 1
     (_, bill) = await active_bills(old.account.id)
     used = await BillRead.filter(bill=bill).order_by("id")
@@ -174,8 +165,8 @@ async def test_meter_replaced_inside_the_period(
 
 async def test_a_tariff_change_inside_the_period_splits_the_bill(utility: Utility) -> None:
     site = await utility.account()
-    await read(site, "1.8.0", "0", date(2026, 2, 8))
-    await read(site, "1.8.0", "280", date(2026, 3, 8))
+    await site.read("1.8.0", "0", date(2026, 2, 8))
+    await site.read("1.8.0", "280", date(2026, 3, 8))
     dearer = {
         **FLAT,
         "energy_charges": [{"code": "EC", "description": "Energy charge", "rate": "6.00"}],
@@ -204,8 +195,8 @@ def quote_one(document: dict[str, object]) -> Decimal:
 
 async def test_cancel_and_rebill_keep_the_history(utility: Utility) -> None:
     site = await utility.account()
-    await read(site, "1.8.0", "0", date(2026, 2, 8))
-    wrong = await read(site, "1.8.0", "900", date(2026, 3, 8))
+    await site.read("1.8.0", "0", date(2026, 2, 8))
+    wrong = await site.read("1.8.0", "900", date(2026, 3, 8))
     await run("2026-03")
     issued = await issue("2026-03", date(2026, 3, 11))
     (bill,) = await active_bills(site.account.id)
@@ -250,7 +241,7 @@ async def test_arrears_and_late_fee_on_the_next_bill(utility: Utility) -> None:
 
     site = await utility.account()
     for day, kwh in ((date(2026, 1, 8), "0"), (date(2026, 2, 8), "200"), (date(2026, 3, 8), "400")):
-        await read(site, "1.8.0", kwh, day)
+        await site.read("1.8.0", kwh, day)
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
     (february,) = await active_bills(site.account.id)
@@ -284,7 +275,7 @@ async def test_the_late_fee_is_on_the_bill_not_on_debits_posted_after_it(
 
     site = await utility.account()
     for day, kwh in ((date(2026, 1, 8), "0"), (date(2026, 2, 8), "200"), (date(2026, 3, 8), "400")):
-        await read(site, "1.8.0", kwh, day)
+        await site.read("1.8.0", kwh, day)
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
     (february,) = await active_bills(site.account.id)
@@ -302,11 +293,11 @@ async def test_move_out_final_bill(utility: Utility) -> None:
     from store.models import Account, AccountHolder
 
     site = await utility.account()
-    await read(site, "1.8.0", "0", date(2026, 1, 8))
-    await read(site, "1.8.0", "300", date(2026, 2, 8))
+    await site.read("1.8.0", "0", date(2026, 1, 8))
+    await site.read("1.8.0", "300", date(2026, 2, 8))
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
-    await read(site, "1.8.0", "420", date(2026, 2, 24), read_type="move_out")
+    await site.read("1.8.0", "420", date(2026, 2, 24), read_type="move_out")
     bill_id = await final_bill(account_number=site.account.number, move_out_on=date(2026, 2, 24),
                                zone=ZONE)  # fmt: skip
     bill = await Bill.get(id=bill_id)
@@ -325,8 +316,8 @@ async def test_move_out_final_bill(utility: Utility) -> None:
 async def test_skips_are_counted_with_their_reasons(utility: Utility) -> None:
     no_reads = await utility.account()
     backwards = await utility.account()
-    await read(backwards, "1.8.0", "500", date(2026, 2, 8))
-    await read(backwards, "1.8.0", "499", date(2026, 3, 8))
+    await backwards.read("1.8.0", "500", date(2026, 2, 8))
+    await backwards.read("1.8.0", "499", date(2026, 3, 8))
     summary = await run("2026-03")
     assert summary.skipped == {
         "no opening read": 1,

@@ -33,7 +33,9 @@ def free_port() -> int:
 class FieldServer:
     def __init__(self, database_url: str, env: dict[str, str]) -> None:
         self.database_url = database_url
-        self.env = {**env, "PYTHONPATH": f"{HERE}:{HERE.parent / 'sync'}"}
+        # the repository root too: sync_helpers builds its rows with tests/factories.py
+        paths = (HERE, HERE.parent / "sync", HERE.parent.parent)
+        self.env = {**env, "PYTHONPATH": ":".join(str(p) for p in paths)}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None

@@ -6,18 +6,19 @@ from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
-from meterdata_helpers import Site, make_site, secret_hash
+from meterdata_helpers import secret_hash, smart_meter
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
 from api.ingest_route import ingest_route
 from gridbill.settings import Settings
 from store.models import PartnerClient
+from tests.factories import Site
 
 
 @pytest.fixture
 async def site(db: TortoiseContext) -> AsyncIterator[Site]:
-    yield await make_site()
+    yield await smart_meter()
 
 
 @pytest.fixture

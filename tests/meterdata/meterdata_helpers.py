@@ -6,26 +6,16 @@ import base64
 import functools
 import json
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.enums import AccountStatus, MeterKind, MeterStatus, RegisterUnit
+from domain.enums import MeterKind
 from domain.vee import VeeConfig
 from gridbill.passwords import hash_secret
 from services.meter_data.ingest import Format, IngestResult, ingest
-from store.models import (
-    Account,
-    BillingCycle,
-    Meter,
-    MeterInstallation,
-    MultiplierChange,
-    Premise,
-    Register,
-    ServicePoint,
-)
+from tests import factories as f
 
 SECRET = "head-end-secret-0123456789"
 IST = ZoneInfo("Asia/Kolkata")
@@ -34,56 +24,14 @@ START = datetime(2026, 3, 1, tzinfo=IST)  # local midnight, 1 March 2026
 STEP = timedelta(minutes=15)
 
 
-@dataclass
-class Site:
-    account: Account
-    meter: Meter
-    import_register: Register
-    export_register: Register
-    demand_register: Register
-
-
-_sites = 0
-
-
-async def make_site(
-    serial: str = "SM0001",
-    *,
-    ct: tuple[int, int] | None = None,
-    status: AccountStatus = AccountStatus.ACTIVE,
-    installed_at: datetime = INSTALLED,
-    digits: int = 6,
-) -> Site:
-    global _sites
-    _sites += 1
-    n = _sites
-    cycle, _ = await BillingCycle.get_or_create(code="C1", defaults={"name": "Cycle 1"})
-    premise = await Premise.create(
-        code=f"P{n}-{serial}", address_line1="1 MG Road", city="Pune", state="MH",
-        postal_code="411001",
-    )  # fmt: skip
-    point = await ServicePoint.create(code=f"SP{n}-{serial}", premise=premise)
-    account = await Account.create(
-        number=f"A-{serial}", service_point=point, category="domestic", sanctioned_load_w=5000,
-        billing_cycle=cycle, connected_on=date(2025, 6, 1), status=status,
-    )  # fmt: skip
-    meter = await Meter.create(serial=serial, kind=MeterKind.SMART, status=MeterStatus.INSTALLED)
-    installation = await MeterInstallation.create(
-        meter=meter, service_point=point, installed_at=installed_at
-    )
-    if ct is not None:
-        await MultiplierChange.create(
-            installation=installation, effective_from=installed_at, ct_primary_a=ct[0],
-            ct_secondary_a=ct[1],
-        )  # fmt: skip
-    imp = await Register.create(
-        meter=meter, obis_code="1.8.0", unit=RegisterUnit.KWH, digits=digits
-    )
-    exp = await Register.create(
-        meter=meter, obis_code="2.8.0", unit=RegisterUnit.KWH, digits=digits
-    )
-    dem = await Register.create(meter=meter, obis_code="1.6.0", unit=RegisterUnit.KW, digits=4)
-    return Site(account, meter, imp, exp, dem)
+async def smart_meter(serial: str = "SM0001", **overrides: Any) -> f.Site:
+    """A smart meter with import, export and demand registers, installed on 1 January 2026
+    at an account nobody holds yet (tests/factories.py ``site`` takes ``overrides``)."""
+    chosen: dict[str, Any] = {
+        "serial": serial, "kind": MeterKind.SMART, "obis": f.SMART_REGISTERS, "ct": None,
+        "installed_at": INSTALLED, "holder": False, **overrides,
+    }  # fmt: skip
+    return await f.site(**chosen)
 
 
 def kwh(wh: int) -> str:

@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from meterdata_helpers import START, Site, csv_text, day_profile, interval_rows, ndjson
+from meterdata_helpers import START, csv_text, day_profile, interval_rows, ndjson
 
 from store.models import IntervalReading
+from tests.factories import Site
 
 
 async def gridbill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

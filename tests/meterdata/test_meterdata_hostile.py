@@ -23,7 +23,6 @@ from meterdata_helpers import (
     SECRET,
     START,
     STEP,
-    Site,
     basic,
     day_profile,
     interval_rows,
@@ -39,6 +38,7 @@ from gridbill.settings import ConfigError
 from services.meter_data.vee_config import load_config
 from store.models import IntervalReading, RegisterRead, ValidationException
 from tests.conftest import make_settings
+from tests.factories import Site
 
 MARGIN = "GRIDBILL_INGEST_FUTURE_MARGIN_HOURS"
 
@@ -51,9 +51,7 @@ def good(at: datetime, wh: int = 100, **extra: Any) -> bytes:
 
 
 async def stored_starts(site: Site) -> list[datetime]:
-    rows = await IntervalReading.filter(register_id=site.import_register.id).order_by(
-        "interval_start"
-    )
+    rows = await IntervalReading.filter(register_id=site.register.id).order_by("interval_start")
     return [r.interval_start for r in rows]
 
 
@@ -135,9 +133,9 @@ async def test_huge_values_lose_only_their_own_row(http: httpx2.AsyncClient) -> 
 
 
 async def test_a_multiplier_cannot_push_a_value_past_the_column(db: object) -> None:
-    from meterdata_helpers import make_site
+    from meterdata_helpers import smart_meter
 
-    await make_site("CT0009", ct=(10**9, 1))
+    await smart_meter("CT0009", ct=(10**9, 1))
     rows = ndjson(interval_rows("CT0009", START, [999_999_999_999, 1]))
     result = await run_ingest(rows, series_checks=False)
     assert result.accepted == 1 and result.rejected_count == 1
@@ -240,7 +238,7 @@ def test_a_gaps_count_is_the_starts_it_stands_for(
 async def test_a_stored_far_apart_pair_does_not_slow_a_later_delivery(site: Site) -> None:
     """Values stored before the window existed (inserted directly, as an old server did)
     around a new delivery: the gap to them is one flagged gap, found in bounded time."""
-    register = site.import_register.id
+    register = site.register.id
     for at in (datetime(1901, 1, 1, tzinfo=UTC), datetime(8999, 12, 31, 9, 45, tzinfo=UTC)):
         await IntervalReading.create(
             register_id=register, interval_start=at, length_s=900, value_wh=1,

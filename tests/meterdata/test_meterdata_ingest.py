@@ -12,13 +12,12 @@ from meterdata_helpers import (
     IST,
     START,
     STEP,
-    Site,
     csv_text,
     day_profile,
     interval_rows,
-    make_site,
     ndjson,
     run_ingest,
+    smart_meter,
 )
 
 from domain.enums import ReadQuality, ReadSource
@@ -34,6 +33,7 @@ from store.models import (
     UsageMonthly,
     ValidationException,
 )
+from tests.factories import Site
 
 
 async def usage(site: Site, day: date, period: str = "") -> dict[str, Any] | None:
@@ -46,7 +46,7 @@ async def usage(site: Site, day: date, period: str = "") -> dict[str, Any] | Non
 
 async def values(site: Site) -> list[int]:
     return list(
-        await IntervalReading.filter(register_id=site.import_register.id)
+        await IntervalReading.filter(register_id=site.register.id)
         .order_by("interval_start")
         .values_list("value_wh", flat=True)
     )
@@ -83,7 +83,7 @@ async def test_accepted_then_duplicate_then_revised(site: Site) -> None:
         {"value_wh": 300, "source": ReadSource.SMART, "revision": 1},
         {"value_wh": 300, "source": ReadSource.SMART, "revision": 1},
     ]
-    reading = await IntervalReading.get(register_id=site.import_register.id, value_wh=250)
+    reading = await IntervalReading.get(register_id=site.register.id, value_wh=250)
     assert reading.revision == 2
     assert (await usage(site, date(2026, 3, 1)))["import_wh"] == 17_600 - 50 + 10  # type: ignore[index]
     assert (await UsageMonthly.get(account_id=site.account.id, month=date(2026, 3, 1),
@@ -101,7 +101,7 @@ async def test_a_lower_revision_lowers_the_days_maximum(site: Site) -> None:
 
 
 async def test_csv_and_ndjson_are_the_same_delivery(db: object) -> None:
-    a, b = await make_site("CSV1"), await make_site("JSON1")
+    a, b = await smart_meter("CSV1"), await smart_meter("JSON1")
     profile = day_profile(120)
     csv_rows = interval_rows("CSV1", START, profile)
     for row in csv_rows:
@@ -189,7 +189,7 @@ async def test_the_same_interval_twice_in_one_delivery(site: Site) -> None:
                                 series_checks=False)  # fmt: skip
     assert (conflict.accepted, conflict.revised) == (2, 2)
     first = await IntervalReading.get(
-        register_id=site.import_register.id, interval_start=START.astimezone(UTC)
+        register_id=site.register.id, interval_start=START.astimezone(UTC)
     )
     assert (first.value_wh, first.quality, first.revision) == (600, ReadQuality.SUSPECT, 3)
     flagged = await ValidationException.get(interval_reading_id=first.id)
@@ -197,7 +197,7 @@ async def test_the_same_interval_twice_in_one_delivery(site: Site) -> None:
 
 
 async def test_the_multiplier_is_applied_to_interval_energy(db: object) -> None:
-    site = await make_site("CT0001", ct=(200, 5))
+    site = await smart_meter("CT0001", ct=(200, 5))
     await run_ingest(ndjson(interval_rows("CT0001", START, [10, 12])), series_checks=False)
     assert await values(site) == [400, 480]
     assert (await usage(site, date(2026, 3, 1)))["import_wh"] == 880  # type: ignore[index]
@@ -224,7 +224,7 @@ async def test_timing_rules_and_the_head_ends_own_quality(site: Site) -> None:
     }
     assert set(found) == {"head_end_suspect", "future_read"}  # within the margin: suspect
     estimated = await IntervalReading.get(
-        register_id=site.import_register.id, interval_start=START.astimezone(UTC)
+        register_id=site.register.id, interval_start=START.astimezone(UTC)
     )
     assert (estimated.quality, estimated.estimation_method) == (ReadQuality.ESTIMATED, "head_end")
     day = await usage(site, date(2026, 3, 1))
@@ -304,5 +304,5 @@ async def test_three_versions_of_one_interval_in_one_delivery(site: Site) -> Non
     rows = [dict(interval_rows("SM0001", START, [v])[0]) for v in (100, 200, 300)]
     result = await run_ingest(ndjson(rows), series_checks=False)
     assert (result.accepted, result.revised) == (1, 2)
-    reading = await IntervalReading.get(register_id=site.import_register.id)
+    reading = await IntervalReading.get(register_id=site.register.id)
     assert (reading.value_wh, reading.revision, reading.quality) == (300, 3, ReadQuality.SUSPECT)

@@ -8,21 +8,20 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from meterdata_helpers import INSTALLED, make_site
+from meterdata_helpers import INSTALLED, smart_meter
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
 
-from domain.enums import MeterKind, ReadQuality, ReadSource, RegisterUnit
+from domain.enums import MeterKind, MeterStatus, ReadQuality, ReadSource
 from store.db import migrate, open_database
 from store.models import (
     IntervalReading,
-    Meter,
-    Register,
     RegisterRead,
     UsageDaily,
     ValidationException,
 )
 from store.tortoise_config import tortoise_config
+from tests import factories as f
 
 MIGRATION = "0005_meterdata_quarantine"
 FAR = datetime(8999, 12, 31, 9, 45, tzinfo=UTC)
@@ -54,8 +53,8 @@ async def test_the_migration_quarantines_what_ingestion_now_refuses(
         await Tortoise.close_connections()
 
     async with open_database(fresh_database_url):
-        site = await make_site()
-        register = site.import_register.id
+        site = await smart_meter()
+        register = site.register.id
         good = await _interval(register, GOOD)
         far = await _interval(register, FAR)
         early = await _interval(register, EARLY)
@@ -66,10 +65,8 @@ async def test_the_migration_quarantines_what_ingestion_now_refuses(
         read_far = await _read(register, FAR)
         read_billed = await _read(register, FAR, billed=True)
         read_early = await _read(register, EARLY)
-        stock = await Meter.create(serial="STOCK1", kind=MeterKind.SMART)
-        stock_register = await Register.create(
-            meter=stock, obis_code="1.8.0", unit=RegisterUnit.KWH
-        )
+        stock = await f.meter(serial="STOCK1", kind=MeterKind.SMART, status=MeterStatus.IN_STORE)
+        stock_register = await f.register(stock)
         never = await _interval(stock_register.id, GOOD)
         await UsageDaily.create(account=site.account, day=date(8999, 12, 31), import_wh=100)
         await UsageDaily.create(account=site.account, day=date(2026, 3, 1), import_wh=100)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from meterdata_helpers import IST, Site, ndjson, run_ingest
+from meterdata_helpers import IST, ndjson, run_ingest
 
 from domain.access import Caller
 from domain.enums import Role
@@ -12,6 +12,7 @@ from gridbill.settings import Settings
 from services.meter_data import vee_review
 from services.viewer import Viewer
 from store.models import ReaderMessage, RegisterRead, User, ValidationException
+from tests.factories import Site
 
 
 async def test_rejected_and_replaced_reads_become_reader_messages(

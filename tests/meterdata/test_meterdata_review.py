@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import strawberry
-from meterdata_helpers import IST, START, STEP, Site, day_profile, interval_rows, ndjson, run_ingest
+from meterdata_helpers import IST, START, STEP, day_profile, interval_rows, ndjson, run_ingest
 from strawberry.schema.config import StrawberryConfig
 
 from api.context import Context
@@ -30,6 +30,7 @@ from store.models import (
     User,
     ValidationException,
 )
+from tests.factories import Site
 
 
 @pytest.fixture

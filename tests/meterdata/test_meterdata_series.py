@@ -5,28 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from meterdata_helpers import (
-    IST,
-    START,
-    STEP,
-    Site,
-    day_profile,
-    interval_rows,
-    ndjson,
-    run_ingest,
-)
+from meterdata_helpers import IST, START, STEP, day_profile, interval_rows, ndjson, run_ingest
 
 from domain.enums import ReadQuality, ReadSource
 from domain.vee import VeeConfig
 from services.meter_data import aggregates
 from services.meter_data.vee_estimation import estimate_register_read
 from store.models import IntervalReading, RegisterRead, UsageDaily, ValidationException
+from tests.factories import Site
 
 
 async def series(site: Site) -> list[tuple[int, str, str]]:
     return [
         (r["value_wh"], r["quality"].value, r["estimation_method"])
-        for r in await IntervalReading.filter(register_id=site.import_register.id)
+        for r in await IntervalReading.filter(register_id=site.register.id)
         .order_by("interval_start")
         .values("value_wh", "quality", "estimation_method")
     ]
@@ -58,7 +50,7 @@ async def test_a_short_gap_is_interpolated_then_replaced_by_real_data(site: Site
     late = await run_ingest(ndjson(rows[2:4]))  # the meter's own values arrive
     assert late.revised == 2
     assert [v[:2] for v in await series(site)] == [(v, "valid") for v in values]
-    estimate = await IntervalReading.get(register_id=site.import_register.id, value_wh=125)
+    estimate = await IntervalReading.get(register_id=site.register.id, value_wh=125)
     assert estimate.source is ReadSource.SMART and estimate.revision == 2
     assert await day_use(site, date(2026, 3, 1)) == (753, 0)
 
@@ -116,7 +108,7 @@ async def test_daily_high_low_and_zero_use(site: Site) -> None:
         "2026-03-13": "zero_consumption",
     }
     high = await IntervalReading.filter(
-        register_id=site.import_register.id, quality=ReadQuality.SUSPECT
+        register_id=site.register.id, quality=ReadQuality.SUSPECT
     ).count()
     assert high == 96 * 3 and result.suspect == 96 * 3
     assert await day_use(site, date(2026, 3, 11)) is None  # held back until reviewed
@@ -156,9 +148,9 @@ async def test_a_register_read_estimated_for_billing(site: Site) -> None:
               "reading": str(1000 + 12 * d)} for d in range(10)]  # fmt: skip
     await run_ingest(ndjson(reads))
     at = (t + timedelta(days=14)).astimezone(UTC)
-    first = await estimate_register_read(register_id=site.import_register.id, at=at)
+    first = await estimate_register_read(register_id=site.register.id, at=at)
     assert first["created"] and first["value_milli"] == (1000 + 12 * 14) * 1000
-    again = await estimate_register_read(register_id=site.import_register.id, at=at)
+    again = await estimate_register_read(register_id=site.register.id, at=at)
     assert (again["id"], again["created"]) == (first["id"], False)
     read = await RegisterRead.get(id=first["id"])
     assert (read.quality, read.source, read.estimation_method) == (

@@ -9,7 +9,8 @@ from domain.enums import Role
 from gridbill.settings import Settings
 from notifications.dispatcher import Dispatcher, Summary, channels
 from store.models import Bill, Customer, DeviceToken, User
-from tests.billing.billing_factories import Site, Utility, issue, read, run
+from tests import factories as f
+from tests.billing.billing_factories import Utility, issue, run
 
 # 12:00 IST on a day after any row a test writes: outside any quiet hours.
 NOON = datetime(2030, 3, 11, 6, 30, tzinfo=UTC)
@@ -24,7 +25,7 @@ async def reachable(
     signed_up: bool = True,
     device: str | None = None,
     threshold_wh: int | None = None,
-) -> tuple[Site, User | None]:
+) -> tuple[f.Site, User | None]:
     site = await utility.account()
     await Customer.filter(id=site.customer.id).update(
         email=email, phone=phone, language=language, high_usage_threshold_wh=threshold_wh,
@@ -41,10 +42,10 @@ async def reachable(
     return site, user
 
 
-async def billed(site: Site, kwh: tuple[str, ...] = ("0", "100")) -> list[Bill]:
+async def billed(site: f.Site, kwh: tuple[str, ...] = ("0", "100")) -> list[Bill]:
     """Reads on the 8th of Jan, Feb… and each month billed and issued on the 11th."""
     for i, value in enumerate(kwh):
-        await read(site, "1.8.0", value, date(2026, 1 + i, 8))
+        await site.read("1.8.0", value, date(2026, 1 + i, 8))
     for i in range(1, len(kwh)):
         period = f"2026-{1 + i:02d}"
         await run(period)

@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 from domain.enums import OutboxStatus
 from gridbill.settings import Settings
 from store.models import NotificationAttempt, OutboxMessage
-from tests.billing.billing_factories import Utility, issue, read, run
+from tests.billing.billing_factories import Utility, issue, run
 from tests.notifications.conftest import free_socket
 from tests.notifications.notify_helpers import dispatch, reachable
 
@@ -102,8 +102,8 @@ async def test_a_worker_killed_mid_delivery_loses_and_repeats_nothing(
     controller, handler = stalling_smtp
     for n in range(CUSTOMERS):
         site, _ = await reachable(utility, email=f"c{n}@example.com", phone=None, signed_up=False)
-        await read(site, "1.8.0", "0", date(2026, 1, 8))
-        await read(site, "1.8.0", str(100 + n), date(2026, 2, 8))
+        await site.read("1.8.0", "0", date(2026, 1, 8))
+        await site.read("1.8.0", str(100 + n), date(2026, 2, 8))
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
     assert await OutboxMessage.filter(status=OutboxStatus.PENDING).count() == CUSTOMERS
@@ -144,8 +144,8 @@ async def test_concurrent_dispatchers_claim_disjoint_rows(
 
     for n in range(CUSTOMERS):
         site, _ = await reachable(utility, email=f"d{n}@example.com", phone=None, signed_up=False)
-        await read(site, "1.8.0", "0", date(2026, 1, 8))
-        await read(site, "1.8.0", "50", date(2026, 2, 8))
+        await site.read("1.8.0", "0", date(2026, 1, 8))
+        await site.read("1.8.0", "50", date(2026, 2, 8))
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
     results = await asyncio.gather(*(dispatch(notify_settings, worker=f"w{i}") for i in range(3)))
@@ -172,8 +172,8 @@ async def test_two_gridbill_workers_on_procrastinate_deliver_each_notification_o
     handler.stall_at = 0  # never stall
     for n in range(CUSTOMERS * 2):
         site, _ = await reachable(utility, email=f"w{n}@example.com", phone=None, signed_up=False)
-        await read(site, "1.8.0", "0", date(2026, 1, 8))
-        await read(site, "1.8.0", "70", date(2026, 2, 8))
+        await site.read("1.8.0", "0", date(2026, 1, 8))
+        await site.read("1.8.0", "70", date(2026, 2, 8))
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
     await ensure_schema(settings)

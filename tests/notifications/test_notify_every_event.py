@@ -27,7 +27,8 @@ from services.payments.offline import bounce_cheque, record_offline_payment
 from services.payments.settlement import notify
 from services.viewer import Viewer
 from store.models import Bill, OutboxMessage, Payment, User
-from tests.billing.billing_factories import Site, Utility, issue, read, run
+from tests import factories as f
+from tests.billing.billing_factories import Utility, issue, run
 from tests.notifications.notify_helpers import dispatch, reachable
 from tests.notifications.receivers import Receivers, by_message_id, read_mails
 
@@ -42,19 +43,19 @@ def channels_of(event: str) -> set[NotificationChannel]:
 GAPS = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}|\bNone\b|Undefined|\[\]")
 
 
-async def customer(utility: Utility, n: int, language: str) -> tuple[Site, User]:
+async def customer(utility: Utility, n: int, language: str) -> tuple[f.Site, User]:
     site, user = await reachable(
         utility, email=f"c{n}@example.com", phone=f"+9198000000{n:02d}", language=language,
         device=f"device-{n}", threshold_wh=50_000,
     )  # fmt: skip
     assert user is not None
     await set_preferences(user.id, [Preference(e, NotificationChannel.SMS, True) for e in EVENTS])
-    await read(site, "1.8.0", "0", date(2026, 1, 8))
-    await read(site, "1.8.0", "120", date(2026, 2, 8))  # no read in March: estimated
+    await site.read("1.8.0", "0", date(2026, 1, 8))
+    await site.read("1.8.0", "120", date(2026, 2, 8))  # no read in March: estimated
     return site, user
 
 
-async def every_event(settings: Settings, sites: list[tuple[Site, User]]) -> None:
+async def every_event(settings: Settings, sites: list[tuple[f.Site, User]]) -> None:
     await run("2026-02")
     await issue("2026-02", date(2026, 2, 11))
     staff = Viewer(caller=Caller(role=Role.STAFF), label="staff")

@@ -1,47 +1,28 @@
-"""Payments fixtures: the sandbox gateway in a thread, our webhook endpoint served over
-HTTP on the test's event loop."""
+"""Payments fixtures: settings pointed at the payment sandbox (tests/conftest.py ``sandbox``),
+our webhook endpoint served over HTTP on the test's event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import uvicorn
-from payments_helpers import KEY_ID, KEY_SECRET, WEBHOOK_SECRET
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
 from api.webhooks_route import webhook_routes
-from gateway import GatewayConfig, SandboxGateway
-from gridbill.settings import Settings, load_settings
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxGateway]:
-    config = GatewayConfig(
-        key_id=KEY_ID, key_secret=KEY_SECRET, webhook_secret=WEBHOOK_SECRET, retry_base_s=0.05
-    )
-    with SandboxGateway(config) as gateway:
-        yield gateway
+from gateway import SandboxGateway
+from gridbill.settings import Settings
+from tests.conftest import make_settings
+from tests.payment_sandbox import razorpay_env
 
 
 @pytest.fixture
 def pay_settings(database_url: str, tmp_path: Path, sandbox: SandboxGateway) -> Settings:
-    return load_settings(
-        {
-            "GRIDBILL_ENV": "test",
-            "DATABASE_URL": database_url,
-            "GRIDBILL_VAR_DIR": str(tmp_path / "var"),
-            "GRIDBILL_SECRET_KEY": "test-secret-key-" + "x" * 40,
-            "RAZORPAY_KEY_ID": KEY_ID,
-            "RAZORPAY_KEY_SECRET": KEY_SECRET,
-            "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "RAZORPAY_BASE_URL": sandbox.url,
-        }
-    )
+    return make_settings(database_url, tmp_path / "var", **razorpay_env(sandbox))
 
 
 @pytest.fixture

@@ -9,21 +9,11 @@ from typing import Any
 
 import httpx2
 
-from domain.enums import AccountCategory, BillStatus
 from gateway import SandboxGateway
-from store.models import (
-    Account,
-    AccountHolder,
-    Bill,
-    BillingCycle,
-    Customer,
-    Premise,
-    ServicePoint,
-)
+from store.models import Account
+from tests import factories as f
+from tests.payment_sandbox import KEY_ID
 
-KEY_ID = "rzp_test_gridbill"
-KEY_SECRET = "sandbox_key_secret_for_tests"
-WEBHOOK_SECRET = "sandbox_webhook_secret_for_tests"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "razorpay"
 
 
@@ -49,44 +39,15 @@ async def checkout(sandbox: SandboxGateway, order_id: str, outcome: str = "succe
 async def make_account(
     number: str = "ACC-0001", *, bills: tuple[int, ...] = (50_000, 30_000)
 ) -> Account:
-    """An active account with a customer who has an e-mail, and issued bills, oldest first."""
-    cycle = await BillingCycle.create(code=f"C-{number}", name="Cycle")
-    premise = await Premise.create(
-        code=f"P-{number}",
-        address_line1="1 Main Road",
-        city="Pune",
-        state="Maharashtra",
-        postal_code="411001",
-    )
-    point = await ServicePoint.create(code=f"SP-{number}", premise=premise)
-    account = await Account.create(
-        number=number,
-        service_point=point,
-        category=AccountCategory.DOMESTIC,
-        sanctioned_load_w=3000,
-        billing_cycle=cycle,
-        connected_on=date(2025, 1, 1),
-    )
-    customer = await Customer.create(
+    """An active account (tests/factories.py) held by a customer with an e-mail, on a cycle
+    of its own, with issued bills of these totals (paise) from January 2026, oldest first."""
+    holder = await f.customer(
         number=f"CUST-{number}", name="Asha Rao", email="asha@example.com", phone="+919800000001"
     )
-    await AccountHolder.create(account=account, customer=customer, move_in_on=date(2025, 1, 1))
+    account = await f.account(
+        number=number, billing_cycle=await f.cycle(f"C-{number}"), holder=holder,
+        connected_on=date(2025, 1, 1), move_in_on=date(2025, 1, 1),
+    )  # fmt: skip
     for i, total in enumerate(bills):
-        await add_bill(account, customer, date(2026, 1 + i, 1), total)
+        await f.issued_bill(account, holder, date(2026, 1 + i, 1), total)
     return account
-
-
-async def add_bill(account: Account, customer: Customer, start: date, total: int) -> Bill:
-    return await Bill.create(
-        account=account,
-        customer=customer,
-        period_start=start,
-        period_end=start.replace(day=28),
-        active_period=start,
-        status=BillStatus.ISSUED,
-        total_paise=total,
-        charges_paise=total,
-        payable_paise=total,
-        issue_date=start.replace(day=28),
-        due_date=start.replace(day=28),
-    )

@@ -6,7 +6,7 @@ import random
 from datetime import date
 
 import pytest
-from payments_helpers import add_bill, make_account
+from payments_helpers import make_account
 from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 
@@ -15,6 +15,7 @@ from gridbill.settings import Settings
 from services.payments.offline import bounce_cheque, record_offline_payment
 from services.payments.settlement import apply_account_credit, lock_account
 from store.models import AccountHolder, Bill, LedgerEntry, Payment, PaymentAllocation
+from tests import factories as f
 
 DAY = date(2026, 3, 1)
 
@@ -52,7 +53,7 @@ async def test_random_history_keeps_the_books(
         op = rnd.choice(["bill", "cash", "cheque", "bounce"])
         if op == "bill":
             start = date(2024 + step // 12, step % 12 + 1, 1)
-            bill = await add_bill(account, customer, start, rnd.randint(1, 9) * 10_000)
+            bill = await f.issued_bill(account, customer, start, rnd.randint(1, 9) * 10_000)
             await LedgerEntry.create(
                 account=account, kind=LedgerKind.BILL, amount_paise=bill.total_paise,
                 source_key=f"bill:{bill.id}", effective_on=start, bill=bill,

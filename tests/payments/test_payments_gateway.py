@@ -8,21 +8,21 @@ import hmac
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 import razorpay
 import uvicorn
-from payments_helpers import FIXTURES, KEY_ID, KEY_SECRET, WEBHOOK_SECRET
+from payments_helpers import FIXTURES
 from razorpay.errors import BadRequestError, SignatureVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway import GatewayConfig, SandboxGateway, sign_payment, sign_webhook
+from gateway import SandboxGateway, sign_payment, sign_webhook
+from tests.payment_sandbox import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, sandbox_config
 
 SDK_FIXTURE = FIXTURES / "sdk_test_payment_authorized_webhook__razorpay-python.json"
 
@@ -62,15 +62,8 @@ def test_signature_vectors_from_the_docs_and_sdk() -> None:
         )
 
 
-@pytest.fixture
-def gw() -> Iterator[SandboxGateway]:
-    config = GatewayConfig(KEY_ID, KEY_SECRET, WEBHOOK_SECRET, retry_base_s=0.02, max_attempts=4)
-    with SandboxGateway(config) as gateway:
-        yield gateway
-
-
-def test_orders_payments_refunds_through_the_sdk(gw: SandboxGateway) -> None:
-    client = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=gw.url)
+def test_orders_payments_refunds_through_the_sdk(sandbox: SandboxGateway) -> None:
+    client = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=sandbox.url)
     order = client.order.create(
         {"amount": 5000, "currency": "INR", "receipt": "receipt#1", "notes": {"key1": "value3"}}
     )
@@ -84,9 +77,9 @@ def test_orders_payments_refunds_through_the_sdk(gw: SandboxGateway) -> None:
         client.order.create({"amount": 99, "currency": "INR"})
     assert client.order.create({"amount": 100, "currency": "INR"})["amount"] == 100
     with pytest.raises(BadRequestError):
-        razorpay.Client(auth=(KEY_ID, "wrong"), base_url=gw.url).order.fetch(order["id"])
+        razorpay.Client(auth=(KEY_ID, "wrong"), base_url=sandbox.url).order.fetch(order["id"])
 
-    result = httpx2.post(f"{gw.url}/sandbox/checkout", json={"order_id": order["id"]}).json()
+    result = httpx2.post(f"{sandbox.url}/sandbox/checkout", json={"order_id": order["id"]}).json()
     assert client.utility.verify_payment_signature({**result, "razorpay_order_id": order["id"]})
     payment = client.payment.fetch(result["razorpay_payment_id"])
     assert (payment["status"], payment["captured"], payment["amount"]) == ("captured", True, 5000)
@@ -156,24 +149,24 @@ class FlakyReceiver:
         self.sock.close()
 
 
-def wait_idle(gw: SandboxGateway) -> None:
+def wait_idle(sandbox: SandboxGateway) -> None:
     deadline = time.monotonic() + 10
     time.sleep(0.05)
-    while gw.state.pending:
+    while sandbox.state.pending:
         assert time.monotonic() < deadline
         time.sleep(0.02)
 
 
-def test_webhooks_are_signed_and_retried_with_backoff(gw: SandboxGateway) -> None:
+def test_webhooks_are_signed_and_retried_with_backoff(sandbox: SandboxGateway) -> None:
     with FlakyReceiver(failures=2) as receiver:
-        gw.config.webhook_url = receiver.url
-        client = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=gw.url)
+        sandbox.config.webhook_url = receiver.url
+        client = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=sandbox.url)
         order = client.order.create({"amount": 1000, "currency": "INR"})
         httpx2.post(
-            f"{gw.url}/sandbox/checkout", json={"order_id": order["id"], "outcome": "failure"}
+            f"{sandbox.url}/sandbox/checkout", json={"order_id": order["id"], "outcome": "failure"}
         )
-        wait_idle(gw)
-    (delivery,) = gw.state.deliveries
+        wait_idle(sandbox)
+    (delivery,) = sandbox.state.deliveries
     assert (delivery.event, delivery.attempts, delivery.delivered) == ("payment.failed", 3, True)
     assert delivery.errors == ["HTTP 500", "HTTP 500"]
     assert len({event_id for event_id, _, _ in receiver.received}) == 1  # same id on retries
@@ -182,16 +175,16 @@ def test_webhooks_are_signed_and_retried_with_backoff(gw: SandboxGateway) -> Non
         assert body.endswith(b"\n")
 
 
-def test_out_of_order_and_duplicate_delivery(gw: SandboxGateway) -> None:
+def test_out_of_order_and_duplicate_delivery(sandbox: SandboxGateway) -> None:
     with FlakyReceiver(failures=0) as receiver:
-        gw.config.webhook_url = receiver.url
-        gw.config.out_of_order = True
-        gw.config.duplicate = True
-        client = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=gw.url)
+        sandbox.config.webhook_url = receiver.url
+        sandbox.config.out_of_order = True
+        sandbox.config.duplicate = True
+        client = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=sandbox.url)
         order = client.order.create({"amount": 1000, "currency": "INR"})
-        httpx2.post(f"{gw.url}/sandbox/checkout", json={"order_id": order["id"]})
-        wait_idle(gw)
-    events = [d.event for d in gw.state.deliveries]
+        httpx2.post(f"{sandbox.url}/sandbox/checkout", json={"order_id": order["id"]})
+        wait_idle(sandbox)
+    events = [d.event for d in sandbox.state.deliveries]
     assert list(dict.fromkeys(events)) == ["order.paid", "payment.captured", "payment.authorized"]
     assert sorted(events) == sorted(events[:3] * 2)
     assert len(receiver.received) == 6
@@ -219,8 +212,7 @@ def test_gateway_command_refuses_without_secrets(tmp_path: Path) -> None:
 
 
 def test_gateway_stops_cleanly() -> None:
-    config = GatewayConfig(KEY_ID, KEY_SECRET, WEBHOOK_SECRET)
-    gateway = SandboxGateway(config).start()
+    gateway = SandboxGateway(sandbox_config()).start()
     assert httpx2.get(f"{gateway.url}/sandbox/status").json() == {"pending": 0, "deliveries": []}
     gateway.stop()
     with pytest.raises(httpx2.ConnectError):

@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from payments_helpers import WEBHOOK_SECRET, make_account
+from payments_helpers import make_account
 from tortoise.context import TortoiseContext
 
 from domain.enums import PaymentMethod, PaymentStatus
@@ -21,6 +21,7 @@ from gateway import sign_webhook
 from gridbill.settings import Settings
 from services.payments.online import handle_webhook
 from store.models import Account, GatewayEvent, Payment
+from tests.payment_sandbox import WEBHOOK_SECRET
 
 ORDER = "order_hostile0001"
 

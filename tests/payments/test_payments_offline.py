@@ -6,7 +6,7 @@ import asyncio
 from datetime import date
 
 import pytest
-from payments_helpers import add_bill, checkout, make_account, wait_delivered
+from payments_helpers import checkout, make_account, wait_delivered
 from tortoise.context import TortoiseContext
 from tortoise.functions import Sum
 
@@ -21,6 +21,7 @@ from services.payments.refunds import refund_payment
 from services.payments.settlement import apply_account_credit, lock_account
 from services.payments.statement import account_statement
 from store.models import Adjustment, AuditLog, Bill, LedgerEntry, Payment, PaymentAllocation, Refund
+from tests import factories as f
 
 TODAY = date(2026, 3, 10)
 
@@ -164,7 +165,7 @@ async def test_credit_applies_to_the_next_bill(db: TortoiseContext, pay_settings
         received_on=TODAY,
     )  # fmt: skip
     customer = (await account.holders.all().prefetch_related("customer"))[0].customer
-    bill = await add_bill(account, customer, date(2026, 3, 1), 45_000)
+    bill = await f.issued_bill(account, customer, date(2026, 3, 1), 45_000)
     from tortoise.transactions import in_transaction
 
     async with in_transaction():

@@ -7,7 +7,7 @@ import json
 
 import httpx2
 import pytest
-from payments_helpers import FIXTURES, WEBHOOK_SECRET, checkout, make_account, wait_delivered
+from payments_helpers import FIXTURES, checkout, make_account, wait_delivered
 from tortoise.context import TortoiseContext
 
 from domain.enums import PaymentStatus
@@ -23,6 +23,7 @@ from store.models import (
     Payment,
     PaymentAllocation,
 )
+from tests.payment_sandbox import WEBHOOK_SECRET
 
 
 async def ledger_keys() -> list[str]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 import razorpay
-from payments_helpers import KEY_ID, KEY_SECRET, checkout, make_account
+from payments_helpers import checkout, make_account
 from tortoise.context import TortoiseContext
 
 from cli.reconcile import add_parser, cmd_reconcile
@@ -22,6 +22,7 @@ from services.reports.reconciliation import reconciliation
 from services.reports.scope import resolve_scope
 from store.db import open_database
 from store.models import GatewayRecord, LedgerEntry, Payment
+from tests.payment_sandbox import KEY_ID, KEY_SECRET
 
 
 def today(settings: Settings) -> datetime:

@@ -8,7 +8,8 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,30 +17,18 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from domain.access import Caller
-from domain.enums import AccountCategory, MeterKind, ReadQuality, ReadSource, RegisterUnit, Role
+from domain.enums import MeterStatus, Role
 from domain.vee import VeeConfig
 from gridbill.settings import Settings
 from services.field import routes
 from services.viewer import Viewer
 from store.db import open_database
-from store.models import (
-    Account,
-    BillingCycle,
-    FieldDevice,
-    Meter,
-    MeterInstallation,
-    Premise,
-    Register,
-    RegisterRead,
-    Route,
-    RouteStop,
-    ServicePoint,
-    User,
-)
+from store.models import BillingCycle, FieldDevice, Meter, Register, Route, RouteStop, User
 from sync import devices
 from sync.protocol import Batch, parse_batch
 from sync.push import PushResult, push
 from sync.routes import sync_routes
+from tests import factories as f
 
 ZONE = ZoneInfo("Asia/Kolkata")
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
@@ -68,33 +57,25 @@ class World:
 async def _meter(
     n: int, cycle: BillingCycle, route: Route | None, digits: int = 5
 ) -> tuple[Meter, Register]:
-    premise = await Premise.create(
-        code=f"P{n}", address_line1=f"{n} MG Road", city="Pune", state="MH", postal_code="411001",
-        latitude=18.5 + n / 1000, longitude=73.8, access_notes="dog in yard" if n == 0 else "",
+    premise = {
+        "code": f"P{n}", "address_line1": f"{n} MG Road", "state": "MH",
+        "latitude": 18.5 + n / 1000, "longitude": 73.8,
+        "access_notes": "dog in yard" if n == 0 else "",
+    }  # fmt: skip
+    site = await f.site(
+        holder=False, number=f"A{n:04d}", point_code=f"SP{n}", premise=premise,
+        billing_cycle=cycle, load_w=5000, serial=f"M{n:05d}", meter_status=MeterStatus.IN_STORE,
+        ct=None, digits=digits,
     )  # fmt: skip
-    point = await ServicePoint.create(code=f"SP{n}", premise=premise)
-    await Account.create(
-        number=f"A{n:04d}", service_point=point, category=AccountCategory.DOMESTIC,
-        sanctioned_load_w=5000, billing_cycle=cycle, connected_on=date(2020, 1, 1),
-    )  # fmt: skip
-    meter = await Meter.create(serial=f"M{n:05d}", kind=MeterKind.MANUAL)
-    await MeterInstallation.create(
-        meter=meter, service_point=point, installed_at=datetime(2020, 1, 1, tzinfo=UTC)
-    )
-    register = await Register.create(
-        meter=meter, obis_code="1.8.0", unit=RegisterUnit.KWH, digits=digits
-    )
+    meter, register = site.meter, site.register
     if route is not None:
         await RouteStop.create(
             route=route, meter=meter, active_meter=meter.id, sequence=10 * (n + 1)
         )
     # Two earlier monthly reads: the older one billed.
     for months_ago, value, billed in ((2, 10_000_000, True), (1, 10_300_000, False)):
-        await RegisterRead.create(
-            client_uuid=uuid.uuid4(), register=register, value_milli=value + n * 1000,
-            read_at=NOW - timedelta(days=30 * months_ago), source=ReadSource.MANUAL,
-            quality=ReadQuality.VALID, received_at=NOW - timedelta(days=30 * months_ago), billed=billed,
-        )  # fmt: skip
+        when = NOW - timedelta(days=30 * months_ago)
+        await f.read(register, Decimal(value + n * 1000) / 1000, when, billed=billed)
     return meter, register
 
 

@@ -21,6 +21,8 @@ def body(items: list, **extra) -> bytes:  # type: ignore[no-untyped-def, type-ar
 def test_batch_level_refusals() -> None:
     for raw, code in [
         (b"{", "bad_json"),
+        (body([{"kind": "read", "value_milli": float("inf")}]), "bad_json"),  # Infinity
+        (body([], app_version=float("nan")), "bad_json"),
         (b"[]", "bad_batch"),
         (body([], protocol=2), "unsupported_protocol"),
         (body([], batch_id="nope"), "bad_uuid"),

@@ -16,11 +16,19 @@ from typing import Any
 import pytest
 from sync_helpers import STAFF, ZONE, World, hand_over, move_meter
 
-from domain.enums import AccountStatus, MeterKind, ReadQuality, ReadSource, RegisterUnit
+from domain.enums import (
+    AccountStatus,
+    MeterKind,
+    MeterStatus,
+    ReadQuality,
+    ReadSource,
+    RegisterUnit,
+)
 from services.field import office, routes
 from services.meter_data import meters
-from store.models import Account, FieldDevice, Meter, Premise, RegisterRead, RouteStop
+from store.models import Account, FieldDevice, Premise, RegisterRead, RouteStop
 from sync.pull import BadLimit, pull
+from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -48,7 +56,7 @@ async def downloaded(world: World, name: str = "a") -> str:
 
 async def test_a_stop_added_removed_and_reordered(world: World) -> None:
     cursor = await downloaded(world)
-    spare = await Meter.create(serial="M-SPARE", kind=MeterKind.MANUAL)
+    spare = await f.meter(serial="M-SPARE", status=MeterStatus.IN_STORE)
     added = await routes.add_stop(STAFF, route_id=world.route.id, meter_id=spare.id, sequence=None)
     changes, cursor = await pull_all(world.devices["a"], cursor)
     assert set(changes["stops"]) == {added.id} and not changes["tombstones"]
@@ -112,7 +120,7 @@ async def test_meter_and_register_changes(world: World) -> None:
     registers = {r["obis_code"]: r["is_billing"] for r in changes["stops"][stop.id]["registers"]}
     assert registers == {"1.8.0": True, "2.8.0": False}
 
-    new_meter = await Meter.create(serial="M-NEW", kind=MeterKind.PROBE)
+    new_meter = await f.meter(serial="M-NEW", kind=MeterKind.PROBE, status=MeterStatus.IN_STORE)
     await meters.add_register(
         STAFF, meter_id=new_meter.id, spec=meters.RegisterSpec("1.8.0", RegisterUnit.KWH)
     )

@@ -25,7 +25,8 @@ from store.models import (
     ValidationException,
 )
 from sync import devices
-from tests.billing.billing_factories import Utility, at, read, run
+from tests.billing.billing_factories import Utility, run
+from tests.factories import at
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -128,7 +129,7 @@ async def test_a_failed_validation_leaves_the_push_done_and_the_safety_net_judge
 async def test_a_bill_run_bills_the_pushed_read(backend: str) -> None:
     utility = await Utility.create()
     site = await utility.account()
-    await read(site, "1.8.0", "1000", date(2026, 2, 8))
+    await site.read("1.8.0", "1000", date(2026, 2, 8))
     meter_id = site.install.meter_id  # type: ignore[attr-defined]
     reader = await User.create(
         email="walker@gridbill.example", full_name="Walker", role=Role.METER_READER
