@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands import help_for
-from domain.report_shapes import indian_grouping
+from domain.report_shapes import figure
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.reports.catalog import NAMES, Report
@@ -95,7 +95,7 @@ def _heading(name: str, report: Report) -> str:
 
 def _text(value: Cell, kind: Kind) -> str:
     if kind in PLACES and isinstance(value, int | Decimal):
-        return indian_grouping(value, PLACES[kind])
+        return figure(value, PLACES[kind])
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from domain import indian_format
+
 RATIO = Decimal("0.0001")
 
 
@@ -29,21 +31,8 @@ def share(part: int, whole: int) -> Decimal:
     return (Decimal(part) / Decimal(whole)).quantize(RATIO, rounding=ROUND_HALF_UP)
 
 
-def indian_grouping(value: Decimal | int, places: int = 0) -> str:
-    """A number with Indian digit grouping: ``1234567.5`` → ``12,34,567.50`` (2 places).
-
-    The last three integer digits form one group, the rest go in pairs (lakh, crore).
-    """
+def figure(value: Decimal | int, places: int = 0) -> str:
+    """A report figure for people: rounded half up to ``places``, then in Indian grouping
+    (``domain.indian_format``, as bills and the console write numbers): ``12,34,567.50``."""
     number = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    sign = "-" if number < 0 else ""
-    text = f"{abs(number):.{places}f}"
-    whole, _, fraction = text.partition(".")
-    head, tail = whole[:-3], whole[-3:]
-    groups: list[str] = []
-    while len(head) > 2:
-        groups.insert(0, head[-2:])
-        head = head[:-2]
-    if head:
-        groups.insert(0, head)
-    grouped = ",".join([*groups, tail])
-    return sign + grouped + (f".{fraction}" if fraction else "")
+    return indian_format.decimal(number)

@@ -1,4 +1,4 @@
-"""Report figures are exact: paise, Wh, shares, load factors and Indian digit grouping."""
+"""Report figures are exact: paise, Wh, shares, load factors, and written in Indian grouping."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from babel.numbers import format_decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.report_shapes import indian_grouping, kwh, rupees, share
+from domain.report_shapes import figure, kwh, rupees, share
 
 
 def test_conversions_are_exact() -> None:
@@ -30,11 +30,13 @@ def test_conversions_are_exact() -> None:
         (Decimal("-100000.05"), 2, "-1,00,000.05"),
     ],
 )
-def test_indian_grouping(value: Decimal | int, places: int, text: str) -> None:
-    assert indian_grouping(value, places) == text
+def test_figures_round_then_group_the_indian_way(
+    value: Decimal | int, places: int, text: str
+) -> None:
+    assert figure(value, places) == text
 
 
 @given(st.integers(-(10**15), 10**15))
-def test_indian_grouping_agrees_with_babel(paise: int) -> None:
+def test_figures_agree_with_babel(paise: int) -> None:
     amount = rupees(paise)
-    assert indian_grouping(amount, 2) == format_decimal(amount, "#,##,##0.00", locale="en_IN")
+    assert figure(amount, 2) == format_decimal(amount, "#,##,##0.00", locale="en_IN")
