@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from meterdata_helpers import IST, START, STEP, Site, day_profile, interval_rows, ndjson, run_ingest
+from meterdata_helpers import IST, START, STEP, day_profile, interval_rows, ndjson, run_ingest
 
 from domain.access import Caller
 from domain.enums import ReadQuality, Role
@@ -25,6 +25,7 @@ from gridbill.settings import Settings
 from services.meter_data import aggregates, vee_review
 from services.viewer import Viewer
 from store.models import IntervalReading, UsageDaily, UsageMonthly, User, ValidationException
+from tests.factories import Site
 
 Snapshot = set[tuple[Any, ...]]
 
