@@ -104,7 +104,7 @@ async def test_every_writer_agrees_with_a_rebuild(
     assert set(whole) == {date(2026, 3, 1), date(2026, 3, 2)}
     counted_import = sum(
         await IntervalReading.filter(
-            register_id=site.import_register.id, quality__in=list(COUNTED)
+            register_id=site.register.id, quality__in=list(COUNTED)
         ).values_list("value_wh", flat=True)
     )
     assert sum(r[3] for r in whole.values()) == counted_import
