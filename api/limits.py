@@ -4,7 +4,11 @@
   larger one is refused with 413 before it is read into memory. Field sync (``/sync/``)
   enforces its own limits (``GRIDBILL_SYNC_MAX_BODY_BYTES``).
 * A document may nest fields :data:`MAX_DEPTH` deep (introspection included: strawberry's
-  own depth limiter skips ``__schema``, so :class:`DepthLimit` counts it), use
+  own depth limiter skips ``__schema``, so :class:`DepthLimit` counts it). An operation
+  that asks only for introspection (``__schema``, ``__type``) may nest
+  :data:`MAX_INTROSPECTION_DEPTH` deep: the standard introspection query GraphiQL sends
+  needs 13 levels for ``ofType`` chains, and who may introspect at all is a setting
+  (``GRIDBILL_INTROSPECTION``). It may use
   :data:`MAX_ALIASES` aliases and :data:`MAX_TOKENS` tokens; beyond that it is refused
   while parsing or validating, before any resolver runs.
 * A JSON body's ``variables`` may nest :data:`MAX_JSON_DEPTH` deep (``api.request_body``).
@@ -29,6 +33,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 
 MAX_DEPTH = 12
+MAX_INTROSPECTION_DEPTH = 16
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type", "__typename"})
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
 MAX_JSON_DEPTH = 32
@@ -46,34 +52,45 @@ class DepthLimit(ASTValidationRule):
         }
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        depth = self._depth(node.selection_set, 0, frozenset())
-        if depth > MAX_DEPTH:
+        limit = MAX_INTROSPECTION_DEPTH if _introspection_only(node) else MAX_DEPTH
+        depth = self._depth(node.selection_set, 0, frozenset(), limit)
+        if depth > limit:
             name = node.name.value if node.name else "anonymous"
             self.report_error(
-                GraphQLError(f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}", [node])
+                GraphQLError(f"'{name}' exceeds maximum operation depth of {limit}", [node])
             )
 
-    def _depth(self, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
-        if selections is None or depth > MAX_DEPTH:
+    def _depth(
+        self, selections: SelectionSetNode | None, depth: int, seen: frozenset[str], limit: int
+    ) -> int:
+        if selections is None or depth > limit:
             return depth
         deepest = depth
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
                 if selection.selection_set is None:  # a leaf adds no depth
                     continue
-                inner = self._depth(selection.selection_set, depth + 1, seen)
+                inner = self._depth(selection.selection_set, depth + 1, seen, limit)
             elif isinstance(selection, InlineFragmentNode):
-                inner = self._depth(selection.selection_set, depth, seen)
+                inner = self._depth(selection.selection_set, depth, seen, limit)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.fragments.get(name)
                 if fragment is None or name in seen:  # other rules report these
                     continue
-                inner = self._depth(fragment.selection_set, depth, seen | {name})
+                inner = self._depth(fragment.selection_set, depth, seen | {name}, limit)
             else:  # pragma: no cover - the AST has no other selections
                 continue
             deepest = max(deepest, inner)
         return deepest
+
+
+def _introspection_only(node: OperationDefinitionNode) -> bool:
+    """Whether the operation's top level asks for nothing but introspection."""
+    return all(
+        isinstance(selection, FieldNode) and selection.name.value in INTROSPECTION_FIELDS
+        for selection in node.selection_set.selections
+    )
 
 
 # Built once, so the validation cache recognises the same rules on every request.
