@@ -30,6 +30,10 @@ from tests.billing.billing_factories import Utility, issue, run
 from tests.notifications.conftest import free_socket
 from tests.notifications.notify_helpers import dispatch, reachable
 
+# Imported here, not inside the test: importing a test module deep in a running event loop
+# made CPython 3.11's parser fail once ("AST constructor recursion depth mismatch").
+from tests.test_jobs import gridbill
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
 import asyncio
@@ -166,7 +170,6 @@ async def test_two_gridbill_workers_on_procrastinate_deliver_each_notification_o
 ) -> None:
     from jobs.procrastinate_app import ensure_schema
     from jobs.runtime import background_jobs, defer
-    from tests.test_jobs import gridbill
 
     controller, handler = stalling_smtp
     handler.stall_at = 0  # never stall
