@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import random
 import sys
@@ -35,19 +34,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("bench_api", ROOT / "bench" / "api.py")
-assert _spec is not None and _spec.loader is not None
-bench_api = importlib.util.module_from_spec(_spec)
-sys.modules["bench_api"] = bench_api
-_spec.loader.exec_module(bench_api)  # sets sys.path for the project and scripts/
+sys.path.insert(0, str(ROOT))  # before bench/ itself, whose api.py would shadow the api package
+
+from bench import customer_app as shared  # noqa: E402
 
 OPERATIONS: dict[str, tuple[str, int]] = {
     # name: (GraphQL document, weight in the mix)
     "open app": ("query Open { myAccounts { id number status balancePaise } unreadNotificationCount }", 20),
-    "bills": (bench_api.BILLS_QUERY, 25),
+    "bills": (shared.BILLS_QUERY, 25),
     "bill": ("query Bill($id: ID!) { bill(id: $id) { id number totalPaise payablePaise dueDate "
              "lines { code description amountPaise } } }", 15),
-    "usage": (bench_api.USAGE_QUERY, 15),
+    "usage": (shared.USAGE_QUERY, 15),
     "payments": ("query Payments { myPayments(first: 20) { edges { node { reference amountPaise "
                  "status } } } }", 10),
     "notifications": ("query Inbox { myNotifications(first: 20) { edges { node { id event "
@@ -189,14 +186,14 @@ def report(tally: Tally, args: argparse.Namespace) -> dict[str, Any]:
 
 def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gridbill-load-") as tmp:
-        settings = bench_api.settings_for(database_url, Path(tmp))
+        settings = shared.settings_for(database_url, Path(tmp))
         print(f"loading {args.customers} demo customers and billing their months…", flush=True)
-        prepared = asyncio.run(bench_api.prepare(settings, args.customers))
-        viewers = bench_api.tokens(settings, prepared["viewers"])
+        prepared = asyncio.run(shared.prepare(settings, args.customers))
+        viewers = shared.tokens(settings, prepared["viewers"])
         if not viewers:
             raise SystemExit("no issued bills: nothing to look at")
         print(f"  {prepared['bills']:,} bills for {len(viewers)} customers", flush=True)
-        with bench_api.server("api.app:create_app", settings, {}, workers=args.workers) as base:
+        with shared.server("api.app:create_app", settings, {}, workers=args.workers) as base:
             return report(drive(base, viewers, args), args)
 
 
@@ -215,7 +212,7 @@ def main(argv: list[str]) -> int:
     if args.database_url:
         result = run(args.database_url, args)
     else:
-        result = bench_api.with_postgres_run(lambda url: run(url, args))
+        result = shared.with_postgres_run(lambda url: run(url, args))
     return 1 if result["all"]["errors"] else 0
 
 

@@ -57,6 +57,7 @@ from domain.tariff import (
     Tariff,
     adjustment_order,
     in_base,
+    rate_on,
 )
 from domain.usage import TotalUsage, Usage
 
@@ -299,7 +300,7 @@ def _export_credits(
 
 
 def _dated(rates: Sequence[DatedRate], day: date, what: str) -> Decimal:
-    rate = next((r.rate for r in rates if r.covers(day)), None)
+    rate = rate_on(rates, day)
     if rate is None:
         raise PricingError(f"{what} has no value for {day}")
     return rate

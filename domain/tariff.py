@@ -194,6 +194,11 @@ class DatedRate:
         return self.start <= day and (self.end is None or day < self.end)
 
 
+def rate_on(rates: Sequence[DatedRate], day: date) -> Decimal | None:
+    """The rate in force on ``day``: a levy's, a feed-in or settlement rate's (None if none)."""
+    return next((r.rate for r in rates if r.covers(day)), None)
+
+
 @dataclass(frozen=True)
 class KwhBand:
     """Eligibility by monthly consumption: ``above`` < kWh ≤ ``up_to`` (prorated)."""
@@ -231,7 +236,7 @@ class Adjustment:
     parts: tuple[LevyPart, ...] = ()
 
     def rate_on(self, day: date) -> Decimal | None:
-        return next((r.rate for r in self.rates if r.covers(day)), None)
+        return rate_on(self.rates, day)
 
 
 @dataclass(frozen=True)
