@@ -42,6 +42,20 @@ def lint() -> None:
     step("import contracts", [str(BIN / "lint-imports"), "--no-cache"])
 
 
+def parallel(pytest_args: list[str]) -> list[str]:
+    """pytest-xdist over the machine's cores (at most 4), unless the caller chose ``-n``.
+
+    Tests go to workers a file at a time (``--dist loadfile``), so a module's expensive
+    fixture (a demo, a browser, a server) is built once. Each worker has its own
+    SQLite and PostgreSQL templates (tests/conftest.py), so nothing is shared but the
+    throwaway cluster.
+    """
+    if any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        return pytest_args
+    workers = min(os.cpu_count() or 1, 4)
+    return ["-n", str(workers), "--dist", "loadfile", *pytest_args]
+
+
 def main(pytest_args: list[str]) -> None:
     if "--lint-only" in pytest_args:
         lint()
@@ -54,7 +68,7 @@ def main(pytest_args: list[str]) -> None:
         env = {**os.environ, "GRIDBILL_TEST_PG_URL": pg.url, "DISPLAY": display}
         step(
             "pytest (SQLite and PostgreSQL)",
-            [str(BIN / "python"), "-m", "pytest", *pytest_args],
+            [str(BIN / "python"), "-m", "pytest", *parallel(pytest_args)],
             env,
         )
 
