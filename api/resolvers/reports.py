@@ -13,8 +13,9 @@ from api.permissions import requires
 from api.schema.decorators import field
 from api.schema.reports import Report, ReportColumn, ReportName, ReportTable
 from domain.access import Operation
+from services.errors import Refused
 from services.reports.catalog import run_report
-from services.reports.scope import ReportError, resolve_scope
+from services.reports.scope import resolve_scope
 from services.reports.table import Cell
 
 Info = strawberry.Info[Context, None]
@@ -43,7 +44,7 @@ class ReportQueries:
         try:
             scope = await resolve_scope(period, cycle, zone=settings.zone)
             found = await run_report(name.value, scope)
-        except ReportError as refusal:
+        except Refused as refusal:
             raise from_refusal(refusal) from None
         return Report(
             name=name,

@@ -18,16 +18,10 @@ from domain import billing_calendar as rules
 from domain.billing import BillingMonth, PeriodError
 from domain.billing_calendar import CalendarError, CycleDates
 from services import audit
-from services.errors import NotFound, Refused
+from services.billing.cycles import cycle_by_code
+from services.errors import Refused
 from services.viewer import Viewer
 from store.models import BillingCalendarDate, BillingCycle, BillRun
-
-
-async def _cycle(code: str) -> BillingCycle:
-    cycle = await BillingCycle.get_or_none(code=code.strip())
-    if cycle is None:
-        raise NotFound(f"billing cycle {code.strip()!r}", field="cycle")
-    return cycle
 
 
 def _month(period: str) -> BillingMonth:
@@ -53,7 +47,7 @@ async def calendar(
     cycle_code: str, around: date, *, before: int = 1, after: int = 3
 ) -> list[CycleDates]:
     """A cycle's dates for the months around ``around``."""
-    cycle = await _cycle(cycle_code)
+    cycle = await cycle_by_code(cycle_code)
     months = rules.months_around(around, before, after)
     chosen = {m: d for (_, m), d in (await _set_dates([cycle], months)).items()}
     return rules.dates(months, cycle.read_day, cycle.bill_day, chosen)
@@ -69,7 +63,7 @@ async def set_dates(
     reason: str,
 ) -> CycleDates:
     """Set a month's read and bill dates, with an audit row; a month already billed is refused."""
-    cycle, month = await _cycle(cycle_code), _month(period)
+    cycle, month = await cycle_by_code(cycle_code), _month(period)
     try:
         rules.check(month.first, read_date, bill_date)
     except CalendarError as exc:

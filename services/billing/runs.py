@@ -37,6 +37,7 @@ from domain.billing import BillingMonth, PeriodError, run_in_progress
 from domain.enums import BillRunStatus
 from services import audit
 from services.billing import calendar
+from services.billing.cycles import cycle_by_code
 from services.billing.inputs import (
     HISTORY_DAYS,
     load_accounts,
@@ -74,7 +75,7 @@ READ_COLUMNS = (
 
 
 class BillRunError(Refused):
-    """A bill run that cannot start: unknown cycle, bad period."""
+    """A bill run that cannot start: a bad period (an unknown cycle is ``UNKNOWN_CYCLE``)."""
 
     def __init__(self, message: str) -> None:
         super().__init__("INVALID_INPUT", message)
@@ -131,10 +132,7 @@ async def prepare_run(
         month = BillingMonth.parse(period)
     except PeriodError as exc:
         raise BillRunError(str(exc)) from None
-    cycle = await BillingCycle.get_or_none(code=cycle_code)
-    if cycle is None:
-        known = ", ".join(await BillingCycle.all().order_by("code").values_list("code", flat=True))  # type: ignore[arg-type]
-        raise BillRunError(f"no billing cycle {cycle_code!r} (known: {known or 'none'})")
+    cycle = await cycle_by_code(cycle_code)
     run = (
         await BillRun.filter(
             cycle=cycle,

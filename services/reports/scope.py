@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.billing import BillingMonth, PeriodError
+from services.billing.cycles import cycle_by_code
 from services.errors import Refused
-from store.models import BillingCycle
 
 
 class ReportError(Refused):
-    """A report asked for what cannot be: ``BAD_PERIOD``, ``UNKNOWN_CYCLE``, ``UNKNOWN_REPORT``."""
+    """A report asked for what cannot be: ``BAD_PERIOD``, ``UNKNOWN_REPORT`` (and, from
+    ``services.billing.cycles``, ``UNKNOWN_CYCLE``)."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,5 @@ async def resolve_scope(
         )
     if cycle is None:
         return Scope(month, None, None, zone, today)
-    found = await BillingCycle.get_or_none(code=cycle.strip())
-    if found is None:
-        known = sorted(await BillingCycle.all().values_list("code", flat=True))
-        listing = ", ".join(str(k) for k in known) or "none yet"
-        raise ReportError(
-            "UNKNOWN_CYCLE", f"no billing cycle {cycle!r} (cycles: {listing})", field="cycle"
-        )
+    found = await cycle_by_code(cycle)
     return Scope(month, found.id, found.code, zone, today)

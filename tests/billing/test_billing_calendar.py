@@ -108,7 +108,8 @@ async def test_a_billed_months_dates_are_history_and_bad_input_is_refused(utilit
     assert bad.value.code == "BAD_INPUT"
     with pytest.raises(Refused) as unknown:
         await calendar("NOPE", date(2026, 3, 1))
-    assert unknown.value.code == "NOT_FOUND"
+    assert (unknown.value.code, unknown.value.field) == ("UNKNOWN_CYCLE", "cycle")
+    assert unknown.value.message == f"no billing cycle 'NOPE' (cycles: {CYCLE})"
 
 
 def calendar_command(settings: Settings, *argv: str) -> int:

@@ -19,6 +19,7 @@ from domain.tariff import parse_tariff
 from domain.usage import TotalUsage
 from gridbill.settings import Settings
 from services.billing.runs import BillRunError
+from services.errors import Refused
 from store.models import Bill, BillLine, BillRead, BillRun
 from tests.billing.billing_factories import FLAT, Utility, issue, paise, quote, run
 from tests.factories import ZONE, at
@@ -333,7 +334,8 @@ async def test_skips_are_counted_with_their_reasons(utility: Utility) -> None:
 
 
 async def test_unknown_cycle_and_bad_period_are_one_line_errors(utility: Utility) -> None:
-    with pytest.raises(BillRunError, match=r"no billing cycle 'X' \(known: C08\)"):
+    with pytest.raises(Refused, match=r"no billing cycle 'X' \(cycles: C08\)") as unknown:
         await run("2026-03", cycle="X")
+    assert unknown.value.code == "UNKNOWN_CYCLE"
     with pytest.raises(BillRunError, match="must be a month like 2026-03"):
         await run("2026-3")

@@ -29,6 +29,7 @@ from demo.loader import load_demo_data
 from domain.ageing import BUCKETS, Debit, bucket, unpaid_newest_first
 from domain.report_shapes import share
 from gridbill.settings import Settings, get_settings
+from services.errors import Refused
 from services.payments.gateway_records import remember
 from services.reports.ageing import ageing
 from services.reports.billing_summary import billing_summary
@@ -546,7 +547,7 @@ def test_report_command_formats_and_errors(
 
 
 async def test_a_bad_scope_is_refused_with_a_code(db: Any, settings: Settings) -> None:
-    with pytest.raises(ReportError) as refused:
+    with pytest.raises(Refused) as refused:
         await resolve_scope("2026-04", "NOPE", zone=settings.zone, today=TODAY)
     assert refused.value.code == "UNKNOWN_CYCLE" and refused.value.field == "cycle"
     with pytest.raises(ReportError) as refused:
