@@ -1,15 +1,27 @@
-"""Time one push of 5,000 reads through the real sync endpoint on PostgreSQL.
+"""Sync push benchmark: a reader's day of work pushed through the whole application.
 
-Starts a throwaway PostgreSQL cluster (scripts/pg_cluster.py), migrates it, seeds one
-route of N meters with a register and a previous read each, enrols a device, serves the
-app with uvicorn on a free port and pushes one batch of N reads over HTTP. Prints the
-time of the push (request sent to answer read) and the results::
-
-    .venv/bin/python bench/sync.py                # 5,000 reads, throwaway PostgreSQL
+    .venv/bin/python bench/sync.py                 # 5,000 items, throwaway PostgreSQL
     .venv/bin/python bench/sync.py --reads 50 --database-url sqlite:///tmp/x.sqlite3
+    BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/sync.py
 
-With ``--database-url`` the database must be migrated and empty of this bench's data.
-Not a test: the figure depends on the machine. The aim is under 5 s on 2 cores.
+It seeds one route of N meters (each with a register and last month's read), enrols a
+device, and serves ``api.app:create_app`` with uvicorn in a subprocess, the way
+``gridbill serve`` does: middleware, the event bus, background jobs, the answer cache.
+A first push (not timed) sends a fifth of the route, as a handset that synced at lunch.
+The timed push is the rest of the day, a realistic mix:
+
+- new reads (70 %), ``accepted``;
+- reads the lunch push already carried (10 %: the handset lost that answer and resends),
+  ``duplicate``;
+- second reads this cycle of a register read at lunch (10 %), ``conflict_resolved``
+  (``same_cycle_second_read``);
+- corrections of lunch reads (5 %), ``accepted`` edits;
+- visits without a read (5 %), ``accepted`` skips.
+
+It prints the push's time (request sent to answer read), items per second, the results
+by kind and the peak memory of the bench and of the server, and, as its last line, one
+JSON object of those figures. It exits 1 if any item's result differs from the mix's.
+Not a test: the figure depends on the machine (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -17,10 +29,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
+import resource
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
@@ -30,14 +41,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+sys.path.insert(0, str(ROOT))  # before bench/ itself, whose api.py would shadow the api package
 
-import uvicorn  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
-from starlette.routing import Mount  # noqa: E402
-
+from bench.customer_app import server, settings_for, with_postgres_run  # noqa: E402
 from domain.enums import AccountCategory, MeterKind, ReadQuality, ReadSource, RegisterUnit, Role  # noqa: E402
-from gridbill.settings import Settings, load_settings  # noqa: E402
 from store.db import migrate, open_database  # noqa: E402
 from store.models import (  # noqa: E402
     Account,
@@ -53,11 +60,15 @@ from store.models import (  # noqa: E402
     User,
 )
 from sync import devices  # noqa: E402
-from sync.routes import sync_routes  # noqa: E402
+
+MIX = {"duplicate": 0.10, "conflict": 0.10, "edit": 0.05, "skip": 0.05}  # the rest: new reads
 
 
-async def seed(n: int) -> tuple[list[int], str, str]:
-    """One route of ``n`` meters, each with a register and last month's read."""
+async def seed(n: int) -> tuple[list[tuple[int, int]], str, str]:
+    """One route of ``n`` meters, each with a register and last month's read.
+
+    Returns (meter id, register id) pairs in route order, the device's uid and credential.
+    """
     now = datetime.now(UTC)
     cycle = await BillingCycle.create(code="BENCH", name="Bench cycle", read_day=now.day)
     reader = await User.create(
@@ -112,107 +123,110 @@ async def seed(n: int) -> tuple[list[int], str, str]:
                       received_at=last_month) for i, r in enumerate(registers)], batch_size=1000,
     )  # fmt: skip
     enrolled = await devices.enroll(reader_email="bench-reader@gridbill.example", name="bench")
-    return list(registers), enrolled.device_uid, enrolled.credential
+    return list(zip(meters, registers, strict=True)), enrolled.device_uid, enrolled.credential
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def read(register: int, value: int, at: datetime, item_uuid: str | None = None) -> dict[str, Any]:
+    return {"kind": "read", "uuid": item_uuid or str(uuid.uuid4()), "register_id": register,
+            "value_milli": value, "captured_at": at.isoformat(), "source": "manual",
+            "latitude": 18.52, "longitude": 73.85}  # fmt: skip
 
 
-def batch(registers: list[int]) -> bytes:
-    now = datetime.now(UTC)
-    items = [
-        {"kind": "read", "uuid": str(uuid.uuid4()), "register_id": r, "value_milli": 1_250_000 + i,
-         "captured_at": (now - timedelta(hours=3) + timedelta(seconds=2 * i)).isoformat(),
-         "source": "manual", "latitude": 18.52, "longitude": 73.85}
-        for i, r in enumerate(registers)
+def day_of_work(
+    stops: list[tuple[int, int]], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Counter[str]]:
+    """The lunch push, the rest of the day, and the results the rest must get."""
+    n = len(stops)
+    dup, conflict, edit, skip = (int(n * MIX[k]) for k in ("duplicate", "conflict", "edit", "skip"))
+    lunch_at, evening = now - timedelta(hours=5), now - timedelta(hours=2)
+    lunch = [read(r, 1_200_000 + i, lunch_at + timedelta(seconds=i))
+             for i, (_, r) in enumerate(stops[: dup + conflict])]  # fmt: skip
+    rest: list[dict[str, Any]] = list(lunch[:dup])  # resent: duplicates
+    rest += [read(r, 1_300_000 + i, evening + timedelta(seconds=i))
+             for i, (_, r) in enumerate(stops[dup : dup + conflict])]  # fmt: skip
+    rest += [
+        {"kind": "edit", "uuid": str(uuid.uuid4()), "read_uuid": item["uuid"], "base_revision": 1,
+         "value_milli": item["value_milli"] + 500, "edited_at": evening.isoformat(),
+         "notes": "re-read"}
+        for item in lunch[:edit]
     ]  # fmt: skip
-    body = {"protocol": 1, "batch_id": str(uuid.uuid4()), "device_clock": now.isoformat(),
-            "time_zone": "Asia/Kolkata", "items": items}  # fmt: skip
-    return json.dumps(body).encode()
-
-
-def push_over_http(settings: Settings, body: bytes, auth: str) -> tuple[float, dict[str, Any]]:
-    app = Starlette(
-        routes=[Mount("/sync", routes=sync_routes(settings))], lifespan=_lifespan(settings)
+    rest += [read(r, 1_250_000 + i, evening + timedelta(seconds=i))
+             for i, (_, r) in enumerate(stops[dup + conflict : n - skip])]  # fmt: skip
+    rest += [
+        {"kind": "skip", "uuid": str(uuid.uuid4()), "meter_id": m, "visited_at": evening.isoformat(),
+         "skip_code": "premises_locked", "notes": "", "latitude": 18.52, "longitude": 73.85}
+        for m, _ in stops[n - skip :]
+    ]  # fmt: skip
+    expected = Counter(
+        {"duplicate": dup, "conflict_resolved": conflict, "accepted": len(rest) - dup - conflict}
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise SystemExit("the server did not start")
-        time.sleep(0.02)
-    try:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/sync/v1/push",
-            data=body,
-            headers={"Authorization": auth, "Content-Type": "application/json"},
-            method="POST",
-        )
-        started = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
-            answer = json.loads(response.read())
-        return time.perf_counter() - started, answer
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    return lunch, rest, expected
 
 
-def _lifespan(settings: Settings) -> Any:
-    import contextlib
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> Any:
-        async with open_database(settings.database_url, pool_max=settings.db_pool_max):
-            yield {}
-
-    return lifespan
-
-
-def run(database_url: str, reads: int, *, fresh: bool) -> float:
-    settings = load_settings(
-        {"GRIDBILL_ENV": "test", "DATABASE_URL": database_url,
-         "GRIDBILL_SECRET_KEY": "bench-" + "x" * 40, "GRIDBILL_VAR_DIR": tempfile.mkdtemp()}
+def push(base: str, auth: str, items: list[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
+    body = {"protocol": 1, "batch_id": str(uuid.uuid4()),
+            "device_clock": datetime.now(UTC).isoformat(), "time_zone": "Asia/Kolkata",
+            "items": items}  # fmt: skip
+    request = urllib.request.Request(  # noqa: S310 - http to our own server
+        f"{base}/sync/v1/push", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": auth, "Content-Type": "application/json"},
     )  # fmt: skip
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+        answer: dict[str, Any] = json.loads(response.read())
+    return time.perf_counter() - started, answer
+
+
+def peak_mb(who: int) -> float:
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)  # Linux: kilobytes
+
+
+def run(database_url: str, reads: int, *, fresh: bool) -> dict[str, Any]:
+    settings = settings_for(database_url, Path(tempfile.mkdtemp()))
     if fresh:
         asyncio.run(migrate(database_url))
 
-    async def prepare() -> tuple[list[int], str, str]:
+    async def prepare() -> tuple[list[tuple[int, int]], str, str]:
         async with open_database(database_url):
             return await seed(reads)
 
     started = time.perf_counter()
-    registers, uid, credential = asyncio.run(prepare())
+    stops, uid, credential = asyncio.run(prepare())
     print(f"seeded {reads} meters in {time.perf_counter() - started:.1f} s", flush=True)
-    elapsed, answer = push_over_http(settings, batch(registers), f"Device {uid}:{credential}")
+    lunch, rest, expected = day_of_work(stops, datetime.now(UTC))
+    auth = f"Device {uid}:{credential}"
+    with server("api.app:create_app", settings, {}) as base:
+        push(base, auth, lunch)
+        elapsed, answer = push(base, auth, rest)
     results = Counter(r["result"] for r in answer["results"])
-    print(
-        f"push of {reads} reads: {elapsed:.2f} s ({reads / elapsed:.0f} reads/s)  results {dict(results)}"
-    )
-    if results.get("accepted", 0) != reads:
-        raise SystemExit(f"expected every read accepted, got {dict(results)}")
-    return elapsed
+    figures = {
+        "items": len(rest), "push_s": round(elapsed, 3),
+        "items_per_s": round(len(rest) / elapsed), "results": dict(results),
+        "peak_mb": {"bench": peak_mb(resource.RUSAGE_SELF),
+                    "server": peak_mb(resource.RUSAGE_CHILDREN)},
+    }  # fmt: skip
+    print(f"push of {len(rest)} items: {elapsed:.2f} s ({figures['items_per_s']} items/s)  "
+          f"results {dict(results)}")  # fmt: skip
+    print(f"peak memory: bench {figures['peak_mb']['bench']} MB, "
+          f"server {figures['peak_mb']['server']} MB")  # fmt: skip
+    if results != expected:
+        raise SystemExit(f"expected {dict(expected)}, got {dict(results)}")
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--reads", type=int, default=5000)
+    parser.add_argument("--reads", type=int, default=5000, help="meters on the route")
     parser.add_argument(
-        "--database-url", help="a migrated database (default: a throwaway PostgreSQL)"
-    )
+        "--database-url", help="a migrated database, empty of this bench's data (default: a "
+        "new database on BENCH_PG_URL or a throwaway PostgreSQL)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.database_url:
-        run(args.database_url, args.reads, fresh=False)
-        return 0
-    from pg_cluster import TempPostgres
-
-    with TempPostgres() as pg:
-        run(pg.url.rsplit("/", 1)[0] + "/postgres", args.reads, fresh=True)
+        figures = run(args.database_url, args.reads, fresh=False)
+    else:
+        figures = with_postgres_run(lambda url: run(url, args.reads, fresh=True))
+    print(json.dumps({"reads": args.reads, **figures}))
     return 0
 
 
