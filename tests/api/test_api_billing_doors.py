@@ -72,6 +72,10 @@ def test_each_door_refuses_alike_and_audits_alike(
     for day, kwh in ((1, 1000), (2, 1180), (3, 1430), (4, 1600), (5, 1790)):
         api.run(f.read, home.register, kwh, datetime.combine(date(2024, day, 1), clock(0), ZONE))
 
+    unknown = api.data(START.replace('"C1"', '"C9"'), {"p": "2024-03"}, token=staff)["startBillRun"]
+    assert unknown == {"__typename": "OperationError", "code": "UNKNOWN_CYCLE",
+                       "message": "no billing cycle 'C9' (cycles: C1)"}  # fmt: skip
+
     # A run in progress: no door starts it again or issues it.
     busy = api.run(running_run, date(2024, 3, 1))
     refused = api.data(START, {"p": "2024-03"}, token=staff)["startBillRun"]
