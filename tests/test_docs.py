@@ -6,7 +6,9 @@ with ``$ `` is a command (a trailing ``\\`` continues it on the next line), and 
 after it, up to the next command, are its expected output (stdout, compared exactly,
 trailing spaces aside; no lines means only that it succeeds, with exit status 0). In an
 expected line, ``...`` stands for any text (a path, a time, a size), so volatile parts
-need no special command form.
+need no special command form. A command that ends with the comment ``# exits N`` must exit
+with status N instead of 0, and its expected lines are compared with stdout followed by
+stderr (where ``gridbill: error: …`` goes).
 
 Each command runs in ``bash`` (``-o pipefail``: pipes, ``$(…)`` and ``VAR=value cmd``
 work as a reader types them) in the repository's root, with ``gridbill`` on ``PATH``
@@ -35,6 +37,7 @@ from tests.conftest import make_settings
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MARKER = "<!-- runnable -->"
+EXITS = re.compile(r"\s#\s*exits (\d+)$")  # `$ cmd  # exits 1`: a documented failure
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
 
@@ -151,9 +154,12 @@ def test_runnable_example_prints_what_the_doc_shows(
         ["bash", "-o", "pipefail", "-c", example.command],
         cwd=ROOT, env=demo_env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert result.returncode == 0, f"{example.doc}:{example.line}: {result.stderr}"
+    status = EXITS.search(example.command)
+    want = int(status.group(1)) if status else 0
+    assert result.returncode == want, f"{example.doc}:{example.line}: {result.stderr}"
     if example.expected:
-        got = [line.rstrip() for line in result.stdout.rstrip("\n").splitlines()]
+        printed = result.stdout + (result.stderr if want else "")
+        got = [line.rstrip() for line in printed.rstrip("\n").splitlines()]
         same = len(got) == len(example.expected) and all(
             matches(want, line) for want, line in zip(example.expected, got, strict=True)
         )
