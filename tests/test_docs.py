@@ -11,8 +11,8 @@ with status N instead of 0, and its expected lines are compared with stdout foll
 stderr (where ``gridbill: error: …`` goes).
 
 Each command runs in ``bash`` (``-o pipefail``: pipes, ``$(…)`` and ``VAR=value cmd``
-work as a reader types them) in the repository's root, with ``gridbill`` on ``PATH``
-meaning this checkout's command, against one fresh 20-customer demo database shared by
+work as a reader types them) in the repository's root, with ``gridbill`` and
+``gridbill-field`` on ``PATH`` meaning this checkout's commands, against one fresh 20-customer demo database shared by
 the module (demo "today" 2026-05-10), and ``TMPDIR`` a fresh empty directory: write
 scratch files under ``"${TMPDIR:-/tmp}"`` (a reader's ``/tmp``), never into the checkout.
 Examples run in document order (README, then ``docs/*.md`` by name), so an example that
@@ -110,16 +110,17 @@ def examples() -> list[Example]:
 
 @pytest.fixture(scope="module")
 def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A fresh demo of its own: what a reader has after `make run`, and `gridbill` on PATH."""
+    """A fresh demo of its own: what a reader has after `make run`, and our commands on PATH."""
     root = tmp_path_factory.mktemp("docs-demo")
     settings = make_settings(f"sqlite://{root / 'demo.sqlite3'}", root / "var")
     asyncio.run(load_demo_data(settings, customers=20, progress=False, today=date(2026, 5, 10)))
     bin_dir, scratch = root / "bin", root / "tmp"
     bin_dir.mkdir()
     scratch.mkdir()
-    shim = bin_dir / "gridbill"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m cli.main "$@"\n')
-    shim.chmod(0o755)
+    for command, module in (("gridbill", "cli.main"), ("gridbill-field", "field_app.cli")):
+        shim = bin_dir / command
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m {module} "$@"\n')
+        shim.chmod(0o755)
     return {
         "GRIDBILL_ENV": "test", "DATABASE_URL": settings.database_url,
         "GRIDBILL_VAR_DIR": str(settings.var_dir), "GRIDBILL_SECRET_KEY": settings.secret_key,
