@@ -12,11 +12,13 @@ stderr (where ``gridbill: error: …`` goes).
 
 Each command runs in ``bash`` (``-o pipefail``: pipes, ``$(…)`` and ``VAR=value cmd``
 work as a reader types them) in the repository's root, with ``gridbill`` and
-``gridbill-field`` on ``PATH`` meaning this checkout's commands, against one fresh 20-customer demo database shared by
-the module (demo "today" 2026-05-10), and ``TMPDIR`` a fresh empty directory: write
-scratch files under ``"${TMPDIR:-/tmp}"`` (a reader's ``/tmp``), never into the checkout.
-Examples run in document order (README, then ``docs/*.md`` by name), so an example that
-changes the demo must not change what a later one prints (README, "Development").
+``gridbill-field`` on ``PATH`` meaning this checkout's commands, against one fresh
+20-customer demo database shared by the module (demo "today" 2026-05-10) and a sandbox
+gateway of its own (``RAZORPAY_*`` point at it, as ``make run``'s defaults do), and
+``TMPDIR`` a fresh empty directory: write scratch files under ``"${TMPDIR:-/tmp}"`` (a
+reader's ``/tmp``), never into the checkout. Examples run in document order (README, then
+``docs/*.md`` by name), so an example that changes the demo must not change what a later
+one prints (README, "Development").
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import asyncio
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,7 +35,10 @@ from pathlib import Path
 import pytest
 
 from demo.loader import load_demo_data
+from gateway.server import SandboxGateway
+from gridbill.settings import DEVELOPMENT_SANDBOX
 from tests.conftest import make_settings
+from tests.payment_sandbox import sandbox_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -109,8 +115,9 @@ def examples() -> list[Example]:
 
 
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A fresh demo of its own: what a reader has after `make run`, and our commands on PATH."""
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A fresh demo of its own: what a reader has after `make run` (with its sandbox gateway,
+    here on a free port, not 8100), and our commands on PATH."""
     root = tmp_path_factory.mktemp("docs-demo")
     settings = make_settings(f"sqlite://{root / 'demo.sqlite3'}", root / "var")
     asyncio.run(load_demo_data(settings, customers=20, progress=False, today=date(2026, 5, 10)))
@@ -121,12 +128,18 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         shim = bin_dir / command
         shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m {module} "$@"\n')
         shim.chmod(0o755)
-    return {
-        "GRIDBILL_ENV": "test", "DATABASE_URL": settings.database_url,
-        "GRIDBILL_VAR_DIR": str(settings.var_dir), "GRIDBILL_SECRET_KEY": settings.secret_key,
-        "PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch),
-        "COLUMNS": "80", "LANG": "C.UTF-8",
-    }  # fmt: skip
+    config = sandbox_config(
+        key_secret=DEVELOPMENT_SANDBOX["key"], webhook_secret=DEVELOPMENT_SANDBOX["hook"]
+    )
+    with SandboxGateway(config) as gateway:
+        yield {
+            "GRIDBILL_ENV": "test", "DATABASE_URL": settings.database_url,
+            "GRIDBILL_VAR_DIR": str(settings.var_dir), "GRIDBILL_SECRET_KEY": settings.secret_key,
+            "RAZORPAY_KEY_ID": config.key_id, "RAZORPAY_KEY_SECRET": config.key_secret,
+            "RAZORPAY_WEBHOOK_SECRET": config.webhook_secret, "RAZORPAY_BASE_URL": gateway.url,
+            "PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch),
+            "COLUMNS": "80", "LANG": "C.UTF-8",
+        }  # fmt: skip
 
 
 def matches(expected: str, got: str) -> bool:
