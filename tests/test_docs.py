@@ -18,16 +18,20 @@ gateway of its own (``RAZORPAY_*`` point at it, as ``make run``'s defaults do), 
 ``TMPDIR`` a fresh empty directory: write scratch files under ``"${TMPDIR:-/tmp}"`` (a
 reader's ``/tmp``), never into the checkout. Examples run in document order (README, then
 ``docs/*.md`` by name), so an example that changes the demo must not change what a later
-one prints (README, "Development").
+one prints (README, "Development"). A block marked ``<!-- runnable: own demo -->`` instead
+runs on a copy of the demo as loaded, its own: for examples that change what others show.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -43,6 +47,7 @@ from tests.payment_sandbox import sandbox_config
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MARKER = "<!-- runnable -->"
+OWN_DEMO = "<!-- runnable: own demo -->"  # the block gets a copy of the fresh demo
 EXITS = re.compile(r"\s#\s*exits (\d+)$")  # `$ cmd  # exits 1`: a documented failure
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
@@ -87,6 +92,7 @@ class Example:
     line: int
     command: str
     expected: list[str]
+    own_demo: str = ""  # the block's marker (doc:line) when it runs on a copy of its own
 
 
 def examples() -> list[Example]:
@@ -94,8 +100,9 @@ def examples() -> list[Example]:
     for doc in DOCS:
         lines = doc.read_text().splitlines()
         for n, line in enumerate(lines):
-            if line.strip() != MARKER:
+            if line.strip() not in (MARKER, OWN_DEMO):
                 continue
+            own = f"{doc.name}:{n + 1}" if line.strip() == OWN_DEMO else ""
             assert lines[n + 1].startswith("```"), f"{doc.name}:{n + 1}: {MARKER} before a fence"
             end = next(i for i in range(n + 2, len(lines)) if lines[i].startswith("```"))
             body, i = lines[n + 2 : end], 0
@@ -110,17 +117,19 @@ def examples() -> list[Example]:
                 while i < len(body) and not body[i].startswith("$ "):
                     output.append(body[i].rstrip())
                     i += 1
-                found.append(Example(doc.name, start, command, output))
+                found.append(Example(doc.name, start, command, output, own))
     return found
 
 
 @pytest.fixture(scope="module")
 def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A fresh demo of its own: what a reader has after `make run` (with its sandbox gateway,
-    here on a free port, not 8100), and our commands on PATH."""
+    here on a free port, not 8100), and our commands on PATH. ``pristine/`` keeps a copy
+    of the demo as loaded, for the blocks marked ``own demo``."""
     root = tmp_path_factory.mktemp("docs-demo")
     settings = make_settings(f"sqlite://{root / 'demo.sqlite3'}", root / "var")
     asyncio.run(load_demo_data(settings, customers=20, progress=False, today=date(2026, 5, 10)))
+    copy_demo(root, root / "pristine")
     bin_dir, scratch = root / "bin", root / "tmp"
     bin_dir.mkdir()
     scratch.mkdir()
@@ -140,6 +149,33 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             "PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch),
             "COLUMNS": "80", "LANG": "C.UTF-8",
         }  # fmt: skip
+
+
+def copy_demo(source: Path, target: Path) -> None:
+    """Copy a demo (``demo.sqlite3`` through SQLite's backup API, and ``var/``): milliseconds,
+    where loading a fresh one takes seconds."""
+    target.mkdir()
+    with (
+        closing(sqlite3.connect(source / "demo.sqlite3")) as src,
+        closing(sqlite3.connect(target / "demo.sqlite3")) as dst,
+    ):
+        src.backup(dst)
+    shutil.copytree(source / "var", target / "var")
+
+
+def env_for(example: Example, demo_env: dict[str, str]) -> dict[str, str]:
+    """The shared demo, or for an ``own demo`` block the copy its first command made."""
+    if not example.own_demo:
+        return demo_env
+    root = Path(demo_env["TMPDIR"]).parent
+    own = root / "own" / re.sub(r"\W", "_", example.own_demo)
+    if not own.exists():
+        own.parent.mkdir(exist_ok=True)
+        copy_demo(root / "pristine", own)
+    return {
+        **demo_env, "DATABASE_URL": f"sqlite://{own / 'demo.sqlite3'}",
+        "GRIDBILL_VAR_DIR": str(own / "var"),
+    }  # fmt: skip
 
 
 def matches(expected: str, got: str) -> bool:
@@ -166,7 +202,7 @@ def test_runnable_example_prints_what_the_doc_shows(
 ) -> None:
     result = subprocess.run(
         ["bash", "-o", "pipefail", "-c", example.command],
-        cwd=ROOT, env=demo_env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env=env_for(example, demo_env), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     status = EXITS.search(example.command)
     want = int(status.group(1)) if status else 0
