@@ -204,13 +204,15 @@ def test_runnable_example_prints_what_the_doc_shows(
         ["bash", "-o", "pipefail", "-c", example.command],
         cwd=ROOT, env=env_for(example, demo_env), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    status = EXITS.search(example.command)
-    want = int(status.group(1)) if status else 0
-    assert result.returncode == want, f"{example.doc}:{example.line}: {result.stderr}"
+    documented = EXITS.search(example.command)
+    status = int(documented.group(1)) if documented else 0
+    assert result.returncode == status, (
+        f"{example.doc}:{example.line}: exit {result.returncode}, not {status}: {result.stderr}"
+    )
     if example.expected:
-        printed = result.stdout + (result.stderr if want else "")
+        printed = result.stdout + (result.stderr if status else "")
         got = [line.rstrip() for line in printed.rstrip("\n").splitlines()]
         same = len(got) == len(example.expected) and all(
-            matches(want, line) for want, line in zip(example.expected, got, strict=True)
+            matches(shown, line) for shown, line in zip(example.expected, got, strict=True)
         )
         assert same, f"{example.doc}:{example.line}: printed\n" + "\n".join(got)
