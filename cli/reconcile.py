@@ -72,18 +72,24 @@ def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
             )
         )
     else:
+        orders, paid = report.orders_checked, report.gateway_payments_checked
         print(
-            f"reconciliation of {day}: {report.orders_checked} orders, "
-            f"{report.gateway_payments_checked} gateway payments"
+            f"reconciliation of {day}: {orders} order{'' if orders == 1 else 's'}, "
+            f"{paid} gateway payment{'' if paid == 1 else 's'}"
         )
         for name, found in sections.items():
             print(f"\n{name}: {len(found)}")
             for f in found:
-                amounts = f"ours {f.ours_paise} gateway {f.gateway_paise}"
+                amounts = f"ours {_paise(f.ours_paise)} gateway {_paise(f.gateway_paise)}"
                 print(
                     f"  {f.reference or '-'} {f.order_id or '-'} {f.payment_id or '-'} {amounts} {f.note}"
                 )
     return NEEDS_ATTENTION if report.needs_attention else 0
+
+
+def _paise(amount: int | None) -> str:
+    """An amount as the report lines show it: paise, or ``-`` where that side has none."""
+    return "-" if amount is None else str(amount)
 
 
 async def _run(settings: Settings, day: date, *, repair: bool) -> Any:
