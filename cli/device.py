@@ -114,6 +114,7 @@ def cmd_batches(settings: Settings, args: argparse.Namespace) -> int:
     for b in batches:
         print(
             f"{b['batch_id']}  received {b['received_at']:%Y-%m-%d %H:%M:%S}  items {b['item_count']}"
-            f"  replays {b['replay_count']}  clock offset {b['clock_offset_s']}s  {b['results']}"
+            f"  replays {b['replay_count']}  clock offset {b['clock_offset_s']}s  "
+            + ", ".join(f"{result} {count}" for result, count in sorted(b["results"].items()))
         )
     return 0

@@ -307,3 +307,5 @@ async def _field_work(plan: DemoUtility, settings: Settings, history: History) -
         postgres=settings.is_postgres, received_at=now, vee_config=load_config(settings),
     )  # fmt: skip
     history.batch_items = len(result.results)
+    # the push came "over the network": the sign-in of a real push records when it was seen
+    await FieldDevice.filter(id=device.id).update(last_seen_at=now)
