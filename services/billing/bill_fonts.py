@@ -34,6 +34,7 @@ DEVANAGARI_BOLD = "NotoSansDevanagari-Bold"
 # Devanagari and Vedic extensions, with the joiners that may sit inside a Devanagari word.
 _DEVANAGARI_RUN = re.compile(r"[\u0900-\u097F\uA8E0-\uA8FF\u1CD0-\u1CFF\u200C\u200D]+")
 _WORDS = re.compile(r"(\s+)")
+_SCRIPT_CUT = re.compile(r"([\u0900-\u097F\uA8E0-\uA8FF\u1CD0-\u1CFF\u200C\u200D]+)")
 
 
 @cache
@@ -60,9 +61,9 @@ def _fix_private_codes(font: TTFont) -> None:
             font.hbAddPrivate(shaper.glyph_to_string(gid), gid, shaper.get_glyph_h_advance(gid))
 
 
-def markup(text: str) -> str:
+def markup(text: str, *, bold: bool = False) -> str:
     """``text`` escaped for a ReportLab paragraph, its Devanagari words in the Devanagari face
-    (bold inside ``<b>`` through the family mapping).
+    (``bold``: the bold faces of both).
 
     A word is shaped with the face of its first character, so a word goes whole into one
     face: a Devanagari word with its punctuation and digits (``(सितंबर``, ``बिल:``) into the
@@ -71,16 +72,23 @@ def markup(text: str) -> str:
     """
     register()
     covered = pdfmetrics.getFont(DEVANAGARI).face.charToGlyph
+    face = DEVANAGARI_BOLD if bold else DEVANAGARI
     out: list[str] = []
     for word in _WORDS.split(text):
         if not _DEVANAGARI_RUN.search(word):
             out.append(escape(word))
         elif all(ord(c) in covered for c in word):
-            out.append(_devanagari(word))
-        else:
-            out.append(_DEVANAGARI_RUN.sub(lambda run: _devanagari(run.group()), escape(word)))
-    return "".join(out)
-
-
-def _devanagari(text: str) -> str:
-    return f'<font face="{DEVANAGARI}">{escape(text)}</font>'
+            out.append(f'<font face="{face}">{escape(word)}</font>')
+        else:  # a thin space between the scripts, so each part is shaped in its own face
+            parts = _SCRIPT_CUT.split(word)
+            out.append(
+                "\u2009".join(
+                    f'<font face="{face}">{escape(p)}</font>'
+                    if _DEVANAGARI_RUN.match(p)
+                    else escape(p)
+                    for p in parts
+                    if p
+                )
+            )
+    text = "".join(out)
+    return f"<b>{text}</b>" if bold else text
