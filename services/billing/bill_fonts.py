@@ -61,6 +61,11 @@ def _fix_private_codes(font: TTFont) -> None:
             font.hbAddPrivate(shaper.glyph_to_string(gid), gid, shaper.get_glyph_h_advance(gid))
 
 
+def needs_shaping(text: str) -> bool:
+    """Whether ``text`` holds Devanagari, which is unreadable unless shaped."""
+    return _DEVANAGARI_RUN.search(text) is not None
+
+
 def markup(text: str, *, bold: bool = False) -> str:
     """``text`` escaped for a ReportLab paragraph, its Devanagari words in the Devanagari face
     (``bold``: the bold faces of both).

@@ -53,7 +53,7 @@ from domain.tariff import Proration
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.billing import bill_fonts
-from services.billing.bill_fonts import markup
+from services.billing.bill_fonts import markup, needs_shaping
 from services.billing.bill_wording import category, day, describe, language_of, text
 from store.models import Bill
 
@@ -136,7 +136,15 @@ class Styles:
 
 
 def _p(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
-    return Paragraph(markup(value, bold=bold), style)
+    return _paragraph(markup(value, bold=bold), style)
+
+
+def _paragraph(marked: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph, shaped only if it holds Devanagari: shaping Latin text would join
+    "ff" into a ligature, and the PDF's text would no longer read "Tariff"."""
+    if needs_shaping(marked):
+        return Paragraph(marked, style)
+    return Paragraph(marked, ParagraphStyle(f"{style.name}-latin", parent=style, shaping=0))
 
 
 def _table(
@@ -244,7 +252,7 @@ def _letterhead(doc: dict[str, Any], st: Styles, t: Any) -> list[Any]:
 
 
 def _lines(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
-    return Paragraph("<br/>".join(markup(x, bold=bold) for x in value.split("\n")), style)
+    return _paragraph("<br/>".join(markup(x, bold=bold) for x in value.split("\n")), style)
 
 
 def _charges(
@@ -265,7 +273,7 @@ def _charges(
             [f'<font size="7" color="#555555">{markup(why)}</font>'] if why else []
         )
         rows.append(
-            [Paragraph("<br/>".join(cell), st.cell), _p(quantity, st.right),
+            [_paragraph("<br/>".join(cell), st.cell), _p(quantity, st.right),
              _p(_rate(line, lang), st.right), _p(money(line["amount_paise"], lang), st.right)]
         )  # fmt: skip
     rows.append(
