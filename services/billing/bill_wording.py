@@ -14,7 +14,8 @@ word is shaped in one face (see :mod:`services.billing.bill_fonts`).
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 LANGUAGES = ("en", "hi")
 
@@ -138,11 +139,15 @@ def text(key: str, language: str, **values: str) -> str:
     return (hindi if language == "hi" else english).format(**values)
 
 
-def day(iso: str | None, language: str) -> str:
-    """``08 Mar 2026`` (Hindi: ``08 मार्च 2026``), from an ISO date or timestamp."""
+def day(iso: str | None, language: str, zone: str = "Asia/Kolkata") -> str:
+    """``08 Mar 2026`` (Hindi: ``08 मार्च 2026``), from an ISO date, or a timestamp read in
+    ``zone`` (a smart meter's midnight read, 18:30 UTC, is the next day's in India)."""
     if not iso:
         return ""
-    d = date.fromisoformat(iso[:10])
+    if len(iso) > 10:
+        d = datetime.fromisoformat(iso).astimezone(ZoneInfo(zone)).date()
+    else:
+        d = date.fromisoformat(iso)
     if language == "hi":
         return f"{d.day:02d} {MONTHS_HI[d.month - 1]} {d.year}"
     return f"{d:%d %b %Y}"

@@ -63,6 +63,7 @@ GREY = colors.HexColor("#555555")
 ACCENT = colors.HexColor("#1f4e79")
 RULE = colors.HexColor("#bbbbbb")
 CHART_MONTHS = 12
+DEFAULT_ZONE = "Asia/Kolkata"
 
 
 class BillDocumentError(UserError):
@@ -166,10 +167,12 @@ def _table(
 
 
 def render_pdf(bill: dict[str, Any]) -> bytes:
-    """The bill's PDF from its issued snapshot (``bill`` holds the snapshot and the totals)."""
+    """The bill's PDF from its issued snapshot (``bill`` holds the snapshot and the totals,
+    and ``time_zone``, the utility's, in which the reads' timestamps are dated)."""
     doc = bill["snapshot"]["document"]
     usage = bill["snapshot"]["usage"]
     lang = language_of(doc.get("language"))
+    zone = bill.get("time_zone") or DEFAULT_ZONE  # where the reads' dates are read
     st = Styles()
 
     def t(key: str, **values: str) -> str:
@@ -211,7 +214,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     for r in doc["reads"]:
         reads.append(
             [_p(r["meter"], st.cell), _p(f"{r['register']} {r.get('unit', '')}".strip(), st.cell),
-             _p(_reading(r, "opening", lang), st.cell), _p(_reading(r, "closing", lang), st.cell),
+             _p(_reading(r, "opening", lang, zone), st.cell), _p(_reading(r, "closing", lang, zone), st.cell),
              _p(str(r["multiplier"]), st.right), _p(kwh(r["wh"]), st.right),
              _p(t("estimated" if r["estimated"] else "actual"), st.cell)]
         )  # fmt: skip
@@ -472,7 +475,7 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
-def _reading(read: dict[str, Any], which: str, lang: str) -> str:
+def _reading(read: dict[str, Any], which: str, lang: str, zone: str) -> str:
     """A register read as its display shows it (its own decimals), with its date."""
     milli, at = read[which], read.get(f"{which}_at")
     if "decimals" in read:
@@ -480,7 +483,7 @@ def _reading(read: dict[str, Any], which: str, lang: str) -> str:
         value = f"{Decimal(milli).scaleb(-3).quantize(places, rounding=ROUND_DOWN):f}"
     else:  # bills issued before the snapshot kept the register's decimals
         value = kwh(milli, grouped=False)
-    return f"{value} ({day(at, lang)})" if at else value
+    return f"{value} ({day(at, lang, zone)})" if at else value
 
 
 # --- storing and serving ----------------------------------------------------------------
@@ -504,6 +507,7 @@ async def render_bill(bill_id: int, settings: Settings) -> Path:
         "arrears_paise": bill.arrears_paise,
         "late_fee_paise": bill.late_fee_paise,
         "payable_paise": bill.payable_paise,
+        "time_zone": settings.time_zone,
     }
     content = await asyncio.to_thread(render_pdf, data)
     relative = relative_path(bill.number)

@@ -23,6 +23,7 @@ import pytest
 from demo.tariffs import TARIFF_BY_CATEGORY
 from domain.enums import AccountCategory
 from gridbill.settings import Settings
+from services.billing.bill_wording import day
 from services.billing.documents import money, render_bill, render_pdf
 from store.models import Bill, Customer, Register
 from tests.billing.billing_factories import DOMESTIC, Utility, issue, run
@@ -60,9 +61,9 @@ async def test_an_english_domestic_bill_reads_right(db: Any, settings: Settings)
     site = await utility.account()
     for month, reading in ((1, "1000"), (2, "1180"), (4, "1500"), (5, "1690")):
         await site.read("1.8.0", reading, date(2026, month, 8))
-    for period, day in (("2026-02", 11), ("2026-05", 11)):  # no bill for March and April
+    for period, bill_day in (("2026-02", 11), ("2026-05", 11)):  # no bill for March, April
         await run(period)
-        await issue(period, date(2026, int(period[-2:]), day), letterhead=LETTERHEAD)
+        await issue(period, date(2026, int(period[-2:]), bill_day), letterhead=LETTERHEAD)
     bill = await bill_of(site.account.id)
     text, pages = poppler(await render_bill(bill.id, settings))
     assert pages == 1 and "Rs" not in text
@@ -109,7 +110,7 @@ async def test_a_hindi_industrial_bill_fits_one_page(db: Any, settings: Settings
     assert "बिल संख्या" not in text
     assert "off_peak" not in text and "ऑफ-पीक" in text
     assert "सामान्य" not in text  # the normal period's ToD line is ₹0.00: left out
-    again = render_pdf(_render_data(bill))
+    again = render_pdf({**_render_data(bill), "time_zone": settings.time_zone})
     assert again == path.read_bytes()  # the same snapshot, the same bytes
 
 
@@ -137,3 +138,11 @@ def test_a_bill_issued_before_hindi_and_letterheads_still_renders(tmp_path: Path
     hindi["snapshot"]["document"]["language"] = "hi"
     render_pdf(hindi)  # a Hindi bill in between changes nothing
     assert render_pdf(data) == pdf.read_bytes()
+
+
+def test_a_reads_date_is_the_utilitys_day() -> None:
+    """A smart meter's midnight read is stored as 18:30 UTC the day before."""
+    assert day("2026-03-31T18:30:00+00:00", "en") == "01 Apr 2026"
+    assert day("2026-03-31T18:29:00+00:00", "hi") == "31 मार्च 2026"
+    assert day("2026-03-31T18:30:00+00:00", "en", "UTC") == "31 Mar 2026"
+    assert day("2026-04-01", "en", "America/New_York") == "01 Apr 2026"  # a date stays
