@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,12 @@ class Styles:
         )  # fmt: skip
 
 
+@cache
+def _styles() -> Styles:
+    """The styles, made once per process (so :func:`_unshaped` keeps a copy of each)."""
+    return Styles()
+
+
 def _p(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
     return _paragraph(markup(value, bold=bold), style)
 
@@ -143,9 +150,12 @@ def _p(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
 def _paragraph(marked: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph, shaped only if it holds Devanagari: shaping Latin text would join
     "ff" into a ligature, and the PDF's text would no longer read "Tariff"."""
-    if needs_shaping(marked):
-        return Paragraph(marked, style)
-    return Paragraph(marked, ParagraphStyle(f"{style.name}-latin", parent=style, shaping=0))
+    return Paragraph(marked, style if needs_shaping(marked) else _unshaped(style))
+
+
+@cache
+def _unshaped(style: ParagraphStyle) -> ParagraphStyle:
+    return ParagraphStyle(f"{style.name}-latin", parent=style, shaping=0)
 
 
 def _table(
@@ -173,7 +183,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     usage = bill["snapshot"]["usage"]
     lang = language_of(doc.get("language"))
     zone = bill.get("time_zone") or DEFAULT_ZONE  # where the reads' dates are read
-    st = Styles()
+    st = _styles()
 
     def t(key: str, **values: str) -> str:
         return text(key, lang, **values)
