@@ -34,7 +34,7 @@ DEVANAGARI_BOLD = "NotoSansDevanagari-Bold"
 # Devanagari and Vedic extensions, with the joiners that may sit inside a Devanagari word.
 _DEVANAGARI_RUN = re.compile(r"[\u0900-\u097F\uA8E0-\uA8FF\u1CD0-\u1CFF\u200C\u200D]+")
 _WORDS = re.compile(r"(\s+)")
-_SCRIPT_CUT = re.compile(r"([\u0900-\u097F\uA8E0-\uA8FF\u1CD0-\u1CFF\u200C\u200D]+)")
+_SCRIPT_CUT = re.compile(f"({_DEVANAGARI_RUN.pattern})")  # split, keeping the runs
 
 
 @cache
