@@ -134,6 +134,7 @@ async def _issue(settings: Settings, args: argparse.Namespace, day: date) -> int
             result = await issue_run(
                 cli_actor(), cycle_code=args.cycle, period=args.period, issue_date=day,
                 utility_name=settings.utility_name, payee_vpa=settings.upi_vpa,
+                letterhead=settings.letterhead,
                 chunk_size=args.chunk_size, progress=bar.update, on_total=total,
             )  # fmt: skip
         finally:

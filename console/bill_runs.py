@@ -160,7 +160,7 @@ async def issue_one(console: Console, request: Request, staff: Staff, form: Form
     settings = console.settings
     issued = await issue_bills(
         staff.viewer, [bill_id], issue_date=_today(console), utility_name=settings.utility_name,
-        payee_vpa=settings.upi_vpa,
+        payee_vpa=settings.upi_vpa, letterhead=settings.letterhead,
     )  # fmt: skip
     if not issued.issued:
         raise Refused("INVALID_STATE", "this bill is not a draft: nothing was issued")

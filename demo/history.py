@@ -110,6 +110,7 @@ async def live_through(plan: DemoUtility, settings: Settings, *, seed: int) -> H
             await issue_bills(
                 acting_as("demo"), ids, issue_date=bill_date,
                 utility_name=settings.utility_name, payee_vpa=settings.upi_vpa,
+                letterhead=settings.letterhead,
             )  # fmt: skip
             last = month == months[-1]
             await _pay(settings, ids, bill_date, plan.today, rng, stories, history, last=last)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,6 +126,18 @@ class Settings:
     pg_bin: str = ""
     metrics_token: str = field(default="", repr=False)
     console_session_ttl_s: int = 8 * 3600
+    utility_address: tuple[str, ...] = ()
+    utility_helpline: str = ""
+    utility_gstin: str = ""
+
+    @property
+    def letterhead(self) -> dict[str, str]:
+        """What a bill prints under the utility's name (frozen into each bill at issue)."""
+        return {
+            "address": "\n".join(self.utility_address),
+            "helpline": self.utility_helpline,
+            "gstin": self.utility_gstin,
+        }
 
     @property
     def is_production(self) -> bool:
@@ -390,7 +403,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sign_in_code_ttl_s=_positive(environ, "GRIDBILL_SIGN_IN_CODE_TTL", 600),
         pg_bin=_env(environ, "PG_BIN", ""),
         metrics_token=_env(environ, "GRIDBILL_METRICS_TOKEN", ""),
+        utility_address=tuple(
+            line.strip()
+            for line in _env(environ, "GRIDBILL_UTILITY_ADDRESS", "").split(";")
+            if line.strip()
+        ),
+        utility_helpline=_env(environ, "GRIDBILL_UTILITY_HELPLINE", ""),
+        utility_gstin=_gstin(environ),
     )
+
+
+GSTIN = re.compile(r"\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z]")
+
+
+def _gstin(environ: Mapping[str, str]) -> str:
+    """The utility's GST identification number as bills print it (15 characters), or none."""
+    value = _env(environ, "GRIDBILL_UTILITY_GSTIN", "").upper()
+    if value and not GSTIN.fullmatch(value):
+        raise ConfigError(
+            f"GRIDBILL_UTILITY_GSTIN={value!r} is not a GSTIN: 15 characters such as 27AAACM1234A1Z5"
+        )
+    return value
 
 
 def ingest_future_margin_hours(environ: Mapping[str, str]) -> int:

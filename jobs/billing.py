@@ -53,6 +53,7 @@ async def issue_bill_run(
         issue_date=day,
         utility_name=settings.utility_name,
         payee_vpa=settings.upi_vpa,
+        letterhead=settings.letterhead,
     )
     rendered = await render_bills(result.issued, settings)
     return {"issued": len(result.issued), "payable_paise": result.payable_paise, "pdfs": rendered}

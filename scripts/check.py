@@ -4,7 +4,8 @@
 cluster started here (scripts/pg_cluster.py) and removed afterwards, and the field app's
 screen tests get a virtual X display (scripts/virtual_display.py, installing Debian's
 xvfb and libgl1-mesa-dri when missing), and the console's browser tests get Debian's
-chromium (installed the same way), so nothing has to be set up by hand. Extra
+chromium (installed the same way), and the bill PDF review test Debian's poppler-utils
+(pdftoppm, pdftotext), so nothing has to be set up by hand. Extra
 arguments go to pytest (``make test ARGS=-k…`` is not needed:
 ``.venv/bin/python scripts/check.py -k ledger``).
 """
@@ -22,7 +23,7 @@ BIN = Path(sys.executable).parent
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from pg_cluster import TempPostgres, stop_on_sigterm  # noqa: E402
-from virtual_display import VirtualDisplay  # noqa: E402
+from virtual_display import VirtualDisplay, ensure_packages  # noqa: E402
 
 
 def step(title: str, command: list[str], env: dict[str, str] | None = None) -> None:
@@ -62,6 +63,7 @@ def main(pytest_args: list[str]) -> None:
         return
     lint()
     stop_on_sigterm()
+    ensure_packages(("poppler-utils",), "the bill PDF review test (pdftoppm, pdftotext)")
     with TempPostgres() as pg, VirtualDisplay() as display:
         print(f"\n==> throwaway PostgreSQL on port {pg.port} in {pg.root}", flush=True)
         print(f"==> virtual display {display} for the field app's screen tests", flush=True)

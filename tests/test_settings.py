@@ -76,6 +76,7 @@ def test_development_generates_and_keeps_a_key(
         ({"GRIDBILL_SECRET_KEY": "short"}, "too short"),
         ({"GRIDBILL_TIME_ZONE": "Mars/Olympus"}, "not a known IANA time zone"),
         ({"GRIDBILL_CURRENCY": "RUPEES"}, "3-letter ISO 4217"),
+        ({"GRIDBILL_UTILITY_GSTIN": "07AAACG1234A1"}, "is not a GSTIN"),
         ({"GRIDBILL_ENV": "staging"}, "must be one of"),
         ({"GRIDBILL_SMTP_PORT": "twenty-five"}, "not a whole number"),
     ],
@@ -83,6 +84,20 @@ def test_development_generates_and_keeps_a_key(
 def test_bad_values_are_rejected(tmp_path: Path, env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings({"GRIDBILL_SECRET_KEY": KEY, "GRIDBILL_VAR_DIR": str(tmp_path), **env})
+
+
+def test_the_letterhead_bills_print_comes_from_the_environment(tmp_path: Path) -> None:
+    base = {"GRIDBILL_VAR_DIR": str(tmp_path), "GRIDBILL_SECRET_KEY": KEY}
+    assert load_settings(base).letterhead == {"address": "", "helpline": "", "gstin": ""}
+    given = load_settings(
+        {**base, "GRIDBILL_UTILITY_ADDRESS": "Vidyut Bhavan, Sector 5; ; New Delhi 110001 ",
+         "GRIDBILL_UTILITY_HELPLINE": "1912", "GRIDBILL_UTILITY_GSTIN": "07aaacg1234a1z5"}
+    )  # fmt: skip
+    assert given.letterhead == {
+        "address": "Vidyut Bhavan, Sector 5\nNew Delhi 110001",
+        "helpline": "1912",
+        "gstin": "07AAACG1234A1Z5",
+    }
 
 
 def test_production_closes_graphiql_and_introspection_and_requires_admin_totp(

@@ -110,6 +110,7 @@ class BillingMutations:
             issued = await issue_bills(
                 info.context.viewer, ids, issue_date=input.issue_date or info.context.today,
                 utility_name=settings.utility_name, payee_vpa=settings.upi_vpa, chunk_size=MAX_ISSUE,
+                letterhead=settings.letterhead,
             )  # fmt: skip
             if issued.issued:
                 await defer("render_bill_pdfs", bill_ids=issued.issued)

@@ -1,10 +1,20 @@
 """Bill documents: a PDF per issued bill, rendered with ReportLab from the bill's snapshot.
 
 The PDF shows what the issued snapshot froze (``snapshot["document"]``, written at issue
-by :mod:`services.billing.snapshot`), so rendering it again gives the same bill: the utility
-header, account and premise, the period and the reads used (actual or estimated),
-consumption, the lines, arrears and payments, the total and due date, a 12-month usage
-chart, and a UPI QR code (``upi://pay?pa=…&pn=…&am=…&tn=…``) for the amount payable.
+by :mod:`services.billing.snapshot`), so rendering it again gives the same bill, byte for
+byte (fixed document date and ID, fonts subset the same way): the utility's name and
+letterhead (address, helpline, GSTIN), account and premise, the period and the reads used
+(actual or estimated, with the register's own decimals), consumption, the charges, arrears
+and payments, the total and due date, a 12-month usage chart, and a UPI QR code
+(``upi://pay?pa=…&pn=…&am=…&tn=…``) for the amount payable.
+
+The bill is printed in the customer's language frozen at issue, English or Hindi
+(:mod:`services.billing.bill_wording`), in Noto Sans with ₹ and shaped Devanagari
+(:mod:`services.billing.bill_fonts`). Amounts are rupees in Indian grouping; a credit is
+written ``₹120.00 Cr``, as Indian bills do, never with a minus sign. The charges table
+leaves out lines of zero, gives each rate its unit (``₹7.63/kWh``, ``₹469/kW/month``,
+``16%`` on ``₹1,034.72``), and explains a prorated demand or load charge
+(``15 kW × ₹469/kW/month × 31/30 days``).
 
 Files are stored under ``GRIDBILL_VAR_DIR/bills/<financial year>/<number>.pdf`` (the
 number's slashes as dashes) with their SHA-256 on the bill; :func:`pdf_for` is how the
@@ -19,8 +29,10 @@ import hashlib
 import io
 import os
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,35 +41,41 @@ from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from domain import proration
 from domain.enums import BillStatus
-from domain.indian_format import ASCII_RUPEE, decimal, kwh, rupees
+from domain.indian_format import decimal, kwh, rupees
+from domain.tariff import Proration
 from gridbill.errors import UserError
 from gridbill.settings import Settings
+from services.billing import bill_fonts
+from services.billing.bill_fonts import markup, needs_shaping
+from services.billing.bill_wording import category, day, describe, language_of, text
 from store.models import Bill
 
 QR_QUIET_MODULES = 4
 QR_PIXELS_PER_MODULE = 8
-GREY = colors.HexColor("#666666")
+GREY = colors.HexColor("#555555")
 ACCENT = colors.HexColor("#1f4e79")
+RULE = colors.HexColor("#bbbbbb")
+CHART_MONTHS = 12
+DEFAULT_ZONE = "Asia/Kolkata"
 
 
 class BillDocumentError(UserError):
     """A bill that has no document (yet)."""
 
 
-def money(paise: int) -> str:
-    """An amount as the bill prints it, ``Rs 12,34,567.89``: the PDF's built-in fonts
-    have no ₹ glyph."""
-    return rupees(paise, symbol=ASCII_RUPEE)
-
-
-def day(text: str | None) -> str:
-    return "" if not text else f"{date.fromisoformat(text[:10]):%d %b %Y}"
+def money(paise: int, language: str = "en") -> str:
+    """An amount as the bill prints it: ``₹12,34,567.89``, a credit ``₹120.00 Cr``."""
+    if paise < 0:
+        return f"{rupees(-paise)} {text('credit', language)}"
+    return rupees(paise)
 
 
 def relative_path(number: str) -> Path:
@@ -98,161 +116,384 @@ def qr_png(text: str) -> bytes:
 # --- the document -----------------------------------------------------------------------
 
 
-def _chart(history: Sequence[dict[str, Any]]) -> Drawing:
-    drawing = Drawing(170 * mm, 45 * mm)
-    drawing.add(String(0, 42 * mm, "Your use over the last 12 months (kWh)", fontSize=9))
-    if not history:
-        drawing.add(String(0, 20 * mm, "No earlier bills.", fontSize=8, fillColor=GREY))
-        return drawing
-    chart = VerticalBarChart()
-    chart.x, chart.y = 12 * mm, 8 * mm
-    chart.width, chart.height = 150 * mm, 30 * mm
-    chart.data = [[round(h["wh"] / 1000) for h in history]]
-    chart.categoryAxis.categoryNames = [
-        f"{date.fromisoformat(h['month'] + '-01'):%b %y}" + ("*" if h["estimated"] else "")
-        for h in history
-    ]
-    chart.categoryAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.labelTextFormat = lambda value: decimal(Decimal(str(value)).normalize())
-    chart.valueAxis.valueMin = 0
-    chart.bars[0].fillColor = ACCENT
-    drawing.add(chart)
-    return drawing
+class Styles:
+    """The paragraph styles of one bill: Noto Sans, shaped, Devanagari by :func:`markup`."""
+
+    def __init__(self) -> None:
+        bill_fonts.register()
+        base = ParagraphStyle("cell", fontName=bill_fonts.LATIN, fontSize=8, leading=10, shaping=1)
+        self.cell = base
+        self.right = ParagraphStyle("right", parent=base, alignment=TA_RIGHT)
+        self.small = ParagraphStyle("small", parent=base, fontSize=7, leading=9, textColor=GREY)
+        self.big = ParagraphStyle("big", parent=base, fontSize=10, leading=13)
+        self.big_right = ParagraphStyle("big_right", parent=self.big, alignment=TA_RIGHT)
+        self.title = ParagraphStyle("title", parent=base, fontSize=15, leading=19, textColor=ACCENT)
+        self.heading = ParagraphStyle(
+            "heading", parent=base, fontSize=11, leading=14, spaceBefore=3, spaceAfter=2
+        )
+        self.section = ParagraphStyle(
+            "section", parent=base, fontSize=9, leading=12, spaceBefore=2, spaceAfter=1,
+            textColor=ACCENT,
+        )  # fmt: skip
 
 
-def _table(rows: list[list[Any]], widths: list[float], header: bool = True) -> Table:
-    table = Table(rows, colWidths=widths)
-    style: list[tuple[Any, ...]] = [
-        ("FONTSIZE", (0, 0), (-1, -1), 8),
+@cache
+def _styles() -> Styles:
+    """The styles, made once per process (so :func:`_unshaped` keeps a copy of each)."""
+    return Styles()
+
+
+def _p(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
+    return _paragraph(markup(value, bold=bold), style)
+
+
+def _paragraph(marked: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph, shaped only if it holds Devanagari: shaping Latin text would join
+    "ff" into a ligature, and the PDF's text would no longer read "Tariff"."""
+    return Paragraph(marked, style if needs_shaping(marked) else _unshaped(style))
+
+
+@cache
+def _unshaped(style: ParagraphStyle) -> ParagraphStyle:
+    return ParagraphStyle(f"{style.name}-latin", parent=style, shaping=0)
+
+
+def _table(
+    rows: list[list[Any]], widths: list[float], *, header: bool = True, style: Any = ()
+) -> Table:
+    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    commands: list[tuple[Any, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+        ("TOPPADDING", (0, 0), (-1, -1), 1),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (0, -1), 0),
     ]
     if header:
-        style += [
-            ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-            ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-        ]
-    table.setStyle(TableStyle(style))
+        commands.append(("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black))
+    table.setStyle(TableStyle([*commands, *style]))
     return table
 
 
 def render_pdf(bill: dict[str, Any]) -> bytes:
-    """The bill's PDF from its issued snapshot (``bill`` holds the snapshot and the totals)."""
+    """The bill's PDF from its issued snapshot (``bill`` holds the snapshot and the totals,
+    and ``time_zone``, the utility's, in which the reads' timestamps are dated)."""
     doc = bill["snapshot"]["document"]
     usage = bill["snapshot"]["usage"]
-    styles = getSampleStyleSheet()
-    small = ParagraphStyle("small", parent=styles["Normal"], fontSize=8, leading=10)
-    title = ParagraphStyle("title", parent=styles["Title"], fontSize=16, textColor=ACCENT)
+    lang = language_of(doc.get("language"))
+    zone = bill.get("time_zone") or DEFAULT_ZONE  # where the reads' dates are read
+    st = _styles()
+
+    def t(key: str, **values: str) -> str:
+        return text(key, lang, **values)
+
+    def cash(paise: int) -> str:
+        return money(paise, lang)
+
     out = io.BytesIO()
     pdf = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=f"Electricity bill {doc['number']}",
-        author=doc["utility"],
+        out, pagesize=A4, leftMargin=13 * mm, rightMargin=13 * mm, topMargin=10 * mm,
+        bottomMargin=10 * mm, title=f"{t('title')} {doc['number']}", author=doc["utility"],
+        invariant=1, lang="hi-IN" if lang == "hi" else "en-IN",
+    )  # fmt: skip
+    story: list[Any] = [*_letterhead(doc, st, t), _p(t("title"), st.heading, bold=True)]
+    flags = t("estimated_bill") if bill["is_estimated"] else ""
+    flags += t("final_bill") if bill["is_final"] else ""
+    account = doc["account"]
+    period = t(
+        "period_range", start=day(bill["period_start"], lang), end=day(bill["period_end"], lang)
     )
-    story: list[Any] = [
-        Paragraph(doc["utility"], title),
-        Paragraph("Electricity bill", styles["Heading2"]),
-    ]
-    estimated = " (ESTIMATED: no actual read this period)" if bill["is_estimated"] else ""
-    final = " (FINAL BILL: move-out)" if bill["is_final"] else ""
     head = [
-        ["Bill number", doc["number"], "Bill date", day(doc["issue_date"])],
-        ["Account", doc["account"]["number"], "Due date", day(doc["due_date"])],
-        ["Customer", doc["customer"]["name"], "Category", doc["account"]["category"]],
-        ["Premise", Paragraph("<br/>".join(doc["premise"]), small), "Sanctioned load", f"{doc['account']['sanctioned_load_kw']} kW"],
-        ["Period", f"{day(bill['period_start'])} to {day(bill['period_end'])}{estimated}{final}", "", ""],
+        [t("bill_number"), doc["number"], t("bill_date"), day(doc["issue_date"], lang)],
+        [t("account"), account["number"], t("due_date"), day(doc["due_date"], lang)],
+        [t("customer"), doc["customer"]["name"], t("category"), category(account["category"], lang)],
+        [t("premise"), "\n".join(doc["premise"]), t("sanctioned_load"), f"{account['sanctioned_load_kw']} kW"],
     ]  # fmt: skip
-    story += [_table(head, [28 * mm, 80 * mm, 30 * mm, 42 * mm], header=False), Spacer(1, 4 * mm)]
-    story.append(Paragraph("Meter reads used", styles["Heading4"]))
-    reads = [["Meter", "Register", "Previous", "Present", "Multiplier", "kWh", "Read"]]
+    rows = [
+        [_p(a, st.cell), _lines(b, st.cell, bold=True), _p(c, st.cell), _p(d, st.cell, bold=True)]
+        for a, b, c, d in head
+    ]
+    rows.append([_p(t("period"), st.cell), _p(period + flags, st.cell, bold=True), "", ""])
+    span = [("SPAN", (1, 4), (3, 4))]
+    story += [_table(rows, [28 * mm, 82 * mm, 30 * mm, 39 * mm], header=False, style=span)]
+    story.append(_p(t("reads"), st.section, bold=True))
+    reads = [[_p(t(k), st.cell, bold=True) for k in ("meter", "register", "previous", "present")]
+             + [_p(t(k), st.right, bold=True) for k in ("multiplier", "units")]
+             + [_p(t("read"), st.cell, bold=True)]]  # fmt: skip
     for r in doc["reads"]:
         reads.append(
-            [
-                r["meter"], r["register"], _reading(r["opening"], r["opening_at"]),
-                _reading(r["closing"], r["closing_at"]), r["multiplier"], kwh(r["wh"]),
-                "estimated" if r["estimated"] else "actual",
-            ]
+            [_p(r["meter"], st.cell), _p(f"{r['register']} {r.get('unit', '')}".strip(), st.cell),
+             _p(_reading(r, "opening", lang, zone), st.cell), _p(_reading(r, "closing", lang, zone), st.cell),
+             _p(str(r["multiplier"]), st.right), _p(kwh(r["wh"]), st.right),
+             _p(t("estimated" if r["estimated"] else "actual"), st.cell)]
         )  # fmt: skip
-    story += [_table(reads, [28 * mm, 18 * mm, 36 * mm, 36 * mm, 18 * mm, 20 * mm, 24 * mm])]
-    consumption = f"Consumption: {kwh(usage['wh'])} kWh over {usage['days']} days"
+    story += [_table(reads, [28 * mm, 22 * mm, 38 * mm, 38 * mm, 18 * mm, 20 * mm, 15 * mm])]
+    consumption = t("consumption", kwh=kwh(usage["wh"]), days=str(usage["days"]))
     if usage.get("max_demand_w"):
-        consumption += f", maximum demand {Decimal(usage['max_demand_w']).scaleb(-3)} kW"
+        consumption += t("max_demand", kw=kwh(usage["max_demand_w"]))  # W to kW as Wh to kWh
     if bill["estimate_basis"]:
-        consumption += f" (estimated: {bill['estimate_basis']})"
-    story += [Spacer(1, 2 * mm), Paragraph(consumption, small), Spacer(1, 3 * mm)]
-    story.append(Paragraph("Charges", styles["Heading4"]))
-    rows = [["Code", "Description", "Quantity", "Rate", "Amount"]]
-    for line in doc["lines"]:
-        rows.append(
-            [line["code"], Paragraph(line["description"], small),
-             _quantity(line), _rate(line), money(line["amount_paise"])]
-        )  # fmt: skip
-    rows.append(["", "Current charges", "", "", money(bill["total_paise"])])
-    story += [_table(rows, [18 * mm, 84 * mm, 30 * mm, 18 * mm, 30 * mm]), Spacer(1, 3 * mm)]
-    arrears = doc["arrears"]
-    late = doc["late_fee"]
-    summary = [
-        ["Previous bill" + (f" {arrears['previous_bill']}" if arrears["previous_bill"] else ""), money(arrears["previous_payable_paise"])],
-        ["Payments received since", money(arrears["payments_paise"])],
-        ["Other credits and debits", money(arrears["other_paise"])],
-        ["Arrears", money(bill["arrears_paise"])],
-        ["Late payment surcharge" + (f" on {late['bill']}" if late["paise"] else ""), money(bill["late_fee_paise"])],
-        ["Current charges", money(bill["total_paise"])],
-        ["Total payable", money(bill["payable_paise"])],
-        ["Pay by", day(doc["due_date"])],
-    ]  # fmt: skip
-    table = _table(summary, [78 * mm, 40 * mm], header=False)  # fits "… on BL/2026-27/000123"
-    table.setStyle(
-        TableStyle(
-            [("FONTNAME", (0, 6), (-1, 7), "Helvetica-Bold"), ("FONTSIZE", (0, 6), (-1, 7), 10)]
-        )
-    )
-    qr = Image(io.BytesIO(qr_png(doc["upi"])), width=38 * mm, height=38 * mm)
-    pay = [
-        [table, qr],
-        ["", Paragraph(f"Scan to pay {money(bill['payable_paise'])} by UPI", small)],
-    ]
-    layout = Table(pay, colWidths=[120 * mm, 60 * mm])
-    layout.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story += [layout, Spacer(1, 2 * mm)]
+        consumption += t("estimate_basis", basis=bill["estimate_basis"])
+    story += [Spacer(1, 1 * mm), _p(consumption, st.cell)]
+    story.append(_p(t("charges"), st.section, bold=True))
+    story.append(_charges(bill, doc, usage, st, lang))
+    story += [Spacer(1, 2 * mm), _payment(bill, doc, st, lang)]
     rebate = doc["prompt_rebate"]
     if rebate["paise"]:
         story.append(
-            Paragraph(
-                f"Prompt payment rebate of {money(rebate['paise'])} if paid by {day(rebate['by'])}.",
-                small,
-            )
+            _p(t("rebate", amount=cash(rebate["paise"]), day=day(rebate["by"], lang)), st.cell)
         )
-    story += [Spacer(1, 3 * mm), _chart(doc["history"])]
-    tariffs = ", ".join(f"{t['code']} ({t['name']})" for t in bill["snapshot"]["tariffs"])
-    story.append(Paragraph(f"Tariff: {tariffs}. * estimated month.", small))
+    story += [
+        _p(t("chart"), st.section, bold=True),
+        _chart(doc["history"], usage, lang),
+        _p(t("chart_key") if doc["history"] else t("no_history"), st.small),
+    ]
+    tariffs = ", ".join(f"{x['code']} ({x['name']})" for x in bill["snapshot"]["tariffs"])
+    story.append(_p(t("tariff", tariffs=tariffs), st.small))
     pdf.build(story)
     return out.getvalue()
 
 
-def _quantity(line: dict[str, Any]) -> str:
-    if line["unit"] == "%":
-        return f"on {line['quantity']}"
-    quantity = line["quantity"]
-    if line["unit"] == "kWh" and quantity:
-        quantity = decimal(Decimal(quantity))  # the energy priced, grouped like the reads'
-    return f"{quantity} {line['unit']}".strip()
+def _letterhead(doc: dict[str, Any], st: Styles, t: Any) -> list[Any]:
+    """The utility's name, then its address, helpline and GSTIN where configured."""
+    head = doc.get("letterhead") or {}
+    lines = [x for x in head.get("address", "").split("\n") if x]
+    contact = [f"{t(k)}: {head[k]}" for k in ("helpline", "gstin") if head.get(k)]
+    if contact:
+        lines.append(" · ".join(contact))
+    return [_p(doc["utility"], st.title, bold=True), *(_p(x, st.small) for x in lines)]
 
 
-def _rate(line: dict[str, Any]) -> str:
-    return f"{line['rate']}%" if line["unit"] == "%" and line["rate"] else line["rate"]
+def _lines(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
+    return _paragraph("<br/>".join(markup(x, bold=bold) for x in value.split("\n")), style)
 
 
-def _reading(milli: int, at: str | None) -> str:
-    value = kwh(milli, grouped=False)  # as the meter's display shows it
-    return f"{value} ({day(at)})" if at else value
+def _charges(
+    bill: dict[str, Any], doc: dict[str, Any], usage: dict[str, Any], st: Styles, lang: str
+) -> Table:
+    rule = doc.get("proration")
+    months = _month_parts(usage, Proration(**rule)) if rule else None
+    rows: list[list[Any]] = [
+        [_p(text("description", lang), st.cell, bold=True), _p(text("quantity", lang), st.right, bold=True),
+         _p(text("rate", lang), st.right, bold=True), _p(text("amount", lang), st.right, bold=True)]
+    ]  # fmt: skip
+    for line in doc["lines"]:
+        if not line["amount_paise"]:
+            continue  # a period with nothing in it, a zero rate: nothing to read
+        description = describe(line["description"], lang)
+        quantity, why = _quantity(line, months, lang)
+        cell = [markup(description)] + (
+            [f'<font size="7" color="#555555">{markup(why)}</font>'] if why else []
+        )
+        rows.append(
+            [_paragraph("<br/>".join(cell), st.cell), _p(quantity, st.right),
+             _p(_rate(line, lang), st.right), _p(money(line["amount_paise"], lang), st.right)]
+        )  # fmt: skip
+    rows.append(
+        [_p(text("current_charges", lang), st.cell, bold=True), "", "",
+         _p(money(bill["total_paise"], lang), st.right, bold=True)]
+    )  # fmt: skip
+    last = len(rows) - 1
+    style = [
+        ("LINEABOVE", (0, last), (-1, last), 0.5, colors.black),
+        ("LINEBELOW", (0, 1), (-1, last - 1), 0.25, RULE),
+    ]
+    return _table(rows, [91 * mm, 30 * mm, 30 * mm, 28 * mm], style=style)
+
+
+def _payment(bill: dict[str, Any], doc: dict[str, Any], st: Styles, lang: str) -> Table:
+    """The account summary down to the amount payable, beside the UPI code that pays it."""
+    arrears, late = doc["arrears"], doc["late_fee"]
+
+    def t(key: str, **values: str) -> str:
+        return text(key, lang, **values)
+
+    previous = t("previous_bill") + (
+        f" {arrears['previous_bill']}" if arrears["previous_bill"] else ""
+    )
+    surcharge = t("late_fee") + (t("late_fee_on", bill=late["bill"]) if late["paise"] else "")
+    summary = [
+        (previous, arrears["previous_payable_paise"]),
+        (t("payments_since"), arrears["payments_paise"]),
+        (t("other"), arrears["other_paise"]),
+        (t("arrears"), bill["arrears_paise"]),
+        (surcharge, bill["late_fee_paise"]),
+        (t("current_charges"), bill["total_paise"]),
+    ]  # fmt: skip
+    rows = [[_p(label, st.cell), _p(money(paise, lang), st.right)] for label, paise in summary]
+    rows += [
+        [_p(t("total_payable"), st.big, bold=True), _p(money(bill["payable_paise"], lang), st.big_right, bold=True)],
+        [_p(t("pay_by"), st.big, bold=True), _p(day(doc["due_date"], lang), st.big_right, bold=True)],
+    ]  # fmt: skip
+    style = [("LINEABOVE", (0, 6), (-1, 6), 0.5, colors.black)]
+    table = _table(
+        rows, [82 * mm, 36 * mm], header=False, style=style
+    )  # fits "… on BL/2026-27/000123"
+    qr = Image(io.BytesIO(qr_png(doc["upi"])), width=34 * mm, height=34 * mm)
+    scan = _p(t("scan", amount=money(bill["payable_paise"], lang)), st.small)
+    layout = Table([[table, qr], ["", scan]], hAlign="LEFT", colWidths=[123 * mm, 56 * mm])
+    layout.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, -1), "CENTER"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 0)])
+    )  # fmt: skip
+    return layout
+
+
+def _chart(history: Sequence[dict[str, Any]], usage: dict[str, Any], lang: str) -> Drawing:
+    """Billed energy in each of the 12 months to this bill's. A month without a bill since
+    the account's first gets a dash, not a bar of zero (a zero bar is a month billed at
+    zero); months before the first bill stay empty."""
+    if not history:
+        return Drawing(179 * mm, 1 * mm)
+    drawing = Drawing(179 * mm, 34 * mm)
+    months = _chart_months(history, usage)
+    by_month = {h["month"]: h for h in history}
+    first = min(by_month)
+    chart = VerticalBarChart()
+    chart.x, chart.y = 14 * mm, 6 * mm
+    chart.width, chart.height = 163 * mm, 25 * mm
+    values = [round(by_month[m]["wh"] / 1000) if m in by_month else None for m in months]
+    chart.data = [values]
+    chart.categoryAxis.categoryNames = [
+        _month_label(m, lang) + ("*" if by_month.get(m, {}).get("estimated") else "")
+        for m in months
+    ]
+    for labels in (chart.categoryAxis.labels, chart.valueAxis.labels, chart.barLabels):
+        labels.fontName, labels.fontSize = bill_fonts.LATIN, 7
+    chart.valueAxis.labelTextFormat = lambda value: decimal(Decimal(str(value)).normalize())
+    chart.valueAxis.valueMin = 0
+    chart.bars[0].fillColor = ACCENT
+    chart.barLabelFormat = lambda value: decimal(Decimal(str(value)))
+    chart.barLabels.nudge = 5
+    chart.barWidth, chart.groupSpacing = 6, 6
+    drawing.add(chart)
+    step = chart.width / len(months)
+    for i, month in enumerate(months):
+        if month not in by_month and month > first:
+            drawing.add(
+                String(chart.x + step * (i + 0.5), chart.y + 2, "–", fontName=bill_fonts.LATIN,
+                       fontSize=10, fillColor=GREY, textAnchor="middle")
+            )  # fmt: skip
+    return drawing
+
+
+def _chart_months(history: Sequence[dict[str, Any]], usage: dict[str, Any]) -> list[str]:
+    """The 12 months (``YYYY-MM``) ending with this bill's month."""
+    last = max(h["month"] for h in history)
+    end = usage.get("end")
+    if end:
+        last = max(last, (date.fromisoformat(end[:10]) - timedelta(days=1)).strftime("%Y-%m"))
+    count = int(last[:4]) * 12 + int(last[5:7]) - 1
+    return [
+        f"{index // 12:04d}-{index % 12 + 1:02d}"
+        for index in range(count - CHART_MONTHS + 1, count + 1)
+    ]
+
+
+def _month_label(month: str, lang: str) -> str:
+    first = date.fromisoformat(month + "-01")
+    return f"{first:%m/%y}" if lang == "hi" else f"{first:%b %y}"
+
+
+def _month_parts(usage: dict[str, Any], rule: Proration) -> list[tuple[int, int]] | None:
+    """The period's month factor as (days, days of the month) parts, as pricing counts it."""
+    try:
+        span = proration.Span(date.fromisoformat(usage["start"]), date.fromisoformat(usage["end"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    parts = proration.split(span, ())
+    if rule.basis == "fixed_days":
+        return [(span.days, rule.days)]
+    return [(p.days, proration.days_in_month(p.start)) for p in parts]
+
+
+def _quantity(
+    line: dict[str, Any], months: list[tuple[int, int]] | None, lang: str
+) -> tuple[str, str]:
+    """The quantity column, and for a prorated load or demand charge how it came about."""
+    unit, quantity = line["unit"], line["quantity"]
+    if not quantity:
+        return "", ""
+    number = _number(quantity)
+    if number is None:
+        return f"{quantity} {unit}".strip(), ""
+    if unit == "%":
+        return text("on_amount", lang, amount=f"₹{decimal(number)}"), ""
+    if unit in ("month", "day", "year"):
+        plural = {"month": "months", "day": "days", "year": "year"}[unit]
+        return f"{decimal(number)} {text(plural if number != 1 else unit, lang)}", ""
+    if "·" in unit:
+        load, per = unit.split("·", 1)
+        explained = _prorated(number, load, per, line, months, lang)
+        if explained:
+            return explained
+        return f"{decimal(number)} {load}·{text(per, lang)}", ""
+    return f"{decimal(number)} {unit}".strip(), ""
+
+
+def _prorated(
+    number: Decimal, load: str, per: str, line: dict[str, Any],
+    months: list[tuple[int, int]] | None, lang: str,
+) -> tuple[str, str] | None:  # fmt: skip
+    """``15 kW`` and ``15 kW × ₹469/kW/month × 31/30 days`` for 15.5 kW·month, when the
+    quantity is exactly the billed load or demand times the period's month factor."""
+    if per != "month" or not months:
+        return None
+    factor = sum((Fraction(d, m) for d, m in months), Fraction(0))
+    kw = (Fraction(number) / factor).limit_denominator(1000)
+    shown = Decimal(kw.numerator) / Decimal(kw.denominator)
+    try:
+        shown = shown.quantize(Decimal("0.001")).normalize()
+    except InvalidOperation:
+        return None
+    expected = Fraction(shown) * factor
+    if _places(expected) != number.quantize(Decimal("0.001")):
+        return None
+    if len(months) == 1:
+        share = f"{months[0][0]}/{months[0][1]} {text('days', lang)}"
+    else:
+        share = "(" + " + ".join(f"{d}/{m}" for d, m in months) + f") {text('months', lang)}"
+    rate = _rate(line, lang)
+    return f"{decimal(shown)} {load}", f"{decimal(shown)} {load} × {rate} × {share}"
+
+
+def _rate(line: dict[str, Any], lang: str) -> str:
+    """``₹7.63/kWh``, ``₹469/kW/month``, ``16%``: the rate with its unit."""
+    unit, rate = line["unit"], line["rate"]
+    number = _number(rate) if rate else None
+    if number is None:
+        return rate or ""
+    if unit == "%":
+        return f"{decimal(number)}%"
+    sign = "-" if number < 0 else ""
+    amount = f"{sign}₹{decimal(abs(number))}"
+    if not unit:
+        return amount
+    parts = (text(u, lang) if u in ("month", "day", "year") else u for u in unit.split("·"))
+    return amount + "".join(text("per", lang, unit=part) for part in parts)
+
+
+def _places(value: Fraction) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.001"))
+
+
+def _number(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _reading(read: dict[str, Any], which: str, lang: str, zone: str) -> str:
+    """A register read as its display shows it (its own decimals), with its date."""
+    milli, at = read[which], read.get(f"{which}_at")
+    if "decimals" in read:
+        places = Decimal(1).scaleb(-int(read["decimals"]))
+        value = f"{Decimal(milli).scaleb(-3).quantize(places, rounding=ROUND_DOWN):f}"
+    else:  # bills issued before the snapshot kept the register's decimals
+        value = kwh(milli, grouped=False)
+    return f"{value} ({day(at, lang, zone)})" if at else value
 
 
 # --- storing and serving ----------------------------------------------------------------
@@ -276,6 +517,7 @@ async def render_bill(bill_id: int, settings: Settings) -> Path:
         "arrears_paise": bill.arrears_paise,
         "late_fee_paise": bill.late_fee_paise,
         "payable_paise": bill.payable_paise,
+        "time_zone": settings.time_zone,
     }
     content = await asyncio.to_thread(render_pdf, data)
     relative = relative_path(bill.number)

@@ -13,7 +13,7 @@ single writer serialises issuers. Cancelling, rebilling and move-out final bills
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -80,10 +80,14 @@ async def issue_bills(
     issue_date: date,
     utility_name: str,
     payee_vpa: str,
+    letterhead: Mapping[str, str] | None = None,
     chunk_size: int = ISSUE_CHUNK,
     progress: Callable[[int], object] | None = None,
 ) -> IssueResult:
     """Issue the given draft bills (others are left alone), a chunk per transaction.
+
+    ``letterhead`` (``Settings.letterhead``: the utility's address, helpline and GSTIN) is
+    frozen into each bill's document with the utility's name.
 
     Each chunk commits its bills with their audit row (``bills.issued``, naming the
     actor: a person, ``cli:<user>`` or ``job:<task>``) and their notifications (bill
@@ -96,7 +100,9 @@ async def issue_bills(
     for start in range(0, len(ordered), chunk_size):
         chunk = ordered[start : start + chunk_size]
         async with in_transaction() as connection:
-            issued = await _issue_chunk(Sql(connection), chunk, issue_date, utility_name, payee_vpa)
+            issued = await _issue_chunk(
+                Sql(connection), chunk, issue_date, utility_name, payee_vpa, letterhead or {}
+            )
             ids = [bill_id for bill_id, _, _ in issued]
             await _apply_held_credit(ids)
             await notify_bills_issued(ids)
@@ -148,6 +154,7 @@ async def issue_run(
     issue_date: date,
     utility_name: str,
     payee_vpa: str,
+    letterhead: Mapping[str, str] | None = None,
     chunk_size: int = ISSUE_CHUNK,
     progress: Callable[[int], object] | None = None,
     on_total: Callable[[int], object] | None = None,
@@ -159,7 +166,7 @@ async def issue_run(
         on_total(len(ids))
     return await issue_bills(
         actor, ids, issue_date=issue_date, utility_name=utility_name, payee_vpa=payee_vpa,
-        chunk_size=chunk_size, progress=progress,
+        letterhead=letterhead, chunk_size=chunk_size, progress=progress,
     )  # fmt: skip
 
 
@@ -211,7 +218,7 @@ SELECT b.id, b.account_id, b.customer_id, b.period_start, b.period_end, b.total_
        b.charges_paise, b.rounding_paise, b.is_estimated, b.is_final, b.estimate_basis,
        b.consumption_wh, b.max_demand_w, b.tariff_version_id, b.snapshot, b.currency,
        a.number AS account_number, a.category, a.sanctioned_load_w, c.due_days,
-       cu.number AS customer_number, cu.name AS customer_name,
+       cu.number AS customer_number, cu.name AS customer_name, cu.language,
        p.address_line1, p.address_line2, p.locality, p.city, p.state, p.postal_code,
        t.holiday_calendar
 FROM bills b
@@ -228,7 +235,12 @@ ORDER BY b.id
 
 
 async def _issue_chunk(
-    sql: Sql, ids: Sequence[int], issue_date: date, utility_name: str, payee_vpa: str
+    sql: Sql,
+    ids: Sequence[int],
+    issue_date: date,
+    utility_name: str,
+    payee_vpa: str,
+    letterhead: Mapping[str, str],
 ) -> list[tuple[int, str, int]]:
     await _lock_drafts(sql, ids)
     bills = await sql.rows(ISSUE_QUERY.format(marks=sql.marks(len(ids))), list(ids))
@@ -271,6 +283,7 @@ async def _issue_chunk(
         frozen["document"] = snapshot.document(
             b, sources, charges, number=number, issue_date=issue_date, due_on=due_on,
             previous=prev, recent=recent[account], utility_name=utility_name, payee_vpa=payee_vpa,
+            letterhead=letterhead, proration=version.tariff.proration if version else None,
         )  # fmt: skip
         updates.append(
             [

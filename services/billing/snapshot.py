@@ -3,7 +3,10 @@
 Issuing (:mod:`services.billing.issue`) completes each bill's ``snapshot`` with a
 ``document`` part: the number and dates, the account, customer and premise, the reads
 and lines priced, twelve months of billed energy, how the arrears came about, the late
-payment surcharge, the prompt payment rebate and the UPI link. The bill PDF
+payment surcharge, the prompt payment rebate and the UPI link; the customer's language, the
+utility's letterhead (address, helpline, GSTIN) and the tariff's proration rule, so the
+PDF can explain a prorated charge. Parts added later are optional for the PDF: bills
+issued before them still render. The bill PDF
 (:mod:`services.billing.documents`) is drawn from it alone, so rendering a bill again,
 years later, gives the same bill whatever changed since. The snapshot never changes
 after issue.
@@ -12,7 +15,7 @@ after issue.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,7 +23,7 @@ from typing import Any
 
 from domain.billing import BillLineData, upi_link
 from domain.enums import LedgerKind
-from domain.tariff import PromptPayment
+from domain.tariff import PromptPayment, Proration
 from services.accounts.ledger import bill_key
 from store.sql import Sql, as_date, as_dt_or_none
 
@@ -71,11 +74,16 @@ def document(
     recent: list[Any],
     utility_name: str,
     payee_vpa: str,
+    letterhead: Mapping[str, str] | None = None,
+    proration: Proration | None = None,
 ) -> dict[str, Any]:
     """The ``document`` part of bill ``b``'s snapshot (``b`` is a row of the issue query)."""
     prompt = charges.prompt
     return {
         "utility": utility_name,
+        "letterhead": dict(letterhead or {}),
+        "language": b.get("language") or "en",
+        "proration": {"basis": proration.basis, "days": proration.days} if proration else None,
         "number": number,
         "issue_date": issue_date.isoformat(),
         "due_date": due_on.isoformat(),
@@ -168,7 +176,7 @@ async def _lines(sql: Sql, ids: Sequence[int]) -> dict[int, list[BillLineData]]:
 async def _reads(sql: Sql, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in await sql.rows(
-        "SELECT br.bill_id, g.obis_code, g.unit, m.serial, br.opening_milli, br.closing_milli, "  # noqa: S608
+        "SELECT br.bill_id, g.obis_code, g.unit, g.decimals, m.serial, br.opening_milli, br.closing_milli, "  # noqa: S608
         "br.multiplier, br.consumption_wh, br.is_estimated, o.read_at AS opening_at, "
         "c.read_at AS closing_at FROM bill_reads br "
         "JOIN registers g ON g.id = br.register_id JOIN meters m ON m.id = g.meter_id "
@@ -183,6 +191,7 @@ async def _reads(sql: Sql, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]
                 "meter": r["serial"],
                 "register": r["obis_code"],
                 "unit": r["unit"],
+                "decimals": r["decimals"],
                 "opening": r["opening_milli"],
                 "closing": r["closing_milli"],
                 "opening_at": opening_at.isoformat() if opening_at else None,

@@ -140,12 +140,14 @@ async def run(period: str, *, cycle: str = CYCLE, chunk_size: int = 500) -> Any:
     return await run_bill_run(cycle_code=cycle, period=period, zone=ZONE, chunk_size=chunk_size)
 
 
-async def issue(period: str, day: date, *, cycle: str = CYCLE) -> Any:
+async def issue(
+    period: str, day: date, *, cycle: str = CYCLE, letterhead: dict[str, str] | None = None
+) -> Any:
     from services.billing.issue import draft_ids, issue_bills
     from services.viewer import acting_as
 
     ids = await draft_ids(cycle_code=cycle, period=period)
     return await issue_bills(
         acting_as("test"), ids, issue_date=day, utility_name="Test Power Ltd",
-        payee_vpa=DEMO_UPI_VPA,
+        payee_vpa=DEMO_UPI_VPA, letterhead=letterhead,
     )  # fmt: skip

@@ -73,14 +73,16 @@ async def test_the_pdf_writes_lakhs_and_energy_in_indian_grouping(
 ) -> None:
     site = await utility.account()
     await site.read("1.8.0", "1000", date(2026, 2, 8))
-    await site.read("1.8.0", "31000", date(2026, 3, 8))  # 30,000 kWh at Rs 5
+    await site.read("1.8.0", "31000", date(2026, 3, 8))  # 30,000 kWh at ₹5
     await run("2026-03")
     await issue("2026-03", date(2026, 3, 11))
     bill = await Bill.get(account_id=site.account.id, number__isnull=False)
     text, _ = text_and_codes(await render_bill(bill.id, settings))
     # Fixed charge 0.976 month × 100 = 97.58; energy 30,000 kWh × 5.00 = 1,50,000.00.
-    assert bill.total_paise == 150_097_58 and money(bill.total_paise) == "Rs 1,50,097.58"
-    assert "Rs 1,50,000.00" in text and "Total payable\nRs 1,50,097.58" in text
+    assert bill.total_paise == 150_097_58 and money(bill.total_paise) == "₹1,50,097.58"
+    assert (
+        "₹1,50,000.00" in text and "Total payable\n ₹1,50,097.58" in text
+    )  # right-aligned: a space
     assert "Consumption: 30,000 kWh over 28 days" in text and "30,000 kWh" in text
     assert "31000 (08 Mar 2026)" in text  # the meter's register, as its display shows it
 
