@@ -14,6 +14,7 @@ from console import (
     counter,
     field_routes,
     home,
+    reports,
     search,
     staff_users,
     tariffs,
@@ -28,7 +29,9 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 PAGES: tuple[Page, ...] = (
     Page("/", home.home, Op.READ_CUSTOMERS),
-    Page("/reports", home.reports, Op.READ_CUSTOMERS),
+    Page("/reports", reports.index, Op.READ_REPORTS),
+    Page("/reports/{name}", reports.report_page, Op.READ_REPORTS),
+    Page("/reports/{name}/download", reports.download, Op.READ_REPORTS),
     Page("/search", search.search, Op.READ_CUSTOMERS),
     Page("/accounts/{account_id:int}", account.account_page, Op.READ_CUSTOMERS),
     Page("/bill-runs", bill_runs.runs_page, Op.READ_BILL_RUNS),
