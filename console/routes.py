@@ -64,6 +64,12 @@ PAGES: tuple[Page, ...] = (
     Page("/users/{user_id:int}/role", staff_users.set_role, Op.MANAGE_USERS, ("POST",)),
     Page("/users/{user_id:int}/active", staff_users.set_active, Op.MANAGE_USERS, ("POST",)),
     Page(
+        "/users/{user_id:int}/second-factor",
+        staff_users.require_second_factor,
+        Op.MANAGE_USERS,
+        ("POST",),
+    ),
+    Page(
         "/users/{user_id:int}/password-reset",
         staff_users.reset_password,
         Op.MANAGE_USERS,
