@@ -9,9 +9,10 @@ so a chart can never disagree with the figures beside it. The downloads are the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
@@ -25,7 +26,7 @@ from services.errors import NotFound
 from services.reports.catalog import NAMES, Report, run_report
 from services.reports.export import to_csv, to_xlsx
 from services.reports.scope import ReportError, Scope, resolve_scope
-from services.reports.table import PLACES, Kind, Table, shown
+from services.reports.table import PLACES, Cell, Kind, Table, shown
 from store.models import BillingCycle
 
 TITLES = {
@@ -47,7 +48,7 @@ ABOUT = {
     "usage": "Billed kWh by tariff category and month, with the load factor of demand customers.",
     "reconciliation": "Stored gateway records against the ledger, per day.",
 }
-DOWNLOADS = {
+DOWNLOADS: dict[str, tuple[str, Callable[[str, Report], bytes]]] = {
     "csv": ("text/csv; charset=utf-8", lambda name, report: to_csv(name, report).encode()),
     "xlsx": (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -81,7 +82,7 @@ def rows_bars(
     labels: tuple[str, ...],
     value: str,
     *,
-    flag: Callable[[dict[str, object]], bool] = lambda row: False,
+    flag: Callable[[Mapping[str, Cell]], bool] = lambda row: False,
     summed: bool = False,
 ) -> Bars:
     """One bar per row (or per label, ``summed``) of ``table``: labels joined by " · "."""
@@ -118,7 +119,10 @@ def vbar(title: str, bars: Bars) -> Chart:
 
 def report_charts(name: str, report: Report) -> list[Chart]:
     """The charts of a report, each from a table shown below it."""
-    t = lambda table: _table(report, table)  # noqa: E731 - a local shorthand
+
+    def t(table: str) -> Table:
+        return _table(report, table)
+
     if name == "billing-summary":
         return [
             hbar("Amount billed by category", rows_bars(t("by_category"), ("category",), "amount")),
@@ -194,7 +198,7 @@ async def report_page(console: Console, request: Request, staff: Staff, form: Fo
     name = _report_name(request)
     period, cycle = _picked(request)
     cycles = await BillingCycle.all().order_by("code").values_list("code", flat=True)
-    context = {
+    context: dict[str, Any] = {
         "report_name": name, "title": TITLES[name], "about": ABOUT[name], "cycles": cycles,
         "period": period or "", "cycle": cycle or "", "shown": shown, "numeric": PLACES,
     }  # fmt: skip

@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from console import (
     account,
+    adjustments,
     audit_log,
     bill_runs,
     counter,
@@ -17,6 +18,7 @@ from console import (
     reports,
     search,
     staff_users,
+    support_requests,
     tariffs,
     vee,
 )
@@ -34,6 +36,16 @@ PAGES: tuple[Page, ...] = (
     Page("/reports/{name}/download", reports.download, Op.READ_REPORTS),
     Page("/search", search.search, Op.READ_CUSTOMERS),
     Page("/accounts/{account_id:int}", account.account_page, Op.READ_CUSTOMERS),
+    Page(
+        "/accounts/{account_id:int}/adjustments", adjustments.raise_note, Op.ADJUST_BILLS, ("POST",)
+    ),
+    Page("/support/{request_id:int}/reply", support_requests.reply, Op.MANAGE_SUPPORT, ("POST",)),
+    Page(
+        "/support/{request_id:int}/status",
+        support_requests.set_status,
+        Op.MANAGE_SUPPORT,
+        ("POST",),
+    ),
     Page("/bill-runs", bill_runs.runs_page, Op.READ_BILL_RUNS),
     Page("/bill-runs", bill_runs.start, Op.RUN_BILLING, ("POST",)),
     Page("/bill-runs/{run_id:int}", bill_runs.run_page, Op.READ_BILL_RUNS),
