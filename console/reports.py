@@ -114,6 +114,10 @@ def hbar(title: str, bars: Bars) -> Chart:
 
 
 def vbar(title: str, bars: Bars) -> Chart:
+    """Bars over time; the caption names the highest, as the chart has no value axis."""
+    if bars:
+        name, _, text, _ = max(bars, key=lambda bar: bar[1])
+        title = f"{title} (highest: {text} on {name})"
     return Chart(title, charts.bar_chart(bars, label=title))
 
 
