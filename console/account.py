@@ -111,9 +111,10 @@ async def account_page(console: Console, request: Request, staff: Staff, form: F
         .limit(ROWS_SHOWN)
     )
     messages: dict[int, list[SupportMessage]] = {r.id: [] for r in support}
-    for message in await SupportMessage.filter(request_id__in=list(messages) or [0]).order_by(
+    thread = SupportMessage.filter(request_id__in=list(messages) or [0]).order_by(
         "created_at", "id"
-    ):
+    )
+    for message in await thread.prefetch_related("author"):
         messages[message.request_id].append(message)  # type: ignore[attr-defined]
     audit = (
         await AuditLog.filter(

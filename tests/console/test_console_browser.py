@@ -240,6 +240,25 @@ def test_import_a_tariff_with_an_error_then_fix_it(page: object, screens: Path) 
     tab.screenshot(path=str(screens / "tariff-preview.png"), full_page=True)  # type: ignore[attr-defined]
 
 
+def test_answer_a_support_request_and_post_a_credit_note(page: object, screens: Path) -> None:
+    tab = page
+    tab.goto("/console/search?q=170100000005")  # type: ignore[attr-defined]  # the demo's request
+    tab.get_by_role("link", name="170100000005").click()  # type: ignore[attr-defined]
+    tab.get_by_label(re.compile(r"^Answer to SR/")).fill("We re-read the meter: the bill is right.")  # type: ignore[attr-defined]
+    tab.get_by_role("button", name="Send").click()  # type: ignore[attr-defined]
+    tab.wait_for_url(re.compile(r".*done=reply\+sent"))  # type: ignore[attr-defined]
+    assert "reply sent" in tab.get_by_role("status").inner_text()  # type: ignore[attr-defined]
+    tab.locator("section.support").first.screenshot(path=str(screens / "support-request.png"))  # type: ignore[attr-defined]
+    tab.get_by_text("Post a credit or debit note").click()  # type: ignore[attr-defined]
+    tab.get_by_label("Kind").select_option("credit_note")  # type: ignore[attr-defined]
+    tab.get_by_label("Amount (₹)").fill("1,250.50")  # type: ignore[attr-defined]
+    tab.get_by_label("Reason").fill("meter misread in March")  # type: ignore[attr-defined]
+    tab.locator("details.action").screenshot(path=str(screens / "adjustment.png"))  # type: ignore[attr-defined]
+    tab.get_by_role("button", name="Post the note").click()  # type: ignore[attr-defined]
+    tab.wait_for_url(re.compile(r".*done=CN"))  # type: ignore[attr-defined]
+    assert "-₹1,250.50" in tab.locator("#adjustments + div").inner_text()  # type: ignore[attr-defined]
+
+
 def test_open_each_report_page(page: object, screens: Path) -> None:
     """Every report with its charts, chosen by keyboard from the pickers; tablet width too."""
     tab = page
@@ -304,6 +323,8 @@ def test_every_page_loads_with_the_network_blocked(page: object, server: str) ->
             assert tab.evaluate("typeof window.htmx") == "object", path  # type: ignore[attr-defined]
             visited += 1
     assert visited >= 16
+    tab.goto("/graphql")  # type: ignore[attr-defined]  # GraphiQL, from our own assets alone
+    tab.locator(".graphiql-editors").first.wait_for()  # type: ignore[attr-defined]
     for kind in ("csv", "xlsx"):  # the downloads, fetched from the page (a goto would save them)
         status = tab.evaluate(  # type: ignore[attr-defined]
             f"fetch('/console/reports/ageing/download?format={kind}&period={REPORT_PERIOD}')"
