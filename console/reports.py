@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -109,6 +110,14 @@ def columns_bars(table: Table, names: list[str]) -> Bars:
     return [(n, units(cells[n], kinds[n]), shown(cells[n], kinds[n]), False) for n in names]
 
 
+def every_day(bars: Bars, scope: Scope) -> Bars:
+    """Day bars on a true calendar axis: a day with nothing gets an empty bar, not a gap
+    closed up (so the month reads left to right, 1st to the last day reported)."""
+    found = {bar[0]: bar for bar in bars}
+    days = (scope.first + timedelta(days=i) for i in range((scope.as_of - scope.first).days + 1))
+    return [found.get(d.isoformat(), (d.isoformat(), 0, "0.00", False)) for d in days]
+
+
 def hbar(title: str, bars: Bars) -> Chart:
     return Chart(title, charts.hbar_chart(bars, label=title))
 
@@ -123,6 +132,7 @@ def vbar(title: str, bars: Bars) -> Chart:
 
 def report_charts(name: str, report: Report) -> list[Chart]:
     """The charts of a report, each from a table shown below it."""
+    scope = report.scope
 
     def t(table: str) -> Table:
         return _table(report, table)
@@ -134,7 +144,7 @@ def report_charts(name: str, report: Report) -> list[Chart]:
         ]
     if name == "collections":
         return [
-            vbar("Collected per day", rows_bars(t("by_day"), ("day",), "amount")),
+            vbar("Collected per day", every_day(rows_bars(t("by_day"), ("day",), "amount"), scope)),
             hbar("Collected by method", rows_bars(t("by_method"), ("method",), "amount")),
             hbar("Collected by channel", rows_bars(t("by_channel"), ("channel",), "amount")),
         ]
@@ -167,8 +177,14 @@ def report_charts(name: str, report: Report) -> list[Chart]:
         return [
             vbar(
                 "Gateway amount per day (red: not matched with the ledger)",
-                rows_bars(
-                    t("by_day"), ("day",), "gateway amount", flag=lambda r: r["status"] != "matched"
+                every_day(
+                    rows_bars(
+                        t("by_day"),
+                        ("day",),
+                        "gateway amount",
+                        flag=lambda r: r["status"] != "matched",
+                    ),
+                    scope,
                 ),
             )
         ]

@@ -106,3 +106,26 @@ def test_downloads_are_the_clis_csv_and_xlsx(console: ConsoleClient) -> None:
     assert book.sheetnames == [t.name for t in service(console, "collections").tables()]
     wrong = console.client.get("/console/reports/ageing/download", params={"format": "pdf"})
     assert wrong.status_code == 400 and "csv or xlsx" in wrong.text
+
+
+def test_day_charts_keep_the_calendar_and_negative_bars_go_left() -> None:
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from console.charts import hbar_chart
+    from console.reports import every_day
+    from domain.billing import BillingMonth
+    from services.reports.scope import Scope
+
+    april = Scope(
+        BillingMonth.parse(PERIOD), None, None, ZoneInfo("Asia/Kolkata"), date(2026, 5, 10)
+    )
+    days = every_day([("2026-04-03", 500, "5.00", False)], april)
+    assert len(days) == 30 and days[0] == ("2026-04-01", 0, "0.00", False)
+    assert days[2] == ("2026-04-03", 500, "5.00", False)
+    svg = str(
+        hbar_chart([("credit", -100, "-1.00", False), ("owed", 300, "3.00", False)], label="x")
+    )
+    credit, owed = re.findall(r'<rect class="(\w+)" x="([\d.]+)"', svg)
+    assert credit[0] == "flagged" and owed[0] == "bar" and float(credit[1]) < float(owed[1])
+    assert "<title>credit: -1.00</title>" in svg
