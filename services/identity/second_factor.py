@@ -34,8 +34,12 @@ SECOND_FACTOR_ROLES = ("staff", "admin")
 
 
 def required(settings: Settings, user: User) -> bool:
-    """Whether ``user`` must sign in with a second factor: by role or by their own flag."""
-    return bool(user.totp_required) or str(user.role) in settings.totp_required_roles
+    """Whether ``user`` must sign in with a second factor: by role, or by their own flag
+    while they are staff or an admin (a person moved to meter reader, who cannot enrol
+    one, is not locked out by a flag left from before)."""
+    role = str(user.role)
+    own = bool(user.totp_required) and role in SECOND_FACTOR_ROLES
+    return own or role in settings.totp_required_roles
 
 
 def _uri(user: User, secret: str) -> str:
