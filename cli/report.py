@@ -10,31 +10,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
-import json
 import sys
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from cli.commands import help_for
-from domain.report_shapes import figure
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.reports.catalog import NAMES, Report
-from services.reports.table import Cell, Kind, Table
+from services.reports.export import to_csv, to_json, to_xlsx
+from services.reports.table import PLACES, Table, shown
 
-PLACES = {Kind.MONEY: 2, Kind.ENERGY: 3, Kind.RATIO: 4, Kind.COUNT: 0}
 NUMERIC = frozenset(PLACES)
-# Excel's number format for Indian grouping (crore, lakh, thousand).
-XLSX_FORMATS = {
-    Kind.MONEY: "[>=10000000]##\\,##\\,##\\,##0.00;[>=100000]##\\,##\\,##0.00;##,##0.00",
-    Kind.ENERGY: "0.000",
-    Kind.RATIO: "0.0000",
-    Kind.COUNT: "0",
-}
 
 
 class ReportCommandError(UserError):
@@ -93,14 +80,6 @@ def _heading(name: str, report: Report) -> str:
     return f"{name} for {scope.month}{cycle}"
 
 
-def _text(value: Cell, kind: Kind) -> str:
-    if kind in PLACES and isinstance(value, int | Decimal):
-        return figure(value, PLACES[kind])
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def to_text(name: str, report: Report) -> str:
     out = [_heading(name, report)]
     for table in report.tables():
@@ -109,7 +88,7 @@ def to_text(name: str, report: Report) -> str:
             out.append("  (nothing)")
             continue
         cells = [
-            [_text(v, c.kind) for v, c in zip(row, table.columns, strict=True)]
+            [shown(v, c.kind) for v, c in zip(row, table.columns, strict=True)]
             for row in table.rows
         ]
         widths = [
@@ -126,61 +105,3 @@ def to_text(name: str, report: Report) -> str:
         out.append(line([c.name for c in table.columns]))
         out += [line(r) for r in cells]
     return "\n".join(out) + "\n"
-
-
-def _plain(value: Cell) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def to_json(name: str, report: Report) -> str:
-    scope = report.scope
-    body = {
-        "report": name,
-        "period": str(scope.month),
-        "cycle": scope.cycle_code,
-        "as_of": scope.as_of.isoformat(),
-        "tables": [
-            {
-                "name": t.name,
-                "title": t.title,
-                "columns": [{"name": c.name, "kind": c.kind.value} for c in t.columns],
-                "rows": [[_plain(v) for v in row] for row in t.rows],
-            }
-            for t in report.tables()
-        ],
-    }
-    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
-
-
-def to_csv(name: str, report: Report) -> str:
-    """Every table as a block: a header row (``table`` first), its rows, a blank line."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for i, table in enumerate(report.tables()):
-        if i:
-            writer.writerow([])
-        writer.writerow(["table", *(c.name for c in table.columns)])
-        writer.writerows([table.name, *(_plain(v) for v in row)] for row in table.rows)
-    return buffer.getvalue()
-
-
-def to_xlsx(report: Report) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.remove(book.active)
-    for table in report.tables():
-        sheet = book.create_sheet(table.name[:31])
-        sheet.append([c.name for c in table.columns])
-        for row in table.rows:
-            sheet.append([v for v in row])
-            for cell, column in zip(sheet[sheet.max_row], table.columns, strict=True):
-                if column.kind in XLSX_FORMATS:
-                    cell.number_format = XLSX_FORMATS[column.kind]
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

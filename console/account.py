@@ -1,8 +1,11 @@
 """The account page: everything the office needs about one account on one screen.
 
-Read-only: the customer and premise, meters with their registers and a chart of each
-billing register's reads, bills with their PDFs, the statement, payments, adjustments,
-support requests, notifications and the audit rows about the account and its bills.
+The customer and premise, meters with their registers and a chart of each billing
+register's reads, bills with their PDFs, the statement, payments, adjustments, support
+requests with their messages, notifications and the audit rows about the account and its
+bills. Two forms act from here, each through the use case GraphQL calls and under the
+same operation: a credit or debit note (``console.adjustments``) and an answer or a status
+for a support request (``console.support_requests``).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from tortoise.expressions import Q
 
+from console.adjustments import KINDS
 from console.pages import Console, Form
 from console.session import Staff
+from domain.enums import SupportStatus
 from services.billing.downloads import bill_pdf_url
 from services.errors import NotFound
 from services.payments.statement import account_statement
@@ -29,6 +34,7 @@ from store.models import (
     Payment,
     Register,
     RegisterRead,
+    SupportMessage,
     SupportRequest,
     TariffAssignment,
 )
@@ -97,6 +103,19 @@ async def account_page(console: Console, request: Request, staff: Staff, form: F
     payments = await Payment.filter(account_id=account_id).order_by("-created_at").limit(ROWS_SHOWN)
     statement = await account_statement(account_id=account_id)
     customer_ids = [h.customer.id for h in holders]
+    support = (
+        await SupportRequest.filter(
+            Q(account_id=account_id) | Q(account_id=None, customer_id__in=customer_ids or [0])
+        )
+        .order_by("-created_at")
+        .limit(ROWS_SHOWN)
+    )
+    messages: dict[int, list[SupportMessage]] = {r.id: [] for r in support}
+    thread = SupportMessage.filter(request_id__in=list(messages) or [0]).order_by(
+        "created_at", "id"
+    )
+    for message in await thread.prefetch_related("author"):
+        messages[message.request_id].append(message)  # type: ignore[attr-defined]
     audit = (
         await AuditLog.filter(
             Q(entity="account", entity_id=str(account_id))
@@ -115,7 +134,8 @@ async def account_page(console: Console, request: Request, staff: Staff, form: F
         bills=[(b, pdf_link(console, b)) for b in bills],
         statement_lines=statement.lines[-ROWS_SHOWN:], statement=statement, payments=payments,
         adjustments=await Adjustment.filter(account_id=account_id).order_by("-created_at").limit(ROWS_SHOWN),
-        support=await SupportRequest.filter(Q(account_id=account_id) | Q(account_id=None, customer_id__in=customer_ids or [0])).order_by("-created_at").limit(ROWS_SHOWN),
+        support=support, messages=messages, statuses=[s.value for s in SupportStatus],
+        kinds=[k.value for k in KINDS], done=request.query_params.get("done", ""),
         notifications=await OutboxMessage.filter(customer_id__in=customer_ids or [0]).order_by("-created_at").limit(ROWS_SHOWN),
         audit=audit,
     )  # fmt: skip

@@ -77,3 +77,37 @@ def bar_chart(bars: Sequence[tuple[str, int, str, bool]], *, label: str) -> Mark
         f'<text x="{PAD}" y="{HEIGHT - 8}">{escape(first)}</text>'
         f'<text x="{WIDTH - PAD}" y="{HEIGHT - 8}" text-anchor="end">{escape(last)}</text></svg>'
     )
+
+
+H_WIDTH, ROW, LABEL_W, VALUE_W = 440, 22, 130, 92
+
+
+def hbar_chart(bars: Sequence[tuple[str, int, str, bool]], *, label: str) -> Markup:
+    """Horizontal bars of ``(label, value, value text, flagged)``, one row each, with the
+    label left and the value right written out: for categories (routes, tariffs, ageing
+    buckets) whose names a vertical chart could only show at its ends. Negative values
+    (a credit balance, a shortfall) are drawn from zero leftward in the alert colour."""
+    if not bars:
+        return Markup('<p class="empty">No values to chart.</p>')
+    low, high = min(0, *(v for _, v, _, _ in bars)), max(0, *(v for _, v, _, _ in bars))
+    span = (high - low) or 1
+    plot = H_WIDTH - LABEL_W - VALUE_W
+    zero = LABEL_W + (0 - low) * plot / span
+    height = ROW * len(bars) + 8
+    rows = []
+    for i, (name, value, text, flagged) in enumerate(bars):
+        y = 4 + i * ROW
+        w = abs(value) * plot / span
+        x = zero if value >= 0 else zero - w
+        shown = name if len(name) <= 20 else name[:19] + "…"
+        rows.append(
+            f'<text x="{LABEL_W - 6}" y="{y + 15}" text-anchor="end">{escape(shown)}</text>'
+            f'<rect class="{"flagged" if flagged or value < 0 else "bar"}" x="{x:.1f}" y="{y + 3}" '
+            f'width="{max(w, 1):.1f}" height="{ROW - 6}"><title>{escape(name)}: {escape(text)}</title></rect>'
+            f'<text x="{H_WIDTH - 4}" y="{y + 15}" text-anchor="end">{escape(text)}</text>'
+        )
+    return Markup(  # noqa: S704 - every value in it is escaped or a number
+        f'<svg class="chart" viewBox="0 0 {H_WIDTH} {height}" role="img" aria-label="{escape(label)}">'
+        f'<line class="axis" x1="{zero:.1f}" y1="2" x2="{zero:.1f}" y2="{height - 2}"/>'
+        f"{''.join(rows)}</svg>"
+    )

@@ -1,4 +1,4 @@
-"""The console's home page and the reports placeholder."""
+"""The console's home page: running bill runs and open VEE exceptions at a glance."""
 
 from __future__ import annotations
 
@@ -19,7 +19,3 @@ async def home(console: Console, request: Request, staff: Staff, form: Form) -> 
     return console.render(
         "home.html", staff, runs=runs, running=running, open_exceptions=open_exceptions
     )
-
-
-async def reports(console: Console, request: Request, staff: Staff, form: Form) -> Response:
-    return console.render("reports.html", staff)

@@ -9,13 +9,16 @@ from starlette.staticfiles import StaticFiles
 
 from console import (
     account,
+    adjustments,
     audit_log,
     bill_runs,
     counter,
     field_routes,
     home,
+    reports,
     search,
     staff_users,
+    support_requests,
     tariffs,
     vee,
 )
@@ -28,9 +31,21 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 PAGES: tuple[Page, ...] = (
     Page("/", home.home, Op.READ_CUSTOMERS),
-    Page("/reports", home.reports, Op.READ_CUSTOMERS),
+    Page("/reports", reports.index, Op.READ_REPORTS),
+    Page("/reports/{name}", reports.report_page, Op.READ_REPORTS),
+    Page("/reports/{name}/download", reports.download, Op.READ_REPORTS),
     Page("/search", search.search, Op.READ_CUSTOMERS),
     Page("/accounts/{account_id:int}", account.account_page, Op.READ_CUSTOMERS),
+    Page(
+        "/accounts/{account_id:int}/adjustments", adjustments.raise_note, Op.ADJUST_BILLS, ("POST",)
+    ),
+    Page("/support/{request_id:int}/reply", support_requests.reply, Op.MANAGE_SUPPORT, ("POST",)),
+    Page(
+        "/support/{request_id:int}/status",
+        support_requests.set_status,
+        Op.MANAGE_SUPPORT,
+        ("POST",),
+    ),
     Page("/bill-runs", bill_runs.runs_page, Op.READ_BILL_RUNS),
     Page("/bill-runs", bill_runs.start, Op.RUN_BILLING, ("POST",)),
     Page("/bill-runs/{run_id:int}", bill_runs.run_page, Op.READ_BILL_RUNS),
@@ -60,6 +75,12 @@ PAGES: tuple[Page, ...] = (
     Page("/users", staff_users.invite, Op.MANAGE_USERS, ("POST",)),
     Page("/users/{user_id:int}/role", staff_users.set_role, Op.MANAGE_USERS, ("POST",)),
     Page("/users/{user_id:int}/active", staff_users.set_active, Op.MANAGE_USERS, ("POST",)),
+    Page(
+        "/users/{user_id:int}/second-factor",
+        staff_users.require_second_factor,
+        Op.MANAGE_USERS,
+        ("POST",),
+    ),
     Page(
         "/users/{user_id:int}/password-reset",
         staff_users.reset_password,

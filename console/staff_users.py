@@ -1,6 +1,7 @@
 """Staff users (administrators only): invite, set role, deactivate, send a password reset,
-with ``services.identity.staff_users``. A second factor is required per role
-(``GRIDBILL_TOTP_REQUIRED_ROLES``); the page shows who has one."""
+require a second factor, with ``services.identity.staff_users``. A second factor is
+required per role (``GRIDBILL_TOTP_REQUIRED_ROLES``) or of one person (the flag set here);
+the page shows who has one and of whom it is required."""
 
 from __future__ import annotations
 
@@ -67,3 +68,14 @@ async def set_active(console: Console, request: Request, staff: Staff, form: For
 async def reset_password(console: Console, request: Request, staff: Staff, form: Form) -> Response:
     await staff_users.send_password_reset(staff.viewer, console.settings, user_id=_user_id(request))
     return RedirectResponse("/console/users?done=reset+code+sent", status_code=303)
+
+
+async def require_second_factor(
+    console: Console, request: Request, staff: Staff, form: Form
+) -> Response:
+    required = form.get("required") == "1"
+    await staff_users.require_second_factor(
+        staff.viewer, user_id=_user_id(request), required=required
+    )
+    done = "second+factor+required" if required else "second+factor+no+longer+required"
+    return RedirectResponse(f"/console/users?done={done}", status_code=303)

@@ -8,7 +8,11 @@
 * **Verification** at sign-in: a 6-digit code of the current 30-second step or the one
   either side (clock drift), never a step already used (``users.totp_last_step``, moved
   forward with a conditional update, so a code replayed concurrently works once).
-* Which roles must have one: ``GRIDBILL_TOTP_REQUIRED_ROLES`` (``admin`` in production).
+* Who must have one: the roles in ``GRIDBILL_TOTP_REQUIRED_ROLES`` (``admin`` in
+  production), and any one person an administrator requires it of (``users.totp_required``,
+  set on the console's staff users page, ``services.identity.staff_users.require_second_factor``).
+  :func:`required` is the one test; every sign-in with a password (GraphQL ``signIn``, the
+  console) and with a one-time code goes through it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import UTC, datetime
 
 import pyotp
 
+from gridbill.settings import Settings
 from services import audit
 from services.errors import NotFound, Refused
 from store.models import User
@@ -26,6 +31,15 @@ ISSUER = "gridbill"
 TOTP_REQUIRED = "TOTP_REQUIRED"
 TOTP_ENROLMENT_REQUIRED = "TOTP_ENROLMENT_REQUIRED"
 SECOND_FACTOR_ROLES = ("staff", "admin")
+
+
+def required(settings: Settings, user: User) -> bool:
+    """Whether ``user`` must sign in with a second factor: by role, or by their own flag
+    while they are staff or an admin (a person moved to meter reader, who cannot enrol
+    one, is not locked out by a flag left from before)."""
+    role = str(user.role)
+    own = bool(user.totp_required) and role in SECOND_FACTOR_ROLES
+    return own or role in settings.totp_required_roles
 
 
 def _uri(user: User, secret: str) -> str:

@@ -151,7 +151,8 @@ async def sign_in(
 async def _second_factor(
     settings: Settings, user: User, code: str | None, rules: list[throttle.Rule]
 ) -> None:
-    """Staff and admins with TOTP need the code; roles that must have it, must enrol."""
+    """Staff and admins with TOTP need the code; those who must have it (by role or by
+    their own flag, ``second_factor.required``) must enrol first."""
     if user.totp_enabled_at is not None:
         if not code:
             raise Refused(
@@ -162,7 +163,7 @@ async def _second_factor(
         if not await second_factor.accept_code(user, code):
             await throttle.failed(settings, rules)
             raise Refused(INVALID_CREDENTIALS, "the code is not right", field="totpCode")
-    elif str(user.role) in settings.totp_required_roles:
+    elif second_factor.required(settings, user):
         raise Refused(
             second_factor.TOTP_ENROLMENT_REQUIRED,
             "this account needs a second factor: an operator enrols it with "

@@ -26,6 +26,7 @@ from gridbill.passwords import WeakPassword, check_strength, hash_secret
 from gridbill.settings import Settings
 from services import audit
 from services.errors import Refused
+from services.identity import second_factor
 from services.identity.sessions import Session, _find_user, _start_session
 from store.models import Customer, OutboxMessage, RefreshToken, SignInCode, User
 
@@ -121,6 +122,12 @@ async def sign_in_with_code(
     settings: Settings, *, login: str, code: str, user_agent: str = ""
 ) -> Session:
     user = await _use(settings, login=login, code=code, purpose="sign_in")
+    if user.totp_enabled_at is not None or second_factor.required(settings, user):
+        # A code by SMS or e-mail is one factor: it must not stand in for two.
+        raise Refused(
+            second_factor.TOTP_REQUIRED,
+            "this account signs in with its password and a second factor, not with a code",
+        )
     now = datetime.now(UTC)
     async with in_transaction():
         await User.filter(id=user.id).update(

@@ -6,6 +6,10 @@
   change of role or a deactivation ends the person's sessions at once in this process
   (``token_standing.forget``) and within ``GRIDBILL_SESSION_CHECK_TTL`` elsewhere.
 * **Send a password reset**: a reset code by e-mail, as the person could ask themselves.
+* **Require a second factor** of one person, whatever their role (``users.totp_required``,
+  checked at every sign-in by ``second_factor.required``). Requiring it ends the person's
+  sessions, so from then on they are in only with the factor; until an operator enrols
+  one (``gridbill totp enrol EMAIL``) they cannot sign in at all.
 
 Administrators cannot demote or deactivate themselves (nobody would be left to undo it by
 mistake). Every change is audited with the administrator as actor. Customers are never
@@ -115,3 +119,23 @@ async def send_password_reset(actor: Viewer, settings: Settings, *, user_id: int
     await audit.record(
         viewer=actor, action="user.password_reset_sent", entity="user", entity_id=user.id
     )
+
+
+async def require_second_factor(actor: Viewer, *, user_id: int, required: bool) -> User:
+    """Require (ending every session) or stop requiring a second factor of one person."""
+    user = await _person(actor, user_id, changing_self="change the second factor rule of")
+    if user.role not in (Role.STAFF, Role.ADMIN):
+        raise Refused("INVALID_INPUT", "only staff and admins use a second factor", field="userId")
+    async with in_transaction():
+        await User.filter(id=user.id).update(totp_required=required)
+        if required:
+            await RefreshToken.filter(user_id=user.id, revoked_at__isnull=True).update(
+                revoked_at=datetime.now(UTC)
+            )
+        await audit.record(
+            viewer=actor, action="user.totp_required" if required else "user.totp_not_required",
+            entity="user", entity_id=user.id,
+            before={"totp_required": user.totp_required}, after={"totp_required": required},
+        )  # fmt: skip
+    await token_standing.changed(user.id)
+    return await User.get(id=user.id)

@@ -12,6 +12,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.report_shapes import figure
+
 Cell = int | Decimal | date | str
 
 
@@ -40,3 +42,17 @@ class Table:
 
 def columns(*spec: tuple[str, Kind]) -> list[Column]:
     return [Column(name, kind) for name, kind in spec]
+
+
+PLACES = {Kind.MONEY: 2, Kind.ENERGY: 3, Kind.RATIO: 4, Kind.COUNT: 0}
+"""The places each numeric kind is shown to; text and dates are shown as they are."""
+
+
+def shown(value: Cell, kind: Kind) -> str:
+    """A cell as a person reads it (the CLI's table, the console's pages): numbers rounded
+    to their kind's places in Indian grouping (12,34,567.50), dates in ISO form."""
+    if kind in PLACES and isinstance(value, int | Decimal):
+        return figure(value, PLACES[kind])
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

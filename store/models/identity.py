@@ -43,6 +43,11 @@ class User(Timestamped):
     totp_last_step = fields.BigIntField(
         default=0, db_default=0, description="last accepted TOTP time step, so a code works once"
     )
+    totp_required = fields.BooleanField(
+        default=False,
+        db_default=False,
+        description="an administrator requires a second factor of this person, whatever the role",
+    )
 
     class Meta:
         table = "users"

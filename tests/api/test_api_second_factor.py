@@ -99,3 +99,37 @@ def test_production_requires_admins_to_have_a_factor_enrolled_by_an_operator(
     assert sign_in(api, admin.email)["code"] == "TOTP_ENROLMENT_REQUIRED"
     with pytest.raises(NotFound, match=r"^user nobody@example.test not found$"):
         api.run(second_factor.enrol_by_operator, "nobody@example.test")  # the CLI prints this
+
+
+SIGN_IN_WITH_CODE = """mutation($login: String!, $code: String!) {
+  signInWithCode(input: {login: $login, code: $code}) { __typename ... on AuthError { code } } }"""
+
+
+def test_a_second_factor_required_of_one_person_holds_for_every_sign_in(api: Api) -> None:
+    """The per-person flag (set on the console's staff users page) is enforced in the
+    sign-in service itself, so GraphQL, the console and a one-time code all meet it."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.identity.sign_in_codes import _digest
+    from store.models import SignInCode
+
+    staff, other = api.run(f.user, Role.STAFF), api.run(f.user, Role.STAFF)
+    api.run(User.filter(id=staff.id).update, totp_required=True)
+    refused = sign_in(api, staff.email)
+    assert (
+        refused["code"] == "TOTP_ENROLMENT_REQUIRED" and "gridbill totp enrol" in refused["message"]
+    )
+    assert sign_in(api, other.email)["__typename"] == "AuthPayload"  # the role stays optional
+
+    secret, _ = api.run(second_factor.enrol_by_operator, staff.email)
+    assert sign_in(api, staff.email)["code"] == "TOTP_REQUIRED"
+    assert sign_in(api, staff.email, later_code(secret))["__typename"] == "AuthPayload"
+
+    # A code by e-mail is one factor: it does not open an account that needs two.
+    api.run(
+        SignInCode.create, user_id=staff.id, purpose="sign_in", channel="email",
+        address=staff.email, code_hash=_digest(api.settings, staff.id, "123456"),
+        expires_at=datetime.now(UTC) + timedelta(minutes=10),
+    )  # fmt: skip
+    by_code = api.data(SIGN_IN_WITH_CODE, {"login": staff.email, "code": "123456"})
+    assert by_code["signInWithCode"]["code"] == "TOTP_REQUIRED"

@@ -29,11 +29,13 @@ from console.routes import PAGES
 from demo.tariffs import TARIFFS
 from domain.access import ROLE_OPERATIONS
 from domain.enums import Role
+from services.reports.catalog import NAMES
 from tests.conftest import TEST_SECRET_KEY
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 STAFF, PASSWORD = "staff1@gridbill.example", "demo-staff-1"
+REPORT_PERIOD = "2026-04"  # the demo's last whole billed month
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tariffs"
 
 pytestmark = [
@@ -238,6 +240,51 @@ def test_import_a_tariff_with_an_error_then_fix_it(page: object, screens: Path) 
     tab.screenshot(path=str(screens / "tariff-preview.png"), full_page=True)  # type: ignore[attr-defined]
 
 
+def test_answer_a_support_request_and_post_a_credit_note(page: object, screens: Path) -> None:
+    tab = page
+    tab.goto("/console/search?q=170100000005")  # type: ignore[attr-defined]  # the demo's request
+    tab.get_by_role("link", name="170100000005").click()  # type: ignore[attr-defined]
+    tab.get_by_label(re.compile(r"^Answer to SR/")).fill("We re-read the meter: the bill is right.")  # type: ignore[attr-defined]
+    tab.get_by_role("button", name="Send").click()  # type: ignore[attr-defined]
+    tab.wait_for_url(re.compile(r".*done=reply\+sent"))  # type: ignore[attr-defined]
+    assert "reply sent" in tab.get_by_role("status").inner_text()  # type: ignore[attr-defined]
+    tab.locator("section.support").first.screenshot(path=str(screens / "support-request.png"))  # type: ignore[attr-defined]
+    tab.get_by_text("Post a credit or debit note").click()  # type: ignore[attr-defined]
+    tab.get_by_label("Kind").select_option("credit_note")  # type: ignore[attr-defined]
+    tab.get_by_label("Amount (₹)").fill("1,250.50")  # type: ignore[attr-defined]
+    tab.get_by_label("Reason").fill("meter misread in March")  # type: ignore[attr-defined]
+    tab.locator("details.action").screenshot(path=str(screens / "adjustment.png"))  # type: ignore[attr-defined]
+    tab.get_by_role("button", name="Post the note").click()  # type: ignore[attr-defined]
+    tab.wait_for_url(re.compile(r".*done=CN"))  # type: ignore[attr-defined]
+    assert "-₹1,250.50" in tab.locator("#adjustments + div").inner_text()  # type: ignore[attr-defined]
+
+
+def test_open_each_report_page(page: object, screens: Path) -> None:
+    """Every report with its charts, chosen by keyboard from the pickers; tablet width too."""
+    tab = page
+    tab.goto("/console/reports")  # type: ignore[attr-defined]
+    tab.screenshot(path=str(screens / "reports.png"))  # type: ignore[attr-defined]
+    for name in NAMES:
+        tab.goto(f"/console/reports/{name}?period={REPORT_PERIOD}")  # type: ignore[attr-defined]
+        assert tab.locator("h1").inner_text()  # type: ignore[attr-defined]
+        assert tab.locator("figure svg.chart").count() >= 1, name  # type: ignore[attr-defined]
+        assert tab.get_by_role("link", name="CSV").count() == 1  # type: ignore[attr-defined]
+        tab.screenshot(path=str(screens / f"report-{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    # the cycle picker by keyboard: focus the select, choose, Tab to Show, Enter
+    tab.get_by_label("Billing cycle").focus()  # type: ignore[attr-defined]
+    tab.get_by_label("Billing cycle").select_option("CYC-01")  # type: ignore[attr-defined]
+    tab.keyboard.press("Tab")  # type: ignore[attr-defined]
+    assert tab.evaluate("document.activeElement.textContent") == "Show"  # type: ignore[attr-defined]
+    tab.keyboard.press("Enter")  # type: ignore[attr-defined]
+    tab.wait_for_url(re.compile(r".*cycle=CYC-01"))  # type: ignore[attr-defined]
+    assert "cycle CYC-01" in tab.locator(".scope").inner_text()  # type: ignore[attr-defined]
+    tab.set_viewport_size({"width": 768, "height": 1024})  # type: ignore[attr-defined]
+    for name in ("ageing", "billing-summary"):
+        tab.goto(f"/console/reports/{name}?period={REPORT_PERIOD}")  # type: ignore[attr-defined]
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 768, name  # type: ignore[attr-defined]
+    tab.screenshot(path=str(screens / "report-billing-summary-tablet.png"), full_page=True)  # type: ignore[attr-defined]
+
+
 def test_every_page_loads_with_the_network_blocked(page: object, server: str) -> None:
     """Nothing but the server is ever asked for: no CDN, no font, no analytics."""
     tab = page
@@ -262,14 +309,26 @@ def test_every_page_loads_with_the_network_blocked(page: object, server: str) ->
     ids["reference"] = re.search(r"/console/payments/([^/]+)/receipt", receipt).group(1)  # type: ignore[union-attr]
     visited = 0
     for listed in PAGES:
-        if "GET" not in listed.methods or listed.path.endswith("/progress"):
-            continue
+        if "GET" not in listed.methods or listed.path.endswith(("/progress", "/download")):
+            continue  # a fragment, a file
         if listed.operation not in ROLE_OPERATIONS[Role.STAFF]:  # signed in as staff
             continue
-        path = "/console" + re.sub(r"\{(\w+)(:\w+)?\}", lambda m: ids[m.group(1)], listed.path)
-        answer = tab.goto(path)  # type: ignore[attr-defined]
-        assert answer is not None and answer.status == 200, path
-        assert tab.evaluate("typeof window.htmx") == "object", path  # type: ignore[attr-defined]
-        visited += 1
-    assert visited >= 10
+        for name in NAMES if "{name}" in listed.path else ("",):  # every report page
+            ids["name"] = name
+            path = "/console" + re.sub(r"\{(\w+)(:\w+)?\}", lambda m: ids[m.group(1)], listed.path)
+            if name:
+                path += f"?period={REPORT_PERIOD}"
+            answer = tab.goto(path)  # type: ignore[attr-defined]
+            assert answer is not None and answer.status == 200, path
+            assert tab.evaluate("typeof window.htmx") == "object", path  # type: ignore[attr-defined]
+            visited += 1
+    assert visited >= 16
+    tab.goto("/graphql")  # type: ignore[attr-defined]  # GraphiQL, from our own assets alone
+    tab.locator(".graphiql-editors").first.wait_for()  # type: ignore[attr-defined]
+    for kind in ("csv", "xlsx"):  # the downloads, fetched from the page (a goto would save them)
+        status = tab.evaluate(  # type: ignore[attr-defined]
+            f"fetch('/console/reports/ageing/download?format={kind}&period={REPORT_PERIOD}')"
+            ".then(r => r.status)"
+        )
+        assert status == 200, kind
     assert elsewhere == [] and failed == []

@@ -24,6 +24,7 @@ from store.models import (
     Payment,
     Route,
     RouteStop,
+    SupportRequest,
     User,
     ValidationException,
 )
@@ -45,6 +46,8 @@ def concrete(console: ConsoleClient, path: str) -> str:
         "route_id": console.run(Route.all().order_by("id").first).id,  # type: ignore[union-attr]
         "stop_id": console.run(RouteStop.all().order_by("id").first).id,  # type: ignore[union-attr]
         "user_id": console.user("staff2@gridbill.example").id,
+        "name": "ageing",
+        "request_id": console.run(SupportRequest.all().order_by("id").first).id,  # type: ignore[union-attr]
     }
     return "/console" + re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(ids[m.group(1)]), path)
 

@@ -66,3 +66,38 @@ def test_staff_may_not_manage_users(console: ConsoleClient) -> None:
     console.as_user("staff1@gridbill.example")
     assert console.client.get("/console/users").status_code == 403
     assert "Staff users" not in console.client.get("/console/").text
+
+
+def test_an_admin_requires_a_second_factor_of_one_person(console: ConsoleClient) -> None:
+    """The flag ends the person's sessions and holds at the console's own sign-in."""
+    from tests.console.test_console_sign_in import STAFF, STAFF_PASSWORD, sign_in
+
+    target = console.user(STAFF)
+    session = console.cookie(target)
+    console.as_user(ADMIN)
+    page = console.client.get("/console/users")
+    assert 'Require a second factor<span class="visually-hidden"> of ' in page.text
+    done = console.post(f"/console/users/{target.id}/second-factor", {"required": "1"})
+    assert done.headers["location"] == "/console/users?done=second+factor+required"
+    assert console.run(User.get, id=target.id).totp_required
+    assert "required of this person" in console.client.get("/console/users").text
+    assert not console.run(RefreshToken.exists, user_id=target.id, revoked_at=None)
+    audited = console.run(AuditLog.get, action="user.totp_required", entity_id=str(target.id))
+    assert audited.actor_id == console.user(ADMIN).id and audited.after == {"totp_required": True}
+    admin = console.user(ADMIN)
+    mine = console.post(f"/console/users/{admin.id}/second-factor", {"required": "1"})
+    assert mine.status_code == 400 and not console.run(User.get, id=admin.id).totp_required
+
+    console.client.cookies.clear()
+    console.client.cookies.set("gridbill_console", session)  # the person's old session
+    assert console.client.get("/console/", follow_redirects=False).status_code == 303
+    console.client.cookies.clear()
+    refused = sign_in(console, STAFF, STAFF_PASSWORD)
+    assert refused.status_code == 400 and "needs a second factor" in refused.text
+
+    console.as_user(ADMIN)
+    console.post(f"/console/users/{target.id}/second-factor", {"required": "0"})
+    assert not console.run(User.get, id=target.id).totp_required
+    assert console.run(AuditLog.exists, action="user.totp_not_required")
+    console.client.cookies.clear()
+    assert sign_in(console, STAFF, STAFF_PASSWORD).status_code == 303
