@@ -224,7 +224,7 @@ async def report_page(console: Console, request: Request, staff: Staff, form: Fo
     }  # fmt: skip
     try:
         report = await _run(console, name, period, cycle)
-    except ReportError as refusal:
+    except Refused as refusal:  # a bad period, report or cycle: shown beside the form
         return console.render("report.html", staff, status=400, error=refusal.message, **context)
     context["period"] = str(report.scope.month)
     picked = {"period": str(report.scope.month), "cycle": report.scope.cycle_code or ""}
