@@ -23,7 +23,7 @@ from starlette.responses import Response
 from console import charts
 from console.pages import Console, Form
 from console.session import Staff
-from services.errors import NotFound
+from services.errors import NotFound, Refused
 from services.reports.catalog import NAMES, Report, run_report
 from services.reports.export import to_csv, to_xlsx
 from services.reports.scope import ReportError, Scope, resolve_scope
