@@ -107,7 +107,10 @@ def columns_bars(table: Table, names: list[str]) -> Bars:
         return []
     cells = dict(zip((c.name for c in table.columns), table.rows[0], strict=True))
     kinds = {c.name: c.kind for c in table.columns}
-    return [(n, units(cells[n], kinds[n]), shown(cells[n], kinds[n]), False) for n in names]
+    return [
+        (n.replace("_", " "), units(cells[n], kinds[n]), shown(cells[n], kinds[n]), False)
+        for n in names
+    ]
 
 
 def every_day(bars: Bars, scope: Scope) -> Bars:
