@@ -14,11 +14,16 @@ Semantics follow NREL REopt's reading of the format (see tests/fixtures/urdb/REA
 * ``fixedmonthlycharge`` (when non-zero) or ``fixedchargefirstmeter`` in
   ``fixedchargeunits`` ($/month, $/day or $/year, prorated by days: no 30.4375);
 * ``flatdemandstructure`` by ``flatdemandmonths``; ``demandratestructure`` with its own
-  12 × 24 schedules for time-of-use demand; ``mincharge`` in ``minchargeunits``.
+  12 × 24 schedules for time-of-use demand; ``mincharge`` in ``minchargeunits``;
+* ``coincidentratestructure`` with ``coincidentrateschedule`` (one 12 × 24 matrix, every
+  day alike): a charge on the demand at the time of the utility's system peak. A meter
+  cannot know when the system peaked, so the schedule's hours are where the peak is
+  deemed to fall (OpenEI's definition: the hours of each period), and the charge is on
+  the highest demand within them: a time-of-use demand charge on its own calendar.
 
 URDB tariffs are in USD and have no whole-unit rounding; like NREL SAM's utility-rate
 calculator, they keep every charge exact and round only the bill's total to the cent. Features that would change a
-bill but are not modelled (demand ratchets, coincident demand, units other than kWh/kW)
+bill but are not modelled (demand ratchets, units other than kWh/kW)
 are refused with the field named, never silently ignored.
 """
 
@@ -74,7 +79,7 @@ def to_document(record: Mapping[str, object], *, time_zone: str = "UTC") -> dict
     fixed = _fixed(record)
     if fixed is not None:
         doc["fixed_charges"] = [fixed]
-    demand = _flat_demand(record) + _tou_demand(record, calendars)
+    demand = _flat_demand(record) + _tou_demand(record, calendars) + _coincident(record, calendars)
     window = _demand_window(record)
     if demand:
         doc["demand_charges"] = [c | ({"window_minutes": window} if window else {}) for c in demand]
@@ -95,8 +100,6 @@ def _refuse_unsupported(record: Mapping[str, object]) -> None:
     for key in ("lookbackpercent", "lookbackrange"):
         if _number(record.get(key, 0), key) != 0:
             raise TariffError(key, "demand ratchets are not supported")
-    if record.get("coincidentratestructure"):
-        raise TariffError("coincidentratestructure", "coincident demand charges are not supported")
 
 
 def _number(value: object, path: str) -> Decimal:
@@ -318,4 +321,25 @@ def _tou_demand(
             charges.append(charge | {"calendar": "demand", "period": f"d{i}"} | pricing)
     if charges:
         calendars["demand"] = calendar
+    return charges
+
+
+def _coincident(
+    record: Mapping[str, object], calendars: dict[str, object]
+) -> list[dict[str, object]]:
+    """Coincident demand: the highest demand within each period's hours, ``DC<i>``."""
+    if not record.get("coincidentratestructure"):
+        return []
+    _demand_unit(record, ("coincidentrateunit", "coincidentRateUnits"))
+    structure = _periods(record, "coincidentratestructure")
+    keys = ("coincidentrateschedule", "coincidentrateschedule")  # every day alike
+    calendar, used = _schedule_calendar(record, keys, len(structure), "c")
+    charges: list[dict[str, object]] = []
+    for i in used:
+        pricing = _tiers(structure[i], f"coincidentratestructure[{i}]")
+        if _has_charge(pricing):
+            charge = {"code": f"DC{i}", "description": "Coincident demand charge"}
+            charges.append(charge | {"calendar": "coincident", "period": f"c{i}"} | pricing)
+    if charges:
+        calendars["coincident"] = calendar
     return charges

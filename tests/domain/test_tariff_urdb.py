@@ -141,6 +141,34 @@ def test_daily_tiers_scale_with_the_days() -> None:
     check(quote, {"E.1": "126.65", "E.2": "42.77"}, "169.42")
 
 
+def coincident_record() -> dict[str, object]:
+    """A demand-only record with a coincident charge: $12/kW in 14-18 June-September (c1)."""
+    schedule = [[1 if 5 <= m <= 8 and 14 <= h < 18 else 0 for h in range(24)] for m in range(12)]
+    zeros = [[0] * 24 for _ in range(12)]
+    return {
+        "label": "coincident-example", "energyratestructure": [[{"rate": Decimal("0.1")}]],
+        "energyweekdayschedule": zeros, "energyweekendschedule": zeros,
+        "coincidentratestructure": [[{"rate": Decimal("0")}], [{"rate": Decimal("12")}]],
+        "coincidentrateschedule": schedule, "coincidentrateunit": "kW",
+    }  # fmt: skip
+
+
+def test_coincident_demand_is_the_highest_demand_in_the_system_peak_hours() -> None:
+    # July 2024, hourly: 40 kWh at 09:00 on Wed 3rd (40 kW, outside 14-18) and 25 kWh at
+    # 15:00 on Sat 6th (25 kW, inside: the coincident schedule holds every day alike).
+    # Coincident demand 25 kW x 12 = 300.00; energy 65 x 0.10 = 6.50.
+    usage = month_profile(2024, 7, LA, timedelta(hours=1), {
+        datetime(2024, 7, 3, 9, tzinfo=LA): "40", datetime(2024, 7, 6, 15, tzinfo=LA): "25",
+    })  # fmt: skip
+    tariff = from_urdb(coincident_record(), time_zone="America/Los_Angeles")
+    check(price(tariff, usage), {"E": "6.50", "DC1": "300.00"}, "306.50")
+    # December has no coincident hours: no demand line at all.
+    winter = month_profile(2024, 12, LA, timedelta(hours=1), {
+        datetime(2024, 12, 3, 15, tzinfo=LA): "25",
+    })  # fmt: skip
+    check(price(tariff, winter), {"E": "2.50"}, "2.50")
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -150,6 +178,21 @@ def test_daily_tiers_scale_with_the_days() -> None:
         ),
         (lambda r: r.update(lookbackpercent=Decimal("0.8")), "lookbackpercent"),
         (lambda r: r.update(flatDemandUnits="hp"), "flatDemandUnits"),
+        (
+            lambda r: r.update(
+                coincidentratestructure=[[{"rate": Decimal("5")}]],
+                coincidentrateschedule=[[0] * 24] * 11,
+            ),
+            "coincidentrateschedule",
+        ),
+        (
+            lambda r: r.update(
+                coincidentratestructure=[[{"rate": Decimal("5")}]],
+                coincidentrateschedule=[[0] * 24] * 12,
+                coincidentrateunit="kVA",
+            ),
+            "coincidentrateunit",
+        ),
         (lambda r: r["energyweekdayschedule"][3].__setitem__(5, 9), "energyweekdayschedule[3][5]"),
         (lambda r: r.update(fixedchargeunits="$/week"), "fixedchargeunits"),
         (
