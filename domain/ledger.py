@@ -33,6 +33,7 @@ class Entry:
     amount_paise: int
     effective_on: date
     source_key: str = ""
+    description: str = ""
 
 
 def balance(entries: Iterable[Entry], as_of: date | None = None) -> int:

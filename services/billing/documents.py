@@ -202,6 +202,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
         ["Previous bill" + (f" {arrears['previous_bill']}" if arrears["previous_bill"] else ""), money(arrears["previous_payable_paise"])],
         ["Payments received since", money(arrears["payments_paise"])],
         ["Other credits and debits", money(arrears["other_paise"])],
+        *_other_items(arrears),
         ["Arrears", money(bill["arrears_paise"])],
         ["Late payment surcharge" + (f" on {late['bill']}" if late["paise"] else ""), money(bill["late_fee_paise"])],
         ["Current charges", money(bill["total_paise"])],
@@ -211,7 +212,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     table = _table(summary, [78 * mm, 40 * mm], header=False)  # fits "… on BL/2026-27/000123"
     table.setStyle(
         TableStyle(
-            [("FONTNAME", (0, 6), (-1, 7), "Helvetica-Bold"), ("FONTSIZE", (0, 6), (-1, 7), 10)]
+            [("FONTNAME", (0, -2), (-1, -1), "Helvetica-Bold"), ("FONTSIZE", (0, -2), (-1, -1), 10)]
         )
     )
     qr = Image(io.BytesIO(qr_png(doc["upi"])), width=38 * mm, height=38 * mm)
@@ -235,6 +236,16 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     story.append(Paragraph(f"Tariff: {tariffs}. * estimated month.", small))
     pdf.build(story)
     return out.getvalue()
+
+
+def _other_items(arrears: dict[str, Any]) -> list[list[str]]:
+    """One indented row per credit or debit since the previous bill (a rebate, a returned
+    cheque and its fee, a rebill's credit note); snapshots frozen before they were listed
+    have none."""
+    return [
+        [f"    {item['description']}", money(item["paise"])]
+        for item in arrears.get("other_items", [])
+    ]
 
 
 def _quantity(line: dict[str, Any]) -> str:

@@ -1,0 +1,150 @@
+"""Billing rules that move money after issue: the prompt-payment rebate and the cheque bounce.
+
+The tariff is MSEDCL's LT-I(B) residential (MERC Order in Case No. 322 of 2019) with the
+order's prompt payment discount: 1% of the bill excluding taxes and duties, paid within
+7 days of the bill date (docs/billing.md). A 30-day April period of 221 kWh bills
+FC 100 + EC 346 + 899.03 + WC 320.45 + FAC 50 + 101.64 = 1817.12, duty 16% = 290.74,
+total 2107.86; the rebate is 1% of 1817.12 = 18.1712 → 18.17.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from tortoise.context import TortoiseContext
+
+from domain.enums import LedgerKind, PaymentMethod
+from gridbill.settings import Settings
+from services.payments.offline import bounce_cheque, record_offline_payment
+from store.models import Bill, LedgerEntry
+from tests.billing.billing_factories import Utility, issue, run
+from tests.factories import TARIFF_FILE, Site
+
+MSEDCL: dict[str, Any] = {
+    **json.loads(TARIFF_FILE.read_text(encoding="utf-8")),
+    "prompt_payment": {"percent": "1", "within_days": 7, "base": ["FC", "EC", "WC", "FAC"]},
+}
+TOTAL = 210_786
+REBATE = 1_817
+
+
+async def may_bill(site: Site) -> Bill:
+    """Reads 0 on 8 April and 221 on 8 May: the May bill, issued 11 May (rebate by 18 May)."""
+    await site.read("1.8.0", "0", date(2026, 4, 8))
+    await site.read("1.8.0", "221", date(2026, 5, 8))
+    await run("2026-05")
+    await issue("2026-05", date(2026, 5, 11))
+    return await Bill.get(account_id=site.account.id, status="issued")
+
+
+async def pay(settings: Settings, site: Site, paise: int, on: date, method: str = "cash") -> str:
+    payment = await record_offline_payment(
+        settings, account_id=site.account.id, method=PaymentMethod(method), amount_paise=paise,
+        received_on=on, instrument_number="" if method == "cash" else "004512",
+    )  # fmt: skip
+    return payment.reference
+
+
+async def rebates(site: Site) -> list[tuple[str, int]]:
+    entries = await LedgerEntry.filter(
+        account_id=site.account.id, source_key__startswith="prompt_rebate"
+    ).order_by("id")
+    return [(e.kind.value, e.amount_paise) for e in entries]
+
+
+async def balance(site: Site) -> int:
+    return sum(e.amount_paise for e in await LedgerEntry.filter(account_id=site.account.id))
+
+
+async def test_paid_in_full_by_the_rebate_date_earns_the_rebate_once_and_a_bounce_takes_it_back(
+    db: TortoiseContext, settings: Settings
+) -> None:
+    utility = await Utility.create(MSEDCL)
+    site = await utility.account()
+    may = await may_bill(site)
+    assert may.total_paise == TOTAL
+    assert may.snapshot["document"]["prompt_rebate"] == {"paise": REBATE, "by": "2026-05-18"}
+
+    await pay(settings, site, 100_000, date(2026, 5, 12))
+    assert await rebates(site) == []  # part payment: nothing yet
+    cheque = await pay(settings, site, TOTAL - 100_000, date(2026, 5, 18), "cheque")
+    assert await rebates(site) == [("credit_note", -REBATE)]
+    entry = await LedgerEntry.get(source_key=f"prompt_rebate:{may.id}:{cheque}")
+    assert entry.description == f"Prompt-payment rebate on {may.number}"
+    await pay(settings, site, 5_000, date(2026, 5, 18))  # an overpayment: still once per bill
+    assert await rebates(site) == [("credit_note", -REBATE)]
+    assert await balance(site) == -REBATE - 5_000
+
+    await bounce_cheque(settings, reference=cheque, bounced_on=date(2026, 5, 25), fee_paise=75_000)
+    assert await rebates(site) == [("credit_note", -REBATE), ("reversal", REBATE)]
+    owed = TOTAL - 100_000 - 5_000 + 75_000
+    assert await balance(site) == owed
+    await pay(settings, site, owed, date(2026, 5, 26))  # too late for the rebate
+    assert await rebates(site) == [("credit_note", -REBATE), ("reversal", REBATE)]
+    assert await balance(site) == 0
+
+
+async def test_the_rebate_shows_on_the_next_bill_and_paying_that_bill_as_printed_earns_its_own(
+    db: TortoiseContext, settings: Settings
+) -> None:
+    utility = await Utility.create(MSEDCL)
+    site = await utility.account()
+    await may_bill(site)
+    await pay(settings, site, TOTAL, date(2026, 5, 15))
+    await site.read("1.8.0", "321", date(2026, 6, 8))
+    await run("2026-06")
+    await issue("2026-06", date(2026, 6, 11))
+    june = await Bill.get(account_id=site.account.id, status="issued", period_start=date(2026, 5, 8))
+    arrears = june.snapshot["document"]["arrears"]
+    assert june.arrears_paise == -REBATE
+    assert arrears["other_items"] == [
+        {"description": f"Prompt-payment rebate on {(await may_of(site)).number}", "paise": -REBATE}
+    ]
+    assert june.payable_paise == june.total_paise - REBATE
+    await pay(settings, site, june.payable_paise, date(2026, 6, 18))  # the printed amount
+    june_rebate = june.snapshot["document"]["prompt_rebate"]["paise"]
+    assert [amount for _, amount in await rebates(site)] == [-REBATE, -june_rebate]
+
+
+async def may_of(site: Site) -> Bill:
+    return await Bill.get(account_id=site.account.id, period_start=date(2026, 4, 8))
+
+
+async def test_a_bounce_fee_is_a_charge_the_next_payment_settles_and_the_next_bill_lists(
+    db: TortoiseContext, settings: Settings
+) -> None:
+    """Cheque recorded, bounced with the fee, fee on the statement and the next bill, then
+    one payment settles the bill and the fee."""
+    from services.payments.statement import account_statement
+
+    settings = replace(settings, cheque_bounce_fee_paise=75_000)  # MSEDCL's Rs 750
+    utility = await Utility.create(MSEDCL)
+    site = await utility.account()
+    may = await may_bill(site)
+    cheque = await pay(settings, site, TOTAL, date(2026, 5, 20), "cheque")  # after the rebate date
+    await bounce_cheque(settings, reference=cheque, bounced_on=date(2026, 5, 25))
+    fee = settings.cheque_bounce_fee_paise
+    assert fee == 75_000
+    fee_entry = await LedgerEntry.get(source_key=f"cheque_bounce_fee:{cheque}")
+    assert (fee_entry.kind, fee_entry.amount_paise) == (LedgerKind.ADJUSTMENT, fee)
+    assert await balance(site) == TOTAL + fee
+    statement = await account_statement(account_id=site.account.id)
+    assert [(ln.description, ln.debit_paise) for ln in statement.lines if ln.kind == "adjustment"] == [
+        ("Cheque 004512 bounce fee", fee)
+    ]
+
+    await site.read("1.8.0", "321", date(2026, 6, 8))
+    await run("2026-06")
+    await issue("2026-06", date(2026, 6, 11))
+    june = await Bill.get(account_id=site.account.id, status="issued", period_start=date(2026, 5, 8))
+    items = june.snapshot["document"]["arrears"]["other_items"]
+    assert {"description": "Cheque 004512 bounce fee", "paise": fee} in items
+    assert june.arrears_paise == TOTAL + fee
+    assert june.late_fee_paise > 0  # the May bill was unpaid at its due date
+    await pay(settings, site, june.payable_paise, date(2026, 6, 12))
+    # paid in full, June's own rebate date not passed: what is left is June's rebate
+    assert await balance(site) == -june.snapshot["document"]["prompt_rebate"]["paise"]
+    assert (await Bill.get(id=may.id)).paid_paise == TOTAL
