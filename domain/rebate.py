@@ -35,9 +35,7 @@ def earns(terms: RebateTerms, *, owed_paise: int, settled_on: date, live_paise: 
     ``live_paise`` is the rebate already credited and not reversed (≤ 0 as a credit, or 0):
     a bill earns its rebate once.
     """
-    return (
-        terms.rebate_paise > 0 and live_paise == 0 and owed_paise <= 0 and settled_on <= terms.by
-    )
+    return terms.rebate_paise > 0 and live_paise == 0 and owed_paise <= 0 and settled_on <= terms.by
 
 
 def forfeits(*, owed_paise: int, live_paise: int) -> bool:

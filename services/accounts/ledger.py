@@ -94,9 +94,12 @@ async def entries_since(
     ):
         found[r["account_id"]].append(
             Entry(
-                r["kind"], r["amount_paise"], as_date(r["effective_on"]), r["source_key"],
+                r["kind"],
+                r["amount_paise"],
+                as_date(r["effective_on"]),
+                r["source_key"],
                 r["description"],
-            )  # fmt: skip
+            )
         )
     return found
 

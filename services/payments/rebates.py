@@ -48,7 +48,9 @@ async def _bills(account_id: int) -> list[tuple[Bill, RebateTerms | None]]:
     for bill in bills:
         rebate = ((bill.snapshot or {}).get("document") or {}).get("prompt_rebate") or {}
         paise, by = int(rebate.get("paise") or 0), rebate.get("by")
-        terms = RebateTerms(bill.id, bill.number or "", paise, date.fromisoformat(by)) if by else None
+        terms = (
+            RebateTerms(bill.id, bill.number or "", paise, date.fromisoformat(by)) if by else None
+        )
         found.append((bill, terms if paise > 0 else None))
     return found
 
@@ -100,15 +102,14 @@ async def credit_earned(account_id: int, *, on: date, reference: str) -> list[Le
     posted: list[LedgerEntry] = []
     for terms, later, live in rows:
         owed = _owed(entries, terms, later, paid_on)
-        if earns(terms, owed_paise=owed, settled_on=on, live_paise=live):
-            posted.append(
-                await LedgerEntry.create(
-                    account_id=account_id, kind=LedgerKind.CREDIT_NOTE,
-                    amount_paise=-terms.rebate_paise, source_key=rebate_key(terms.bill_id, reference),
-                    effective_on=on, bill_id=terms.bill_id,
-                    description=f"Prompt-payment rebate on {terms.number}",
-                )  # fmt: skip
-            )
+        if not earns(terms, owed_paise=owed, settled_on=on, live_paise=live):
+            continue
+        entry = await LedgerEntry.create(
+            account_id=account_id, kind=LedgerKind.CREDIT_NOTE, amount_paise=-terms.rebate_paise,
+            source_key=rebate_key(terms.bill_id, reference), effective_on=on,
+            bill_id=terms.bill_id, description=f"Prompt-payment rebate on {terms.number}",
+        )  # fmt: skip
+        posted.append(entry)
     return posted
 
 
@@ -122,11 +123,11 @@ async def withdraw_forfeited(account_id: int, *, on: date, why: str) -> list[Led
         credit = next(
             e for e in reversed(entries) if _is_rebate_of(e, terms.bill_id) and e.amount_paise < 0
         )
-        posted.append(
-            await LedgerEntry.create(
-                account_id=account_id, kind=LedgerKind.REVERSAL, amount_paise=-live,
-                source_key=f"{REVERSAL_KEY}{credit.id}", effective_on=on, bill_id=terms.bill_id,
-                reverses_id=credit.id, description=f"Prompt-payment rebate on {terms.number} withdrawn: {why}",
-            )  # fmt: skip
-        )
+        entry = await LedgerEntry.create(
+            account_id=account_id, kind=LedgerKind.REVERSAL, amount_paise=-live,
+            source_key=f"{REVERSAL_KEY}{credit.id}", effective_on=on, bill_id=terms.bill_id,
+            reverses_id=credit.id,
+            description=f"Prompt-payment rebate on {terms.number} withdrawn: {why}",
+        )  # fmt: skip
+        posted.append(entry)
     return posted
