@@ -1,7 +1,8 @@
 """Correcting issued bills: cancel, rebill, and the final bill at move-out.
 
 * **Cancel**: an issued bill gets a numbered credit note (``credit_note`` series, an
-  ``Adjustment`` and a ledger credit ``credit_note:<bill id>``); a draft is just set aside.
+  ``Adjustment`` and a ledger credit ``credit_note:<bill id>``, and its subsidy claims on
+  the government are withdrawn); a draft is just set aside.
   Either way ``active_period`` becomes NULL, so the history stays and a rebill fits, and
   the reads the bill stood on are released unless another issued bill stands on them.
 * **Rebill**: cancel and draft again for the same period, in one transaction, the new
@@ -23,7 +24,7 @@ from domain.billing import BillingMonth
 from domain.enums import AdjustmentKind, BillStatus, LedgerKind
 from services import audit
 from services.accounts.ledger import Posting, credit_note_key, post
-from services.billing import calendar
+from services.billing import calendar, subsidies
 from services.billing.inputs import (
     HISTORY_DAYS,
     load_accounts,
@@ -97,6 +98,7 @@ async def _cancel(
             )
         ],
     )
+    await subsidies.withdraw(sql, bill["id"], bill["number"], on)
     return number
 
 

@@ -5,7 +5,8 @@ of the gapless ``bill`` series of its financial year (:mod:`services.numbering`,
 the transaction, so a rollback gives the numbers back), its issue and due dates, its
 arrears (the ledger balance carried in) and the late payment surcharge on the previous
 bill (``domain.ledger``), and posts to the ledger (``bill:<id>``, ``late_fee:<previous
-bill id>``). Its snapshot is completed with what the bill document shows
+bill id>``), and claims the subsidy lines from the government
+(:mod:`services.billing.subsidies`). Its snapshot is completed with what the bill document shows
 (:mod:`services.billing.snapshot`). Rows are locked in id order on PostgreSQL; SQLite's
 single writer serialises issuers. Cancelling, rebilling and move-out final bills are
 :mod:`services.billing.corrections`.
@@ -34,7 +35,7 @@ from services.accounts.ledger import (
     late_fee_key,
     post,
 )
-from services.billing import snapshot
+from services.billing import snapshot, subsidies
 from services.billing.inputs import HISTORY_DAYS, load_tariff_book
 from services.errors import Refused
 from services.events import publish
@@ -247,6 +248,7 @@ async def _issue_chunk(
     issued: list[tuple[int, str, int]] = []
     updates: list[list[Any]] = []
     postings: list[Posting] = []
+    issued_lines: list[subsidies.IssuedBill] = []
     now = datetime.now(UTC)
     for number, b in zip(numbers, bills, strict=True):
         account = b["account_id"]
@@ -288,6 +290,9 @@ async def _issue_chunk(
                         f"Late payment surcharge on bill {prev['number']}", bill_id=b["id"])  # type: ignore[index]
             )  # fmt: skip
         issued.append((b["id"], number, payable))
+        issued_lines.append(
+            subsidies.IssuedBill(b["id"], number, issue_date, sources.lines[b["id"]])
+        )
     await sql.many(
         "UPDATE bills SET number = ?, status = 'issued', issue_date = ?, due_date = ?, "
         "arrears_paise = ?, late_fee_paise = ?, payable_paise = ?, issued_at = ?, snapshot = ?, "
@@ -295,6 +300,7 @@ async def _issue_chunk(
         updates,
     )
     await post(sql, postings)
+    await subsidies.claim(sql, issued_lines)
     await mark_billed(sql, [bill_id for bill_id, _, _ in issued], bills)
     return issued
 

@@ -151,3 +151,50 @@ async def test_a_bounce_fee_is_a_charge_the_next_payment_settles_and_the_next_bi
     # paid in full, June's own rebate date not passed: what is left is June's rebate
     assert await balance(site) == -june.snapshot["document"]["prompt_rebate"]["paise"]
     assert (await Bill.get(id=may.id)).paid_paise == TOTAL
+
+
+DERC_GNCTD: dict[str, Any] = {
+    **json.loads(
+        (TARIFF_FILE.parent / "derc_2019_20_domestic.json").read_text(encoding="utf-8")
+    ),
+    "credits": [
+        {"code": "SUB400", "description": "GNCTD subsidy (50% for 201-400 units, at most Rs 800)",
+         "percent": "50", "base": ["FC", "EC"], "cap_per_month": "800",
+         "when_kwh": {"above": "200", "up_to": "400"}, "billed_to": "government"},
+    ],
+}  # fmt: skip
+
+
+async def test_a_subsidy_is_a_bill_line_and_a_claim_on_the_government_not_the_customer(
+    db: TortoiseContext, settings: Settings
+) -> None:
+    """DERC domestic, 2 kW, 300 kWh in April: 40 + 600 + 450 = 1090.00, GNCTD pays half."""
+    from services.billing.corrections import cancel_bill
+    from services.billing.subsidies import SchemeTotal, receivable
+    from services.viewer import acting_as
+    from store.models import BillLine, GovernmentReceivable
+    from store.sql import Sql
+
+    utility = await Utility.create(DERC_GNCTD, read_day=1, code="C01")
+    site = await utility.account(load_w=2000)
+    await site.read("1.8.0", "0", date(2026, 4, 1))
+    await site.read("1.8.0", "300", date(2026, 5, 1))
+    await run("2026-05", cycle="C01")
+    await issue("2026-05", date(2026, 5, 4), cycle="C01")
+    bill = await Bill.get(account_id=site.account.id, status="issued")
+    lines = {ln.code: (ln.component, ln.amount_paise) for ln in await BillLine.filter(bill=bill)}
+    assert lines["SUB400"] == ("subsidy", -54_500)
+    assert bill.total_paise == 54_500
+    assert await balance(site) == 54_500  # the customer owes their half only
+    (claim,) = await GovernmentReceivable.filter(bill_id=bill.id)
+    assert (claim.scheme, claim.amount_paise, claim.source_key) == (
+        "SUB400", 54_500, f"subsidy:{bill.id}:SUB400"
+    )  # fmt: skip
+    sql = Sql(db.connections.get("default"))
+    assert await receivable(sql) == [SchemeTotal("SUB400", 1, 54_500)]
+    assert await receivable(sql, as_of=date(2026, 5, 3)) == []
+
+    await cancel_bill(acting_as("test"), bill.id, reason="wrong read", on=date(2026, 5, 6))
+    assert await receivable(sql) == [SchemeTotal("SUB400", 0, 0)]
+    assert await receivable(sql, as_of=date(2026, 5, 5)) == [SchemeTotal("SUB400", 1, 54_500)]
+    assert await balance(site) == 0
