@@ -96,6 +96,21 @@ def late_fee(
     return int(round_paise(owed / 100) * 100)
 
 
+def rebilled_late_fee(
+    rule: LatePayment,
+    overdue_paise: int,
+    difference_paise: int,
+    due_date: date,
+    credits: Sequence[tuple[date, int]],
+    charged_on: date,
+) -> int:
+    """The surcharge a bill should have been charged had it been issued at its rebilled
+    amount: the part unpaid at its due date moves by the rebill's difference (never below
+    zero), and the later credits and the charging date stay as they were."""
+    overdue = max(0, overdue_paise + difference_paise)
+    return late_fee(rule, overdue, due_date, credits, charged_on)
+
+
 def paise(amount: Decimal) -> int:
     """A Decimal amount already rounded to the paisa, as integer paise."""
     scaled = amount * 100

@@ -151,7 +151,7 @@ def _arrears(prev: dict[str, Any] | None, recent: list[Any], arrears: int) -> di
         "other_items": [
             {"description": e.description, "paise": e.amount_paise}
             for e in since
-            if e.kind not in (LedgerKind.PAYMENT.value, LedgerKind.BILL.value)
+            if e.kind != LedgerKind.PAYMENT.value  # a rebill's replacement bill is listed
         ],
         "arrears_paise": arrears,
     }

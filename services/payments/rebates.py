@@ -78,7 +78,9 @@ def _owed(
 
 async def _state(
     account_id: int,
-) -> tuple[list[tuple[RebateTerms, set[int], int]], list[LedgerEntry], dict[int, date]]:
+) -> tuple[list[tuple[RebateTerms, set[int], int, int]], list[LedgerEntry], dict[int, date]]:
+    """Each bill with rebate terms: the later bills, its live rebate and the live rebate of
+    the bill it replaces (a rebill does not earn the period's rebate twice)."""
     bills = await _bills(account_id)
     entries = await LedgerEntry.filter(account_id=account_id).order_by("id")
     paid_on = {
@@ -92,7 +94,9 @@ async def _state(
             continue
         later = {b.id for b, _ in bills[i + 1 :]}
         live = sum(e.amount_paise for e in entries if _is_rebate_of(e, terms.bill_id))
-        rows.append((terms, later, live))
+        replaced = bills[i][0].replaces_id  # type: ignore[attr-defined]
+        earlier = sum(e.amount_paise for e in entries if replaced and _is_rebate_of(e, replaced))
+        rows.append((terms, later, live, earlier))
     return rows, entries, paid_on
 
 
@@ -100,9 +104,9 @@ async def credit_earned(account_id: int, *, on: date, reference: str) -> list[Le
     """Credit the rebate of every bill that a settlement on ``on`` has paid in time."""
     rows, entries, paid_on = await _state(account_id)
     posted: list[LedgerEntry] = []
-    for terms, later, live in rows:
+    for terms, later, live, earlier in rows:
         owed = _owed(entries, terms, later, paid_on)
-        if not earns(terms, owed_paise=owed, settled_on=on, live_paise=live):
+        if not earns(terms, owed_paise=owed, settled_on=on, live_paise=live + earlier):
             continue
         entry = await LedgerEntry.create(
             account_id=account_id, kind=LedgerKind.CREDIT_NOTE, amount_paise=-terms.rebate_paise,
@@ -117,7 +121,7 @@ async def withdraw_forfeited(account_id: int, *, on: date, why: str) -> list[Led
     """Reverse the rebate of every bill that money taken back has left unsettled."""
     rows, entries, paid_on = await _state(account_id)
     posted: list[LedgerEntry] = []
-    for terms, later, live in rows:
+    for terms, later, live, _ in rows:
         if not forfeits(owed_paise=_owed(entries, terms, later, paid_on), live_paise=live):
             continue
         credit = next(

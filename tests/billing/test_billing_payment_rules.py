@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+import pytest
 
 from tortoise.context import TortoiseContext
 
@@ -20,8 +23,8 @@ from domain.enums import LedgerKind, PaymentMethod
 from gridbill.settings import Settings
 from services.payments.offline import bounce_cheque, record_offline_payment
 from store.models import Bill, LedgerEntry
-from tests.billing.billing_factories import Utility, issue, run
-from tests.factories import TARIFF_FILE, Site
+from tests.billing.billing_factories import FLAT, Utility, issue, run
+from tests.factories import TARIFF_FILE, ZONE, Site
 
 MSEDCL: dict[str, Any] = {
     **json.loads(TARIFF_FILE.read_text(encoding="utf-8")),
@@ -198,3 +201,64 @@ async def test_a_subsidy_is_a_bill_line_and_a_claim_on_the_government_not_the_cu
     assert await receivable(sql) == [SchemeTotal("SUB400", 0, 0)]
     assert await receivable(sql, as_of=date(2026, 5, 5)) == [SchemeTotal("SUB400", 1, 54_500)]
     assert await balance(site) == 0
+
+
+@pytest.mark.parametrize("rate", ["6.00", "4.00"])
+async def test_a_rebill_moves_the_payments_and_posts_the_late_fee_change_with_its_reason(
+    db: TortoiseContext, settings: Settings, rate: str
+) -> None:
+    """FLAT (Rs 100 a month, Rs 5/kWh, 1.25% a month or part late). The February bill
+    (100 kWh) is part paid, its late fee charged on March's bill, then rebilled with the
+    energy rate corrected to ``rate`` (up: 6.00, down: 4.00): 100 kWh x ±1.00 = ±100.00."""
+    from services.billing.corrections import rebill
+    from services.viewer import acting_as
+
+    utility = await Utility.create()
+    site = await utility.account()
+    for day, kwh in ((date(2026, 1, 8), "0"), (date(2026, 2, 8), "100"),
+                     (date(2026, 3, 8), "200"), (date(2026, 4, 8), "300")):  # fmt: skip
+        await site.read("1.8.0", kwh, day)
+    await run("2026-02")
+    await issue("2026-02", date(2026, 2, 11))
+    await pay(settings, site, 10_000, date(2026, 2, 20))
+    await run("2026-03")
+    await issue("2026-03", date(2026, 3, 11))
+    feb = await Bill.get(account_id=site.account.id, period_start=date(2026, 1, 8))
+    march = await Bill.get(account_id=site.account.id, period_start=date(2026, 2, 8))
+    overdue = march.snapshot["document"]["late_fee"]["overdue_paise"]
+    assert overdue == feb.payable_paise - 10_000
+    assert march.late_fee_paise == round(overdue * 0.0125)  # 13 days late: one month or part
+
+    await utility.new_version(
+        {**FLAT, "energy_charges": [{"code": "EC", "description": "Energy charge", "rate": rate}]},
+        date(2026, 1, 1),
+    )
+    new_id = await rebill(
+        acting_as("test"), feb.id, reason="energy rate corrected", on=date(2026, 3, 20), zone=ZONE
+    )
+    await issue("2026-02", date(2026, 3, 20))
+    replacement = await Bill.get(id=new_id)
+    difference = replacement.total_paise - feb.total_paise
+    assert difference == (10_000 if rate == "6.00" else -10_000)
+    assert (await Bill.get(id=feb.id)).paid_paise == 0  # the payment moved to the replacement
+    assert replacement.paid_paise == 10_000
+
+    fee_again = (Decimal(overdue + difference) * Decimal("0.0125")).quantize(
+        Decimal("1"), rounding=ROUND_HALF_UP
+    )
+    change = await LedgerEntry.get(source_key=f"late_fee_rebill:{feb.id}")
+    assert change.amount_paise == int(fee_again) - march.late_fee_paise == difference // 80
+    assert change.description == (
+        f"Late payment surcharge on {feb.number} recomputed after rebill: energy rate corrected"
+    )
+
+    await run("2026-04")
+    await issue("2026-04", date(2026, 4, 11))
+    april = await Bill.get(account_id=site.account.id, period_start=date(2026, 3, 8))
+    items = april.snapshot["document"]["arrears"]["other_items"]
+    credit_note = next(i for i in items if i["description"].startswith("Credit note"))
+    assert credit_note["description"].endswith(f"{feb.number}: energy rate corrected")
+    assert credit_note["paise"] == -feb.total_paise
+    assert {"description": f"Bill {replacement.number}", "paise": replacement.total_paise} in items
+    assert {"description": change.description, "paise": change.amount_paise} in items
+    assert sum(i["paise"] for i in items) == difference + change.amount_paise
