@@ -16,7 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
-
 from tortoise.context import TortoiseContext
 
 from domain.enums import LedgerKind, PaymentMethod
