@@ -202,7 +202,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
         ["Previous bill" + (f" {arrears['previous_bill']}" if arrears["previous_bill"] else ""), money(arrears["previous_payable_paise"])],
         ["Payments received since", money(arrears["payments_paise"])],
         ["Other credits and debits", money(arrears["other_paise"])],
-        *_other_items(arrears),
+        *_other_items(arrears, small),
         ["Arrears", money(bill["arrears_paise"])],
         ["Late payment surcharge" + (f" on {late['bill']}" if late["paise"] else ""), money(bill["late_fee_paise"])],
         ["Current charges", money(bill["total_paise"])],
@@ -238,13 +238,14 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def _other_items(arrears: dict[str, Any]) -> list[list[str]]:
-    """One indented row per credit or debit since the previous bill (a rebate, a returned
-    cheque and its fee, a rebill's credit note); snapshots frozen before they were listed
-    have none."""
+def _other_items(arrears: dict[str, Any], small: ParagraphStyle) -> list[list[Any]]:
+    """One indented, wrapped row per credit or debit since the previous bill (a rebate, a
+    returned cheque and its fee, a rebill's credit note); snapshots frozen before they were
+    listed have none."""
+    item = ParagraphStyle("item", parent=small, leftIndent=4 * mm)
     return [
-        [f"    {item['description']}", money(item["paise"])]
-        for item in arrears.get("other_items", [])
+        [Paragraph(row["description"], item), money(row["paise"])]
+        for row in arrears.get("other_items", [])
     ]
 
 

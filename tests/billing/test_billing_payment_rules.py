@@ -261,3 +261,11 @@ async def test_a_rebill_moves_the_payments_and_posts_the_late_fee_change_with_it
     assert {"description": f"Bill {replacement.number}", "paise": replacement.total_paise} in items
     assert {"description": change.description, "paise": change.amount_paise} in items
     assert sum(i["paise"] for i in items) == difference + change.amount_paise
+    if rate == "4.00":  # the PDF lists them under the arrears
+        from pypdf import PdfReader
+
+        from services.billing.documents import render_bill
+
+        path = await render_bill(april.id, settings)
+        text = PdfReader(path).pages[0].extract_text()
+        assert "energy rate corrected" in text and f"Bill {replacement.number}" in text
