@@ -41,6 +41,7 @@ from services.errors import Refused
 from services.events import publish
 from services.notifications.outbox import notify_bills_issued
 from services.numbering import take
+from services.payments.rebates import credit_earned
 from services.payments.settlement import apply_account_credit, lock_account
 from services.viewer import Viewer
 from store.models import Bill, BillRun, PaymentAllocation
@@ -249,6 +250,7 @@ async def _issue_chunk(
     updates: list[list[Any]] = []
     postings: list[Posting] = []
     issued_lines: list[subsidies.IssuedBill] = []
+    in_credit: set[int] = set()
     now = datetime.now(UTC)
     for number, b in zip(numbers, bills, strict=True):
         account = b["account_id"]
@@ -269,6 +271,8 @@ async def _issue_chunk(
         prompt = version.tariff.prompt_payment if version else None
         rebate = prompt_rebate(prompt, sources.lines[b["id"]]) if prompt else 0
         charges = snapshot.Charges(arrears, fee, overdue, payable, rebate, prompt)
+        if rebate and payable <= 0:
+            in_credit.add(account)
         frozen = as_json(b["snapshot"]) or {}
         frozen["document"] = snapshot.document(
             b, sources, charges, number=number, issue_date=issue_date, due_on=due_on,
@@ -300,6 +304,9 @@ async def _issue_chunk(
         updates,
     )
     await post(sql, postings)
+    for account in sorted(in_credit):  # settled from credit on the bill date: rebate earned
+        await lock_account(account)
+        await credit_earned(account, on=issue_date, reference="account-credit")
     await subsidies.claim(sql, issued_lines)
     await mark_billed(sql, [bill_id for bill_id, _, _ in issued], bills)
     return issued

@@ -13,7 +13,8 @@ writes its outputs as ledger entries, so nothing new is stored beside them:
 
 Called with the account locked (:func:`services.payments.settlement.lock_account`), from
 :func:`services.payments.settlement.settle` (every payment path: online capture, webhook,
-counter, bank transfer), the cheque bounce and the refund. Settled is judged as of the
+counter, bank transfer), the cheque bounce and the refund; and from issuing, for a bill
+that credit already held settles on its bill date (reference ``account-credit``). Settled is judged as of the
 rebate date: an entry counts by its own date, except that a reversal or refund counts on
 the date of the payment it takes back (a cheque that bounces later was never money).
 """

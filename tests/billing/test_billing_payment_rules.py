@@ -113,6 +113,24 @@ async def test_the_rebate_shows_on_the_next_bill_and_paying_that_bill_as_printed
     assert [amount for _, amount in await rebates(site)] == [-REBATE, -june_rebate]
 
 
+async def test_a_bill_that_credit_already_pays_earns_its_rebate_when_issued(
+    db: TortoiseContext, settings: Settings
+) -> None:
+    utility = await Utility.create(MSEDCL)
+    site = await utility.account()
+    may = await may_bill(site)
+    await pay(settings, site, TOTAL + 300_000, date(2026, 5, 12))
+    await site.read("1.8.0", "321", date(2026, 6, 8))
+    await run("2026-06")
+    await issue("2026-06", date(2026, 6, 11))
+    june = await Bill.get(account_id=site.account.id, period_start=date(2026, 5, 8))
+    assert june.payable_paise <= 0 and june.paid_paise == june.total_paise
+    earned = await LedgerEntry.get(source_key=f"prompt_rebate:{june.id}:account-credit")
+    assert earned.amount_paise == -june.snapshot["document"]["prompt_rebate"]["paise"]
+    assert await rebates(site) == [("credit_note", -REBATE), ("credit_note", earned.amount_paise)]
+    assert (await may_of(site)).id == may.id
+
+
 async def may_of(site: Site) -> Bill:
     return await Bill.get(account_id=site.account.id, period_start=date(2026, 4, 8))
 
