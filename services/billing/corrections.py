@@ -50,6 +50,11 @@ from store.sql import Sql, as_date, as_json
 
 
 async def _locked_bill(sql: Sql, bill_id: int) -> dict[str, Any]:
+    """Lock the bill's account, then the bill: the order payments take (account, then its
+    bills), so a cancel and a payment of one account queue instead of deadlocking."""
+    owner = await sql.rows("SELECT account_id FROM bills WHERE id = ?", [bill_id])
+    if owner:
+        await lock_account(owner[0]["account_id"])
     suffix = " FOR UPDATE" if sql.postgres else ""
     if not sql.postgres:
         await sql.execute("UPDATE bills SET updated_at = updated_at WHERE id = ?", [bill_id])
@@ -118,8 +123,8 @@ async def _cancel(
 async def _release_payments(bill_id: int, account_id: int, *, hold: bool) -> None:
     """Move what payments put on a cancelled bill to account credit. A plain cancel lets
     it settle the account's other open bills now; a rebill holds it for the replacement,
-    which takes it first (oldest period first) when it is issued."""
-    await lock_account(account_id)
+    which takes it first (oldest period first) when it is issued. The account is locked
+    (:func:`_locked_bill`)."""
     rows = await PaymentAllocation.filter(bill_id=bill_id).values("payment_id", "amount_paise")
     paid: dict[int, int] = {}
     for r in rows:

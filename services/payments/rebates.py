@@ -14,20 +14,23 @@ writes its outputs as ledger entries, so nothing new is stored beside them:
 Called with the account locked (:func:`services.payments.settlement.lock_account`), from
 :func:`services.payments.settlement.settle` (every payment path: online capture, webhook,
 counter, bank transfer), the cheque bounce and the refund; and from issuing, for a bill
-that credit already held settles on its bill date (reference ``account-credit``). Settled is judged as of the
-rebate date: an entry counts by its own date, except that a reversal or refund counts on
-the date of the payment it takes back (a cheque that bounces later was never money).
+that credit already held settles on its bill date (reference ``account-credit``).
+
+Settled is judged as of the rebate date: an entry counts by its own date, except that a
+reversal or refund counts on the date of the payment it takes back (a cheque that
+bounces later was never money).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from domain.enums import BillStatus, LedgerKind
 from domain.rebate import RebateTerms, earns, forfeits
 from store.models import Bill, LedgerEntry
 
+MAX_WITHIN_DAYS = 365  # the most ``prompt_payment.within_days`` may be
 REBATE_KEY = "prompt_rebate:"
 REVERSAL_KEY = "prompt_rebate_reversal:"
 
@@ -40,11 +43,15 @@ def _is_rebate_of(entry: LedgerEntry, bill_id: int) -> bool:
     return entry.bill_id == bill_id and entry.source_key.startswith("prompt_rebate")  # type: ignore[attr-defined]
 
 
-async def _bills(account_id: int) -> list[tuple[Bill, RebateTerms | None]]:
-    """The account's issued bills in issue order, each with its rebate terms if it has any."""
-    bills = await Bill.filter(account_id=account_id, status=BillStatus.ISSUED).order_by(
-        "issue_date", "id"
-    )
+async def _bills(
+    account_id: int, since: date | None = None
+) -> list[tuple[Bill, RebateTerms | None]]:
+    """The account's issued bills in issue order (those issued on or after ``since``), each
+    with its rebate terms if it has any."""
+    query = Bill.filter(account_id=account_id, status=BillStatus.ISSUED)
+    if since is not None:
+        query = query.filter(issue_date__gte=since)
+    bills = await query.order_by("issue_date", "id")
     found: list[tuple[Bill, RebateTerms | None]] = []
     for bill in bills:
         rebate = ((bill.snapshot or {}).get("document") or {}).get("prompt_rebate") or {}
@@ -78,11 +85,11 @@ def _owed(
 
 
 async def _state(
-    account_id: int,
+    account_id: int, since: date | None = None
 ) -> tuple[list[tuple[RebateTerms, set[int], int, int]], list[LedgerEntry], dict[int, date]]:
     """Each bill with rebate terms: the later bills, its live rebate and the live rebate of
     the bill it replaces (a rebill does not earn the period's rebate twice)."""
-    bills = await _bills(account_id)
+    bills = await _bills(account_id, since)
     entries = await LedgerEntry.filter(account_id=account_id).order_by("id")
     paid_on = {
         e.payment_id: e.effective_on  # type: ignore[attr-defined]
@@ -102,8 +109,9 @@ async def _state(
 
 
 async def credit_earned(account_id: int, *, on: date, reference: str) -> list[LedgerEntry]:
-    """Credit the rebate of every bill that a settlement on ``on`` has paid in time."""
-    rows, entries, paid_on = await _state(account_id)
+    """Credit the rebate of every bill that a settlement on ``on`` has paid in time (only
+    bills issued in the last :data:`MAX_WITHIN_DAYS` days can still be in time)."""
+    rows, entries, paid_on = await _state(account_id, on - timedelta(days=MAX_WITHIN_DAYS))
     posted: list[LedgerEntry] = []
     for terms, later, live, earlier in rows:
         owed = _owed(entries, terms, later, paid_on)
