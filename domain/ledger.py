@@ -33,6 +33,7 @@ class Entry:
     amount_paise: int
     effective_on: date
     source_key: str = ""
+    description: str = ""
 
 
 def balance(entries: Iterable[Entry], as_of: date | None = None) -> int:
@@ -93,6 +94,21 @@ def late_fee(
         remaining -= part
     owed += remaining * rate * _months(rule, (bill_date - due_date).days)
     return int(round_paise(owed / 100) * 100)
+
+
+def rebilled_late_fee(
+    rule: LatePayment,
+    overdue_paise: int,
+    difference_paise: int,
+    due_date: date,
+    credits: Sequence[tuple[date, int]],
+    charged_on: date,
+) -> int:
+    """The surcharge a bill should have been charged had it been issued at its rebilled
+    amount: the part unpaid at its due date moves by the rebill's difference (never below
+    zero), and the later credits and the charging date stay as they were."""
+    overdue = max(0, overdue_paise + difference_paise)
+    return late_fee(rule, overdue, due_date, credits, charged_on)
 
 
 def paise(amount: Decimal) -> int:

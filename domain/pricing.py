@@ -74,7 +74,7 @@ class Line:
     the base it is levied on, in the tariff's currency.
     """
 
-    component: str  # fixed | energy | demand | minimum | levy | credit | rounding
+    component: str  # fixed | energy | demand | minimum | levy | credit | subsidy | rounding
     code: str
     description: str
     quantity: Decimal | None
@@ -751,7 +751,7 @@ def _adjustment(
     if len(rates) > 1 and first.how != "free_units":
         description = f"{description} ({_rate_runs(runs, unit)})"
     line = Line(
-        component=first.kind,
+        component="subsidy" if first.billed_to == "government" else first.kind,
         code=first.code,
         description=description,
         quantity=display_quantity(quantity),

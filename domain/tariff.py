@@ -30,6 +30,8 @@ Per = Literal["month", "day", "year"]
 FixedBasis = Literal["per_bill", "per_kw", "per_kva"]
 AdjustmentKind = Literal["levy", "credit"]
 AdjustmentHow = Literal["percent", "per_kwh", "per_month", "free_units"]
+BilledTo = Literal["customer", "government"]
+BILLED_TO: tuple[BilledTo, ...] = ("customer", "government")
 ProrationBasis = Literal["calendar_month", "fixed_days"]
 WidthRounding = Literal["none", "nearest", "down"]
 RoundingPoint = Literal["line", "segment", "total"]
@@ -234,6 +236,7 @@ class Adjustment:
     cap_per_month: Decimal | None = None
     band: KwhBand | None = None
     parts: tuple[LevyPart, ...] = ()
+    billed_to: BilledTo = "customer"  # a credit the government pays: a subsidy line
 
     def rate_on(self, day: date) -> Decimal | None:
         return rate_on(self.rates, day)
@@ -911,7 +914,7 @@ def _line_code(value: object, path: str) -> str:
 ADJUSTMENT_KEYS = frozenset(
     {"code", "description", "percent", "per_kwh", "per_month", "base", "when_kwh"}
 )
-CREDIT_KEYS = ADJUSTMENT_KEYS | {"free_units", "charge", "cap_per_month"}
+CREDIT_KEYS = ADJUSTMENT_KEYS | {"free_units", "charge", "cap_per_month", "billed_to"}
 HOWS: tuple[AdjustmentHow, ...] = ("percent", "per_kwh", "per_month", "free_units")
 
 
@@ -951,6 +954,7 @@ def _adjustment(value: object, path: str, kind: AdjustmentKind) -> Adjustment:
         if "cap_per_month" in obj
         else None,
         band=_band(obj["when_kwh"], _at(path, "when_kwh")) if "when_kwh" in obj else None,
+        billed_to=_choice(obj.get("billed_to", "customer"), _at(path, "billed_to"), BILLED_TO),
     )
 
 
@@ -1022,8 +1026,11 @@ def _late(value: object, path: str) -> LatePayment:
 
 def _prompt(value: object, path: str) -> PromptPayment:
     obj = _object(value, path, frozenset({"percent", "within_days", "base"}))
+    percent = _decimal(_required(obj, "percent", path), _at(path, "percent"))
+    if percent > 100:
+        _fail(_at(path, "percent"), "must be at most 100")
     return PromptPayment(
-        _decimal(_required(obj, "percent", path), _at(path, "percent")),
+        percent,
         _int(_required(obj, "within_days", path), _at(path, "within_days"), 0, 365),
         _codes(_required(obj, "base", path), _at(path, "base")),
     )

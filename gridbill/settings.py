@@ -126,6 +126,7 @@ class Settings:
     pg_bin: str = ""
     metrics_token: str = field(default="", repr=False)
     console_session_ttl_s: int = 8 * 3600
+    cheque_bounce_fee_paise: int = 0
     utility_address: tuple[str, ...] = ()
     utility_helpline: str = ""
     utility_gstin: str = ""
@@ -403,6 +404,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sign_in_code_ttl_s=_positive(environ, "GRIDBILL_SIGN_IN_CODE_TTL", 600),
         pg_bin=_env(environ, "PG_BIN", ""),
         metrics_token=_env(environ, "GRIDBILL_METRICS_TOKEN", ""),
+        cheque_bounce_fee_paise=_bounce_fee(environ),
         utility_address=tuple(
             line.strip()
             for line in _env(environ, "GRIDBILL_UTILITY_ADDRESS", "").split(";")
@@ -424,6 +426,16 @@ def _gstin(environ: Mapping[str, str]) -> str:
             f"GRIDBILL_UTILITY_GSTIN={value!r} is not a GSTIN: 15 characters such as 27AAACM1234A1Z5"
         )
     return value
+
+
+def _bounce_fee(environ: Mapping[str, str]) -> int:
+    """The fee a bounced cheque is charged when staff name none: a utility's schedule of
+    charges sets it (MSEDCL charges Rs 750 plus GST), so it is configuration, not code."""
+    name = "GRIDBILL_CHEQUE_BOUNCE_FEE_PAISE"
+    fee = _int(environ, name, 0)
+    if not 0 <= fee <= 10**9:
+        raise ConfigError(f"{name}={fee} must be between 0 and 1000000000 paise")
+    return fee
 
 
 def ingest_future_margin_hours(environ: Mapping[str, str]) -> int:

@@ -140,8 +140,9 @@ class RecordOfflinePaymentInput:
 class BounceChequeInput:
     reference: str
     bounced_on: date
-    fee_paise: BigInt = strawberry.field(
-        default=BigInt(0), description="Bounce fee charged, if any."
+    fee_paise: BigInt | None = strawberry.field(
+        default=None,
+        description="Bounce fee charged (0: none); omitted: GRIDBILL_CHEQUE_BOUNCE_FEE_PAISE.",
     )
     reason: str = "cheque returned unpaid"
 

@@ -86,13 +86,20 @@ async def entries_since(
         return found
     marks, ids = sql.inlist(account_ids)
     for r in await sql.rows(
-        "SELECT account_id, kind, amount_paise, effective_on, source_key FROM ledger_entries "  # noqa: S608
+        "SELECT account_id, kind, amount_paise, effective_on, source_key, description "  # noqa: S608
+        "FROM ledger_entries "
         f"WHERE account_id IN ({marks}) AND effective_on > ? "
         "ORDER BY effective_on, id",
         [*ids, sql.day(after)],
     ):
         found[r["account_id"]].append(
-            Entry(r["kind"], r["amount_paise"], as_date(r["effective_on"]), r["source_key"])
+            Entry(
+                r["kind"],
+                r["amount_paise"],
+                as_date(r["effective_on"]),
+                r["source_key"],
+                r["description"],
+            )
         )
     return found
 

@@ -1,11 +1,15 @@
 """Correcting issued bills: cancel, rebill, and the final bill at move-out.
 
 * **Cancel**: an issued bill gets a numbered credit note (``credit_note`` series, an
-  ``Adjustment`` and a ledger credit ``credit_note:<bill id>``); a draft is just set aside.
+  ``Adjustment`` and a ledger credit ``credit_note:<bill id>``, and its subsidy claims on
+  the government are withdrawn); a draft is just set aside.
   Either way ``active_period`` becomes NULL, so the history stays and a rebill fits, and
   the reads the bill stood on are released unless another issued bill stands on them.
 * **Rebill**: cancel and draft again for the same period, in one transaction, the new
-  bill pointing at the one it replaces.
+  bill pointing at the one it replaces. What payments put on the cancelled bill becomes
+  account credit, which settles the replacement when it is issued; a late payment
+  surcharge already charged on the old bill is computed again with the difference and
+  the change posted, with the reason, as ``late_fee_rebill:<old bill id>``.
 * **Final bill** at move-out: from the last bill's closing read to the move-out read.
 """
 
@@ -17,13 +21,15 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+from domain.allocation import Allocation
 from domain.bill_draft import Context, Draft, QuoteCache, Skip, draft, plan
 from domain.bill_inputs import Read
 from domain.billing import BillingMonth
 from domain.enums import AdjustmentKind, BillStatus, LedgerKind
+from domain.ledger import credits_after, rebilled_late_fee
 from services import audit
-from services.accounts.ledger import Posting, credit_note_key, post
-from services.billing import calendar
+from services.accounts.ledger import Posting, credit_note_key, entries_since, late_fee_key, post
+from services.billing import calendar, subsidies
 from services.billing.inputs import (
     HISTORY_DAYS,
     load_accounts,
@@ -37,18 +43,24 @@ from services.billing.inputs import (
 from services.billing.issue import BillingError, announce_bills, release_billed
 from services.billing.runs import insert_drafts
 from services.numbering import take_one
+from services.payments.settlement import apply_account_credit, lock_account, write_allocations
 from services.viewer import Viewer
-from store.models import Account, AccountHolder, BillingCycle
+from store.models import Account, AccountHolder, BillingCycle, PaymentAllocation
 from store.sql import Sql, as_date, as_json
 
 
 async def _locked_bill(sql: Sql, bill_id: int) -> dict[str, Any]:
+    """Lock the bill's account, then the bill: the order payments take (account, then its
+    bills), so a cancel and a payment of one account queue instead of deadlocking."""
+    owner = await sql.rows("SELECT account_id FROM bills WHERE id = ?", [bill_id])
+    if owner:
+        await lock_account(owner[0]["account_id"])
     suffix = " FOR UPDATE" if sql.postgres else ""
     if not sql.postgres:
         await sql.execute("UPDATE bills SET updated_at = updated_at WHERE id = ?", [bill_id])
     rows = await sql.rows(
         "SELECT id, account_id, status, number, total_paise, period_start, period_end, "  # noqa: S608
-        f"is_final, snapshot FROM bills WHERE id = ?{suffix}",
+        f"is_final, snapshot, due_date, tariff_version_id FROM bills WHERE id = ?{suffix}",
         [bill_id],
     )
     if not rows:
@@ -57,7 +69,13 @@ async def _locked_bill(sql: Sql, bill_id: int) -> dict[str, Any]:
 
 
 async def _cancel(
-    sql: Sql, bill: dict[str, Any], *, reason: str, on: date, user_id: int | None
+    sql: Sql,
+    bill: dict[str, Any],
+    *,
+    reason: str,
+    on: date,
+    user_id: int | None,
+    replaced: bool = False,
 ) -> str | None:
     """Cancel inside the caller's transaction; returns the credit note's number, if any."""
     if bill["status"] == BillStatus.CANCELLED.value:
@@ -91,13 +109,68 @@ async def _cancel(
                 -bill["total_paise"],
                 on,
                 credit_note_key(bill["id"]),
-                f"Credit note {number} cancelling bill {bill['number']}",
+                f"Credit note {number} cancelling bill {bill['number']}: {reason.strip()}",
                 bill_id=bill["id"],
                 adjustment_id=rows[0]["id"],
             )
         ],
     )
+    await subsidies.withdraw(sql, bill["id"], bill["number"], on)
+    await _release_payments(bill["id"], bill["account_id"], hold=replaced)
     return number
+
+
+async def _release_payments(bill_id: int, account_id: int, *, hold: bool) -> None:
+    """Move what payments put on a cancelled bill to account credit. A plain cancel lets
+    it settle the account's other open bills now; a rebill holds it for the replacement,
+    which takes it first (oldest period first) when it is issued. The account is locked
+    (:func:`_locked_bill`)."""
+    rows = await PaymentAllocation.filter(bill_id=bill_id).values("payment_id", "amount_paise")
+    paid: dict[int, int] = {}
+    for r in rows:
+        paid[r["payment_id"]] = paid.get(r["payment_id"], 0) + int(r["amount_paise"])
+    for payment_id, amount in sorted(paid.items()):
+        if amount > 0:
+            moves = [Allocation(bill_id, -amount), Allocation(None, amount)]
+            await write_allocations(payment_id, moves)
+    if not hold:
+        await apply_account_credit(account_id)
+
+
+async def _late_fee_correction(
+    sql: Sql, old: dict[str, Any], new_total: int, *, reason: str, on: date
+) -> Posting | None:
+    """The change in the late payment surcharge already charged on a rebilled bill, as a
+    posting (``late_fee_rebill:<old bill id>``): the fee is computed again with the
+    rebill's difference in what was unpaid at the due date (:func:`rebilled_late_fee`)."""
+    charged = await sql.rows(
+        "SELECT e.amount_paise, e.effective_on, e.bill_id, b.snapshot FROM ledger_entries e "
+        "JOIN bills b ON b.id = e.bill_id WHERE e.source_key = ?",
+        [late_fee_key(old["id"])],
+    )
+    if not charged or old["due_date"] is None:
+        return None
+    book = await load_tariff_book(sql)
+    version = book.by_id.get(old["tariff_version_id"])
+    rule = version.tariff.late_payment if version else None
+    if rule is None:
+        return None
+    fee = charged[0]
+    charged_on, due = as_date(fee["effective_on"]), as_date(old["due_date"])
+    frozen = ((as_json(fee["snapshot"]) or {}).get("document") or {}).get("late_fee") or {}
+    entries = (await entries_since(sql, [old["account_id"]], due))[old["account_id"]]
+    again = rebilled_late_fee(
+        rule, int(frozen.get("overdue_paise") or 0), new_total - old["total_paise"], due,
+        credits_after(entries, due, charged_on), charged_on,
+    )  # fmt: skip
+    change = again - int(fee["amount_paise"])
+    if change == 0:
+        return None
+    return Posting(
+        old["account_id"], LedgerKind.LATE_FEE, change, on, f"late_fee_rebill:{old['id']}",
+        f"Late payment surcharge on {old['number']} recomputed after rebill: {reason.strip()}",
+        bill_id=fee["bill_id"],
+    )  # fmt: skip
 
 
 async def cancel_bill(actor: Viewer, bill_id: int, *, reason: str, on: date) -> str | None:
@@ -120,7 +193,7 @@ async def rebill(actor: Viewer, bill_id: int, *, reason: str, on: date, zone: Zo
     async with in_transaction() as connection:
         sql = Sql(connection)
         old = await _locked_bill(sql, bill_id)
-        await _cancel(sql, old, reason=reason, on=on, user_id=actor.user_id)
+        await _cancel(sql, old, reason=reason, on=on, user_id=actor.user_id, replaced=True)
         snapshot = as_json(old["snapshot"]) or {}
         account = await Account.filter(id=old["account_id"]).using_db(connection).get()
         cycle = await BillingCycle.filter(id=account.billing_cycle_id).using_db(connection).get()  # type: ignore[attr-defined]
@@ -134,6 +207,9 @@ async def rebill(actor: Viewer, bill_id: int, *, reason: str, on: date, zone: Zo
         _, ids = await insert_drafts(sql, [made], None, replaces={account.id: bill_id})
         if not ids:
             raise BillingError("the rebill collides with another active bill of the period")
+        correction = await _late_fee_correction(sql, old, made.total_paise, reason=reason, on=on)
+        if correction is not None:
+            await post(sql, [correction])
         run_id = await sql.rows("SELECT bill_run_id FROM bills WHERE id = ?", [bill_id])
         await sql.execute(
             "UPDATE bills SET bill_run_id = ? WHERE id = ?", [run_id[0]["bill_run_id"], ids[0]]

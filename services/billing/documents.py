@@ -264,6 +264,16 @@ def _letterhead(doc: dict[str, Any], st: Styles, t: Any) -> list[Any]:
     return [_p(doc["utility"], st.title, bold=True), *(_p(x, st.small) for x in lines)]
 
 
+def _other_items(arrears: dict[str, Any], st: Styles, lang: str) -> list[list[Any]]:
+    """One indented row per credit or debit since the previous bill (a rebate, a returned
+    cheque and its fee, a rebill's credit note); snapshots frozen before they were listed
+    have none."""
+    return [
+        [_p("\u2003" + row["description"], st.small), _p(money(row["paise"], lang), st.right)]
+        for row in arrears.get("other_items", [])
+    ]
+
+
 def _lines(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
     return _paragraph("<br/>".join(markup(x, bold=bold) for x in value.split("\n")), style)
 
@@ -321,11 +331,13 @@ def _payment(bill: dict[str, Any], doc: dict[str, Any], st: Styles, lang: str) -
         (t("current_charges"), bill["total_paise"]),
     ]  # fmt: skip
     rows = [[_p(label, st.cell), _p(money(paise, lang), st.right)] for label, paise in summary]
+    rows[3:3] = _other_items(arrears, st, lang)  # under "Other credits and debits"
     rows += [
         [_p(t("total_payable"), st.big, bold=True), _p(money(bill["payable_paise"], lang), st.big_right, bold=True)],
         [_p(t("pay_by"), st.big, bold=True), _p(day(doc["due_date"], lang), st.big_right, bold=True)],
     ]  # fmt: skip
-    style = [("LINEABOVE", (0, 6), (-1, 6), 0.5, colors.black)]
+    total = len(rows) - 2  # the line above "Total payable"
+    style = [("LINEABOVE", (0, total), (-1, total), 0.5, colors.black)]
     table = _table(
         rows, [82 * mm, 36 * mm], header=False, style=style
     )  # fits "… on BL/2026-27/000123"

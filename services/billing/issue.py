@@ -5,7 +5,8 @@ of the gapless ``bill`` series of its financial year (:mod:`services.numbering`,
 the transaction, so a rollback gives the numbers back), its issue and due dates, its
 arrears (the ledger balance carried in) and the late payment surcharge on the previous
 bill (``domain.ledger``), and posts to the ledger (``bill:<id>``, ``late_fee:<previous
-bill id>``). Its snapshot is completed with what the bill document shows
+bill id>``), and claims the subsidy lines from the government
+(:mod:`services.billing.subsidies`). Its snapshot is completed with what the bill document shows
 (:mod:`services.billing.snapshot`). Rows are locked in id order on PostgreSQL; SQLite's
 single writer serialises issuers. Cancelling, rebilling and move-out final bills are
 :mod:`services.billing.corrections`.
@@ -34,12 +35,13 @@ from services.accounts.ledger import (
     late_fee_key,
     post,
 )
-from services.billing import snapshot
+from services.billing import snapshot, subsidies
 from services.billing.inputs import HISTORY_DAYS, load_tariff_book
 from services.errors import Refused
 from services.events import publish
 from services.notifications.outbox import notify_bills_issued
 from services.numbering import take
+from services.payments.rebates import credit_earned
 from services.payments.settlement import apply_account_credit, lock_account
 from services.viewer import Viewer
 from store.models import Bill, BillRun, PaymentAllocation
@@ -259,6 +261,8 @@ async def _issue_chunk(
     issued: list[tuple[int, str, int]] = []
     updates: list[list[Any]] = []
     postings: list[Posting] = []
+    issued_lines: list[subsidies.IssuedBill] = []
+    in_credit: set[int] = set()
     now = datetime.now(UTC)
     for number, b in zip(numbers, bills, strict=True):
         account = b["account_id"]
@@ -279,6 +283,8 @@ async def _issue_chunk(
         prompt = version.tariff.prompt_payment if version else None
         rebate = prompt_rebate(prompt, sources.lines[b["id"]]) if prompt else 0
         charges = snapshot.Charges(arrears, fee, overdue, payable, rebate, prompt)
+        if rebate and payable <= 0:
+            in_credit.add(account)
         frozen = as_json(b["snapshot"]) or {}
         frozen["document"] = snapshot.document(
             b, sources, charges, number=number, issue_date=issue_date, due_on=due_on,
@@ -301,6 +307,9 @@ async def _issue_chunk(
                         f"Late payment surcharge on bill {prev['number']}", bill_id=b["id"])  # type: ignore[index]
             )  # fmt: skip
         issued.append((b["id"], number, payable))
+        issued_lines.append(
+            subsidies.IssuedBill(b["id"], number, issue_date, sources.lines[b["id"]])
+        )
     await sql.many(
         "UPDATE bills SET number = ?, status = 'issued', issue_date = ?, due_date = ?, "
         "arrears_paise = ?, late_fee_paise = ?, payable_paise = ?, issued_at = ?, snapshot = ?, "
@@ -308,6 +317,10 @@ async def _issue_chunk(
         updates,
     )
     await post(sql, postings)
+    for account in sorted(in_credit):  # settled from credit on the bill date: rebate earned
+        await lock_account(account)
+        await credit_earned(account, on=issue_date, reference="account-credit")
+    await subsidies.claim(sql, issued_lines)
     await mark_billed(sql, [bill_id for bill_id, _, _ in issued], bills)
     return issued
 

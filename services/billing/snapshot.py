@@ -5,8 +5,11 @@ Issuing (:mod:`services.billing.issue`) completes each bill's ``snapshot`` with 
 and lines priced, twelve months of billed energy, how the arrears came about, the late
 payment surcharge, the prompt payment rebate and the UPI link; the customer's language, the
 utility's letterhead (address, helpline, GSTIN) and the tariff's proration rule, so the
-PDF can explain a prorated charge. Parts added later are optional for the PDF: bills
-issued before them still render. The bill PDF
+PDF can explain a prorated charge. The credits and debits posted since the previous bill
+(a prompt-payment rebate earned, a cheque returned and its fee, a rebill's credit note and
+adjustments) are listed one by one under "Other credits and debits"
+(``arrears.other_items``). Parts added later are optional for the PDF: bills issued before
+them still render. The bill PDF
 (:mod:`services.billing.documents`) is drawn from it alone, so rendering a bill again,
 years later, gives the same bill whatever changed since. The snapshot never changes
 after issue.
@@ -139,7 +142,7 @@ def _line_json(line: BillLineData) -> dict[str, Any]:
 def _arrears(prev: dict[str, Any] | None, recent: list[Any], arrears: int) -> dict[str, Any]:
     if prev is None:
         return {"previous_bill": None, "previous_payable_paise": 0, "payments_paise": 0,
-                "other_paise": arrears, "arrears_paise": arrears}  # fmt: skip
+                "other_paise": arrears, "other_items": [], "arrears_paise": arrears}  # fmt: skip
     issued_on = as_date(prev["issue_date"])
     own = {bill_key(prev["id"])}
     since = [e for e in recent if e.effective_on >= issued_on and e.source_key not in own]
@@ -153,6 +156,11 @@ def _arrears(prev: dict[str, Any] | None, recent: list[Any], arrears: int) -> di
         "previous_payable_paise": previous,
         "payments_paise": payments,
         "other_paise": arrears - previous - payments,
+        "other_items": [
+            {"description": e.description, "paise": e.amount_paise}
+            for e in since
+            if e.kind != LedgerKind.PAYMENT.value  # a rebill's replacement bill is listed
+        ],
         "arrears_paise": arrears,
     }
 

@@ -3,7 +3,8 @@
 Each is captured at once, gets the next gapless receipt number of its financial year
 (``RC/2026-27/000042``, taken inside the transaction, so a rollback gives it back), is
 allocated oldest bill first and posted to the ledger. A bounced cheque is reversed
-exactly (negative allocation rows, a ``payment_reversal`` ledger entry) and may carry a
+exactly (negative allocation rows, a ``payment_reversal`` ledger entry), withdraws any
+prompt-payment rebate it had earned (:mod:`services.payments.rebates`) and may carry a
 bounce fee, raised as an adjustment and posted as ``cheque_bounce_fee:<reference>``.
 """
 
@@ -21,6 +22,7 @@ from services.audit import record
 from services.errors import NotFound, Refused
 from services.numbering import take_one
 from services.payments.online import new_reference
+from services.payments.rebates import withdraw_forfeited
 from services.payments.settlement import (
     announce,
     apply_account_credit,
@@ -111,11 +113,14 @@ async def bounce_cheque(
     *,
     reference: str,
     bounced_on: date,
-    fee_paise: int = 0,
+    fee_paise: int | None = None,
     reason: str = "cheque returned unpaid",
     recorded_by_id: int | None = None,
 ) -> Payment:
-    """Reverse a bounced cheque exactly, and charge a bounce fee if one is given."""
+    """Reverse a bounced cheque exactly, and charge the bounce fee: ``fee_paise`` if
+    given (0: none), else ``GRIDBILL_CHEQUE_BOUNCE_FEE_PAISE``."""
+    if fee_paise is None:
+        fee_paise = settings.cheque_bounce_fee_paise
     if fee_paise < 0:
         raise Refused("INVALID_INPUT", "the fee cannot be negative", field="fee")
     found = await Payment.get_or_none(reference=reference)
@@ -164,6 +169,11 @@ async def bounce_cheque(
                 description=adjustment.reason,
                 adjustment_id=adjustment.id,
             )
+        await withdraw_forfeited(
+            payment.account_id,  # type: ignore[attr-defined]
+            on=bounced_on,
+            why=f"cheque {payment.instrument_number} returned",
+        )
         await apply_account_credit(payment.account_id)  # type: ignore[attr-defined]
         await record(
             action="payment.bounce_cheque",

@@ -20,6 +20,7 @@ from gridbill.settings import Settings
 from services.audit import record
 from services.errors import NotFound, Refused
 from services.payments.razorpay_client import RazorpayGateway
+from services.payments.rebates import withdraw_forfeited
 from services.payments.settlement import (
     announce,
     apply_account_credit,
@@ -125,6 +126,7 @@ async def apply_refund_entity(
         await payment.save(update_fields=["status", "updated_at"])
     await announce("payment.refunded", payment)
     await notify("refund.processed", payment, key=refund_id, refund_paise=refund.amount_paise)
+    await withdraw_forfeited(payment.account_id, on=on, why="payment refunded")  # type: ignore[attr-defined]
     await apply_account_credit(payment.account_id)  # type: ignore[attr-defined]
     if requested_by_id is not None:
         await record(

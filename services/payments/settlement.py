@@ -9,6 +9,8 @@ loads their inputs and writes their outputs:
 * ledger entries with a unique ``source_key`` each: ``payment:<reference>``,
   ``payment_reversal:<reference>``, ``refund:<gateway refund id>``,
   ``cheque_bounce_fee:<reference>``, so nothing can post twice;
+* the prompt-payment rebate of every bill a payment settles in time
+  (:mod:`services.payments.rebates`);
 * the ``payment.captured`` outbox rows, deduplicated by the payment's reference.
 """
 
@@ -24,6 +26,7 @@ from domain.allocation import Allocation, OpenBill, apply_credit
 from domain.enums import BillStatus, LedgerKind, PaymentStatus
 from services.events import publish
 from services.notifications.outbox import notify_payment
+from services.payments.rebates import credit_earned
 from store.models import (
     Account,
     AccountHolder,
@@ -122,7 +125,8 @@ async def post(
 
 
 async def settle(payment: Payment, *, effective_on: date) -> None:
-    """A payment's money has arrived: allocate it, post it, tell the customer. Once."""
+    """A payment's money has arrived: allocate it, post it, credit any prompt-payment rebate
+    it earns, tell the customer. Once."""
     rows = await _allocate(payment)
     await write_allocations(payment.id, rows)
     await post(
@@ -134,6 +138,7 @@ async def settle(payment: Payment, *, effective_on: date) -> None:
         description=f"Payment {payment.reference} ({payment.method})",
         payment_id=payment.id,
     )
+    await credit_earned(payment.account_id, on=effective_on, reference=payment.reference)  # type: ignore[attr-defined]
     await notify("payment.captured", payment)
     await announce("payment.captured", payment)
 

@@ -8,7 +8,7 @@ from .billing import Bill, BilledSpan, BillLine, BillRead, BillRun, DocumentSequ
 from .customers import Account, AccountHolder, Customer, Premise, ServicePoint, TariffAssignment
 from .field import FieldDevice, FieldDeviceRoute, FieldVisit, Photo, SyncBatch, SyncItem
 from .identity import Consent, PartnerClient, RefreshToken, User
-from .ledger import LedgerEntry
+from .ledger import GovernmentReceivable, LedgerEntry
 from .metering import (
     IntervalReading,
     IntervalReadingRevision,
@@ -52,7 +52,7 @@ __models__ = [
     Meter, MeterInstallation, MultiplierChange, Register, RegisterRead, RegisterReadRevision,
     IntervalReading, IntervalReadingRevision, ValidationException, UsageDaily, UsageMonthly,
     BillRun, Bill, BillLine, BillRead, BilledSpan, DocumentSequence,
-    LedgerEntry,
+    LedgerEntry, GovernmentReceivable,
     Payment, PaymentAllocation, Refund, Adjustment, GatewayEvent, GatewayRecord,
     FieldDevice, FieldDeviceRoute, SyncBatch, SyncItem, FieldVisit, Photo,
     IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
@@ -82,6 +82,7 @@ __all__ = [
     "FieldVisit",
     "GatewayEvent",
     "GatewayRecord",
+    "GovernmentReceivable",
     "Holiday",
     "IdempotencyKey",
     "IntervalReading",

@@ -51,3 +51,29 @@ class LedgerEntry(Model):
     class Meta:
         table = "ledger_entries"
         indexes = (Index(fields=("account_id", "effective_on", "id")),)
+
+
+class GovernmentReceivable(Model):
+    """What the government owes the utility for a subsidy shown on a customer's bill.
+
+    One positive entry per subsidy scheme (the bill line's code) per issued bill, and a
+    negative one when that bill is cancelled: a ledger of its own, apart from the
+    customer's, so a subsidy never counts as the customer's payment or debt. The total
+    owed as of a date is a sum over ``effective_on``. ``source_key`` is unique
+    (``subsidy:<bill id>:<code>``, ``subsidy_cancel:<bill id>:<code>``).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    bill: fields.ForeignKeyRelation[Bill] = fields.ForeignKeyField(
+        "gridbill.Bill", related_name="government_receivables", on_delete=fields.RESTRICT
+    )
+    scheme = fields.CharField(max_length=60, description="the subsidy line's code")
+    amount_paise = fields.BigIntField()
+    effective_on = fields.DateField()
+    posted_at = fields.DatetimeField(auto_now_add=True)
+    source_key = fields.CharField(max_length=80, unique=True)
+    description = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "government_receivables"
+        indexes = (Index(fields=("effective_on", "scheme")),)
