@@ -89,13 +89,41 @@ async def apply_account_credit(account_id: int) -> int:
         .order_by("payment_id")
         .values("payment_id", "held")
     )
-    credits = [(int(r["payment_id"]), int(r["held"] or 0)) for r in held]
+    bills = await open_bills(account_id)
+    credits = within_ledger_credit(
+        [(int(r["payment_id"]), int(r["held"] or 0)) for r in held],
+        sum(b.outstanding_paise for b in bills) - await ledger_balance(account_id),
+    )
     if not any(amount > 0 for _, amount in credits):
         return 0
-    moves = apply_credit(credits, await open_bills(account_id))
+    moves = apply_credit(credits, bills)
     for payment_id, row in moves:
         await write_allocations(payment_id, [row])
     return sum(row.amount_paise for _, row in moves if row.bill_id is not None)
+
+
+async def ledger_balance(account_id: int) -> int:
+    """What the account owes on its ledger (negative: in credit)."""
+    rows = await LedgerEntry.filter(account_id=account_id).annotate(
+        total=Sum("amount_paise")
+    ).values("total")  # fmt: skip
+    return int(rows[0]["total"] or 0) if rows else 0
+
+
+def within_ledger_credit(credits: list[tuple[int, int]], available: int) -> list[tuple[int, int]]:
+    """Held credit cut down (newest payments' first) to what the ledger says is credit.
+
+    Allocation rows can only name bills, so money that paid a charge which is not a bill
+    (a cheque-bounce fee, a debit note) is held as "credit" there; the ledger knows it was
+    spent. ``available`` is the open bills' outstanding less the ledger balance: the credit
+    the account really holds for its bills.
+    """
+    left, out = max(0, available), []
+    for key, amount in credits:
+        part = min(max(0, amount), left)
+        out.append((key, part))
+        left -= part
+    return out
 
 
 async def post(

@@ -171,6 +171,15 @@ async def test_a_bounce_fee_is_a_charge_the_next_payment_settles_and_the_next_bi
     # paid in full, June's own rebate date not passed: what is left is June's rebate
     assert await balance(site) == -june.snapshot["document"]["prompt_rebate"]["paise"]
     assert (await Bill.get(id=may.id)).paid_paise == TOTAL
+    # The part of that payment which paid the fee is not credit: July starts unpaid.
+    await site.read("1.8.0", "421", date(2026, 7, 8))
+    await run("2026-07")
+    await issue("2026-07", date(2026, 7, 11))
+    july = await Bill.get(
+        account_id=site.account.id, status="issued", period_start=date(2026, 6, 8)
+    )
+    assert july.paid_paise == 0
+    assert await balance(site) == july.payable_paise
 
 
 DERC_GNCTD: dict[str, Any] = {
