@@ -27,6 +27,8 @@ from domain.money import round_half_up
 from domain.usage import TotalUsage, UsageByPeriod
 
 ENERGY_UNITS = frozenset({"kWh"})
+EXPORT_OBIS = "2.8.0"  # active energy exported: rooftop solar
+KVAH_OBIS = "9.8.0"  # apparent energy imported: kVAh billing and the power factor
 DEMAND_UNITS = frozenset({"kW"})
 
 
@@ -127,12 +129,15 @@ class Measured:
     total_wh: int
     by_period_wh: Mapping[str, int]
     max_demand_w: int | None = None
+    export_wh: int | None = None  # 2.8.0, where the meter has it
+    kvah_vah: int | None = None  # 9.8.0 in VAh, where the meter has it
 
 
 def measure(
     spans: Sequence[Span], demand: Sequence[tuple[int, Multiplier]] = (), total_obis: str = "1.8.0"
 ) -> Measured:
-    """Sum the spans per register: the total from ``total_obis``, TOU parts from the others.
+    """Sum the spans per register: the total from ``total_obis``, TOU parts from the others,
+    export (2.8.0) and kVAh (9.8.0) apart (None where no span has them).
 
     ``demand`` is each maximum-demand register's closing value with its multiplier (the
     register records the period's maximum and is reset at the read); the largest counts.
@@ -147,7 +152,11 @@ def measure(
             "the time-of-day registers advanced more than the total register: check the reads"
         )
     max_demand = max((scaled(v, m) for v, m in demand), default=None)
-    return Measured(total, by_period, max_demand)
+    export = [s.wh for s in spans if s.obis == EXPORT_OBIS]
+    kvah = [s.wh for s in spans if s.obis == KVAH_OBIS]
+    return Measured(
+        total, by_period, max_demand, sum(export) if export else None, sum(kvah) if kvah else None
+    )
 
 
 def kwh(wh: int) -> Decimal:
@@ -170,7 +179,9 @@ def register_usage(
     """
     demand = None if measured.max_demand_w is None else kwh(measured.max_demand_w)
     if not tou_periods:
-        return TotalUsage(kwh(measured.total_wh), start, end, demand)
+        export = None if measured.export_wh is None else kwh(measured.export_wh)
+        kvah = None if measured.kvah_vah is None else kwh(measured.kvah_vah)
+        return TotalUsage(kwh(measured.total_wh), start, end, demand, export, kvah)
     unknown = set(measured.by_period_wh) - set(tou_periods)
     if unknown:
         raise ConsumptionError(
