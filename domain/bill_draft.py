@@ -163,9 +163,7 @@ def history(account: AccountInputs, start: date, tariffs: Sequence[Version]) -> 
         banked = Decimal(int(solar.get("banked_out_wh", 0))).scaleb(-3)
     demands: tuple[Decimal, ...] = ()
     if any(c.ratchet for v in tariffs for c in v.tariff.demand_charges):
-        demands = tuple(
-            Decimal(b.max_demand_w).scaleb(-3) for b in before if not b.is_estimated
-        )
+        demands = tuple(Decimal(b.max_demand_w).scaleb(-3) for b in before if not b.is_estimated)
     return History(banked, demands)
 
 

@@ -203,11 +203,13 @@ async def install(
 async def register(
     on: Meter, obis: str = "1.8.0", *, digits: int = 6, unit: str | None = None
 ) -> Register:
-    """A register by OBIS code: 1.6.0 is demand in kW (4 digits), the rest energy in kWh;
-    1.8.1 and 1.8.2 are the peak and off-peak time-of-day registers."""
+    """A register by OBIS code: 1.6.0 is demand in kW (4 digits), 9.8.0 apparent energy in
+    kVAh, the rest energy in kWh; 1.8.1 and 1.8.2 are the peak and off-peak time-of-day
+    registers."""
     demand = obis == "1.6.0"
+    energy = RegisterUnit.KVAH if obis == "9.8.0" else RegisterUnit.KWH
     return await Register.create(
-        meter=on, obis_code=obis, unit=unit or (RegisterUnit.KW if demand else RegisterUnit.KWH),
+        meter=on, obis_code=obis, unit=unit or (RegisterUnit.KW if demand else energy),
         digits=4 if demand else digits, tou_period=TOU_PERIODS.get(obis, ""),
     )  # fmt: skip
 

@@ -38,6 +38,7 @@ from domain.enums import BillStatus
 from domain.indian_format import ASCII_RUPEE, decimal, kwh, rupees
 from gridbill.errors import UserError
 from gridbill.settings import Settings
+from services.billing.energy_block import energy_block
 from store.models import Bill
 
 QR_QUIET_MODULES = 4
@@ -186,7 +187,8 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
         consumption += f", maximum demand {Decimal(usage['max_demand_w']).scaleb(-3)} kW"
     if bill["estimate_basis"]:
         consumption += f" (estimated: {bill['estimate_basis']})"
-    story += [Spacer(1, 2 * mm), Paragraph(consumption, small), Spacer(1, 3 * mm)]
+    story += [Spacer(1, 2 * mm), Paragraph(consumption, small)]
+    story += [*energy_block(bill["snapshot"], small), Spacer(1, 3 * mm)]
     story.append(Paragraph("Charges", styles["Heading4"]))
     rows = [["Code", "Description", "Quantity", "Rate", "Amount"]]
     for line in doc["lines"]:
