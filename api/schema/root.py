@@ -21,6 +21,7 @@ from api.introspection import IntrospectionPolicy
 from api.limits import LIMIT_RULES, MAX_TOKENS
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.audit import AuditQueries
+from api.resolvers.billing_calendar import BillingCalendarMutations, BillingCalendarQueries
 from api.resolvers.billing_ops import BillingMutations
 from api.resolvers.bills import BillQueries
 from api.resolvers.field import FieldMutations, FieldQueries
@@ -70,6 +71,7 @@ Query = merge_types(
         FieldQueries,
         NotificationQueries,
         ReportQueries,
+        BillingCalendarQueries,
     ),
 )
 
@@ -88,6 +90,7 @@ Mutation = merge_types(
         FieldMutations,
         NotificationMutations,
         SignInCodeMutations,
+        BillingCalendarMutations,
     ),
 )
 
