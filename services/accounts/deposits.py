@@ -67,7 +67,8 @@ class DepositState:
 
 @dataclass(frozen=True)
 class YearOutcome:
-    """One account's yearly review and interest (``already`` when done before)."""
+    """One account's yearly review and interest (``already``: nothing new to do, as when
+    done before)."""
 
     account_number: str
     year: str
@@ -252,13 +253,14 @@ async def _year_end_one(
                     f"Interest on security deposit, {year.label}, at {interest_percent}% a year",
                 )  # fmt: skip
         outcome = YearOutcome(account.number, year.label, _held(entries), interest_paise=credited)
-        if (
+        reviewed = (
             review
             and review_key(account.id, year) not in done
             and account.status == AccountStatus.ACTIVE
-        ):
+        )
+        if reviewed:
             outcome = await _review(connection, account, year, today, entries, outcome)
-        elif review and review_key(account.id, year) in done and not credited:
+        elif not credited:  # nothing new: done before, or nothing to do
             outcome = YearOutcome(account.number, year.label, _held(entries), already=True)
         if not outcome.already:
             await audit.record(
@@ -283,6 +285,8 @@ async def _review(
     bills = await _bills(Sql(connection), account.id, year.start, year.end)
     found = rules.review(paise_to_rupees(held), bills)
     top_up, refund = to_paise(found.top_up), to_paise(found.refund)
+    if not bills:  # no bill in the year: nothing to size it on, it stays as it is
+        top_up = refund = 0
     key = review_key(account.id, year)
     ledger = None
     if top_up:

@@ -7,17 +7,22 @@ The figures are docs/billing.md's worked example ("Security deposits"), to the p
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from cli.deposit import DepositCommandError, add_parser
 from domain.deposit import FinancialYear
+from gridbill.settings import Settings
 from services.accounts import deposits
 from services.billing.corrections import final_bill
 from services.errors import Refused
 from services.viewer import acting_as
+from store.db import open_database
 from store.models import Account, AuditLog, Bill, DepositEntry, LedgerEntry
 from tests.billing.billing_factories import Utility, issue, paise, run
 from tests.factories import ZONE
@@ -105,3 +110,36 @@ async def test_move_out_credits_the_deposit_and_its_interest_against_the_final_b
     # The closed account's year is settled: the next year end pays nothing more.
     [later] = await deposits.year_end(JOB, FinancialYear.parse("2026-27"), date(2027, 4, 2), RATE)
     assert later.already and len(await ledger(account.id)) == 4
+
+
+def deposit(settings: Settings, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="gridbill")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["deposit", *argv])
+    result: int = args.handler(settings, args)
+    return result
+
+
+async def held_account(url: str) -> str:
+    async with open_database(url):
+        site = await (await Utility.create(read_day=1)).account()
+        await Account.filter(id=site.account.id).update(security_deposit_paise=paise("2000"))
+        return site.account.number
+
+
+def test_the_deposit_command_shows_and_credits_interest_once(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = asyncio.run(held_account(settings.database_url))
+    year = ["--year", "2025-26", "--date", "2026-04-02"]
+    assert deposit(settings, "interest", *year) == 0
+    assert f"{number}: interest Rs 135.00 credited" in capsys.readouterr().out
+    assert deposit(settings, "interest", *year, "--account", number) == 0
+    assert "2025-26: 0 account(s) interest credited; 1 already done" in capsys.readouterr().out
+    assert deposit(settings, "review", *year) == 0  # no bill in the year: kept as it is
+    assert f"{number}: holds Rs 2,000.00, no change" in capsys.readouterr().out
+    assert deposit(settings, "show", "--account", number, "--date", "2026-04-02") == 0
+    out = capsys.readouterr().out
+    assert "held      Rs 2,000.00" in out and "opening" in out and "review" in out
+    with pytest.raises(DepositCommandError, match="did you mean 2025-26"):
+        deposit(settings, "review", "--year", "2025-27")
