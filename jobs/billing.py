@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from domain.deposit import FinancialYear
 from gridbill.settings import get_settings
 from jobs.registry import task
-from domain.deposit import FinancialYear
 from services.accounts import deposits
 from services.billing.documents import render_bills
 from services.billing.issue import issue_run
