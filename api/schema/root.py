@@ -24,6 +24,7 @@ from api.resolvers.audit import AuditQueries
 from api.resolvers.billing_calendar import BillingCalendarMutations, BillingCalendarQueries
 from api.resolvers.billing_ops import BillingMutations
 from api.resolvers.bills import BillQueries
+from api.resolvers.deposits import DepositMutations, DepositQueries
 from api.resolvers.field import FieldMutations, FieldQueries
 from api.resolvers.health import resolve_health
 from api.resolvers.identity import IdentityMutations, IdentityQueries
@@ -72,6 +73,7 @@ Query = merge_types(
         NotificationQueries,
         ReportQueries,
         BillingCalendarQueries,
+        DepositQueries,
     ),
 )
 
@@ -91,6 +93,7 @@ Mutation = merge_types(
         NotificationMutations,
         SignInCodeMutations,
         BillingCalendarMutations,
+        DepositMutations,
     ),
 )
 
