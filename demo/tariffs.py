@@ -14,8 +14,9 @@ its successors), for illustration only, not a copy of any real order:
   time-of-day and 7.5% duty.
 
 Slabs and monthly charges are prorated on 30-day months, as MSEDCL bills a 31-day period
-as 1.03 months. Export (2.8.0) of the rooftop-solar homes is not billed: the tariff format
-has no net metering yet.
+as 1.03 months. The rooftop-solar homes are on LT-1A net-metered (LT-1A-NM): their export
+(2.8.0) nets their import, a surplus is banked and what is banked at the end of March is
+paid at a settlement rate (an illustrative figure, as the other rates are).
 """
 
 from __future__ import annotations
@@ -168,6 +169,16 @@ def _industrial() -> dict[str, Any]:
     }
 
 
+def _domestic_net_metered() -> dict[str, Any]:
+    return {
+        **_domestic(),
+        "code": "LT-1A-NM",
+        "name": "LT-1A Residential, net-metered rooftop solar",
+        "source": "demo order, residential with rooftop solar (MSEDCL-like)",
+        "export": {"scheme": "net_metering", "settlement_month": 3, "settlement_rate": "3.05"},
+    }
+
+
 TARIFFS: tuple[DemoTariff, ...] = (
     DemoTariff(
         "LT-1A",
@@ -192,9 +203,17 @@ TARIFFS: tuple[DemoTariff, ...] = (
     ),
 )
 
+NET_METERED = DemoTariff(
+    "LT-1A-NM",
+    "LT-1A Residential, net-metered rooftop solar",
+    AccountCategory.DOMESTIC,
+    "demo order, residential with rooftop solar",
+    _domestic_net_metered(),
+)
 TARIFF_BY_CATEGORY: dict[AccountCategory, DemoTariff] = {
     tariff.category: tariff for tariff in TARIFFS
 }
+TARIFFS += (NET_METERED,)  # after the map: a category's tariff is its first
 
 
 def canonical_json(document: dict[str, Any]) -> str:

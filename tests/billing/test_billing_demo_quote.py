@@ -94,6 +94,17 @@ async def quote_args(
                  "--period-kwh", f"normal={normal}"]  # fmt: skip
     else:
         args += ["--kwh", str(advance["1.8.0"])]
+    if "2.8.0" in advance:  # a net-metered solar home: export, and what its last bill banked
+        args += ["--export-kwh", str(advance["2.8.0"])]
+        last = (
+            await Bill.filter(
+                account=account, period_end__lt=opening_day, active_period__isnull=False
+            )
+            .order_by("-period_end")
+            .first()
+        )
+        banked = (last.snapshot.get("solar") or {}).get("banked_out_wh", 0) if last else 0
+        args += ["--banked-kwh", kwh(banked)]
     return version.document, args
 
 
