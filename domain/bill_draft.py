@@ -110,6 +110,7 @@ class Plan:
     interval_register: Reg | None = None
     spans: list[tuple[Reg, Span, int | None, int | None]] = field(default_factory=list)
     demand: list[tuple[int, Multiplier]] = field(default_factory=list)
+    demand_by_period: dict[str, list[tuple[int, Multiplier]]] = field(default_factory=dict)
 
     @property
     def priced_start(self) -> date:
@@ -245,7 +246,8 @@ def _usage_key(usage: Usage) -> Hashable | None:
         )  # fmt: skip
     if isinstance(usage, UsageByPeriod):
         items = tuple(usage.kwh_by_period.items())
-        return ("periods", items, usage.start, usage.end, usage.max_demand_kw)
+        demands = tuple(usage.max_demand_kw_by_period.items())
+        return ("periods", items, usage.start, usage.end, usage.max_demand_kw, demands)
     return None
 
 
@@ -424,6 +426,9 @@ def _spans(p: Plan) -> str | None:
             if reg.unit == "kW":
                 if reg.obis == DEMAND_OBIS:
                     p.demand.append((end_read.value_milli, multiplier))
+                elif reg.obis.startswith("1.6.") and reg.tou_period:
+                    found = p.demand_by_period.setdefault(reg.tou_period, [])
+                    found.append((end_read.value_milli, multiplier))
                 continue
             if not reg.obis.startswith("1.8.") and reg.obis not in (EXPORT_OBIS, KVAH_OBIS):
                 continue
@@ -495,7 +500,9 @@ def draft(
             )
             source = "estimate"
         else:
-            measured = measure([span for _, span, _, _ in p.spans], p.demand, TOTAL_OBIS)
+            measured = measure(
+                [span for _, span, _, _ in p.spans], p.demand, TOTAL_OBIS, p.demand_by_period
+            )
             usage = register_usage(measured, start, end, tou_periods=tou_periods)
             source, basis = "registers", ""
             if p.interval_register is not None and intervals is not None:
@@ -628,10 +635,13 @@ def _solar(measured: Measured, quote: Quote) -> dict[str, Any]:
 
 
 def _energy_extras(measured: Measured, quote: Quote, past: History) -> dict[str, Any]:
-    """kVAh and power factor, and the earlier demands a ratchet priced with, where used."""
+    """kVAh and power factor, time-of-day maximum demands, and the earlier demands a
+    ratchet priced with, where there are any."""
     extras: dict[str, Any] = {}
     if measured.kvah_vah is not None:
         extras["kvah_vah"] = measured.kvah_vah
+    if measured.max_demand_w_by_period:
+        extras["max_demand_w_by_period"] = dict(measured.max_demand_w_by_period)
     if quote.power_factor is not None:
         extras["power_factor"] = str(quote.power_factor)
     if past.past_demands_kw:

@@ -178,3 +178,41 @@ async def test_a_demand_ratchet_bills_on_the_earlier_bills_demand(
     assert mar.max_demand_w == 60_000 and mar.snapshot["usage"]["past_demands_w"] == [100_000]
     text = pdf_text(await render_bill(mar.id, settings))
     assert "Maximum demand on earlier bills, latest first: 100 kW." in text
+
+
+TOU_DEMAND = BASE | {
+    "code": "HT-TOD",
+    "name": "Time-of-day energy and peak demand",
+    "calendars": {"tod": {
+        "periods": ["peak", "off_peak", "normal"], "default_period": "normal", "weekend": [],
+        "holidays": "weekday",
+        "rules": [{"period": "off_peak", "hours": ["22-06"]},
+                  {"period": "peak", "hours": ["09-12", "18-22"]}],
+    }},
+    "energy_charges": [
+        {"code": "EC", "description": "Energy charge", "rate": "5.00"},
+        {"code": "TOD", "description": "Time-of-day charge", "calendar": "tod", "periods": {
+            "peak": {"rate": "1.00"}, "off_peak": {"rate": "-1.00"}, "normal": {"rate": "0"}}},
+    ],
+    "demand_charges": [
+        {"code": "DC", "description": "Demand charge", "rate": "200"},
+        {"code": "DCP", "description": "Peak-hours demand charge", "rate": "100",
+         "calendar": "tod", "period": "peak"},
+    ],
+}  # fmt: skip
+
+
+async def test_time_of_day_maximum_demand_comes_from_its_register(db: Any) -> None:
+    utility = await Utility.create(TOU_DEMAND, read_day=1)
+    registers = ("1.8.0", "1.8.1", "1.8.2", "1.6.0", "1.6.1")
+    site = await utility.account(category="industrial", obis=registers)
+    for obis, opening, closing in (("1.8.0", "1000", "1600"), ("1.8.1", "100", "250"),
+                                   ("1.8.2", "200", "400"), ("1.6.0", "0", "80"),
+                                   ("1.6.1", "0", "50")):  # fmt: skip
+        await site.read(obis, opening, date(2026, 1, 1))
+        await site.read(obis, closing, date(2026, 2, 1))
+    await run("2026-02")
+    bill = await bill_of(site.account.id, date(2026, 1, 31))
+    # 100 + 600 × 5.00 + (150 − 200) × 1.00 + 80 kW × 200 + 50 kW (peak hours) × 100
+    assert bill.total_paise == paise("24050.00")
+    assert bill.snapshot["usage"]["max_demand_w_by_period"] == {"peak": 50_000}
