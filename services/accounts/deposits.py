@@ -31,6 +31,7 @@ from datetime import date
 from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain import deposit as rules
@@ -99,20 +100,25 @@ async def _account(number: str) -> Account:
     return account
 
 
-async def _movements(account: Account, connection: BaseDBAsyncClient) -> list[DepositEntry]:
-    """The account's movements, with the opening entry made on first sight."""
+async def _movements(
+    account: Account, connection: BaseDBAsyncClient, *, persist: bool = True
+) -> list[DepositEntry]:
+    """The account's movements, with the opening entry made on first sight (only shown,
+    not stored, when ``persist`` is false: reading a deposit writes nothing)."""
     entries = (
         await DepositEntry.filter(account_id=account.id)
         .using_db(connection)
         .order_by("effective_on", "id")
     )
     if not entries and account.security_deposit_paise > 0:
-        opening = await DepositEntry.create(
+        opening = DepositEntry(
             account_id=account.id, kind=DepositKind.OPENING,
             amount_paise=account.security_deposit_paise, effective_on=account.connected_on,
             source_key=f"deposit-opening:{account.id}",
-            description="Security deposit held before its history was kept", using_db=connection,
+            description="Security deposit held before its history was kept",
         )  # fmt: skip
+        if persist:
+            await opening.save(using_db=connection)
         entries = [opening]
     return list(entries)
 
@@ -162,7 +168,7 @@ async def show(account_number: str, today: date, interest_percent: Decimal) -> D
     """What the account holds, what the rules ask for now, and the interest accrued."""
     account = await _account(account_number)
     async with in_transaction() as connection:
-        entries = await _movements(account, connection)
+        entries = await _movements(account, connection, persist=False)
         year = FinancialYear.of(today)
         bills = await _bills(
             Sql(connection), account.id, date(today.year - 1, today.month, 1), today
@@ -217,6 +223,24 @@ async def _candidates() -> list[int]:
 
 
 async def _year_end_one(
+    actor: Viewer,
+    account: Account,
+    year: FinancialYear,
+    today: date,
+    interest_percent: Decimal,
+    review: bool,
+    interest: bool,
+) -> YearOutcome:
+    """One account's year end in its own transaction. Another run doing the same account
+    at the same moment (the task and a person) makes one of the two unique keys collide:
+    that one rolls back and reports the account done."""
+    try:
+        return await _year_end_tx(actor, account, year, today, interest_percent, review, interest)
+    except IntegrityError:
+        return YearOutcome(account.number, year.label, account.security_deposit_paise, already=True)
+
+
+async def _year_end_tx(
     actor: Viewer,
     account: Account,
     year: FinancialYear,
