@@ -10,8 +10,9 @@ its successors), for illustration only, not a copy of any real order:
 * LT-2 commercial: the same shape with time-of-day (peak adder, night rebate, billed from
   the TOU registers 1.8.1/1.8.2 or interval data) and a demand charge on the
   maximum-demand register 1.6.0;
-* HT-1 industrial: a demand charge with a floor of 75% of the sanctioned load, flat energy,
-  time-of-day and 7.5% duty.
+* HT-1 industrial: a demand charge with a floor of 75% of the sanctioned load and a
+  ratchet of 75% of the highest demand on the last 11 bills, flat energy, time-of-day
+  and 7.5% duty.
 
 Slabs and monthly charges are prorated on 30-day months, as MSEDCL bills a 31-day period
 as 1.03 months. The rooftop-solar homes are on LT-1A net-metered (LT-1A-NM): their export
@@ -157,6 +158,7 @@ def _industrial() -> dict[str, Any]:
                 "unit": "kW",
                 "rate": "469",
                 "floor": {"percent": "75", "of": "sanctioned_load"},
+                "ratchet": {"percent": "75", "months": 11},
             }
         ],
         "energy_charges": [
