@@ -197,15 +197,14 @@ async def year_end(
     interest: bool = True,
 ) -> list[YearOutcome]:
     """Credit the year's interest and review the deposit of one account or of every
-    account that holds one (or is active), each once: a repeat changes nothing."""
+    account (a closed one only gets the interest it earned), each once: a repeat
+    changes nothing."""
     if today < year.end:
         raise Refused(
             "INVALID_INPUT", f"financial year {year.label} has not ended: it runs to {year.end}"
         )
     accounts = (
-        [await _account(account_number)]
-        if account_number
-        else await Account.filter(id__in=await _candidates()).order_by("id")
+        [await _account(account_number)] if account_number else await Account.all().order_by("id")
     )
     outcomes = []
     for account in accounts:
@@ -213,13 +212,6 @@ async def year_end(
             await _year_end_one(actor, account, year, today, interest_percent, review, interest)
         )
     return outcomes
-
-
-async def _candidates() -> list[int]:
-    with_entries = await DepositEntry.all().distinct().values_list("account_id", flat=True)
-    held = await Account.filter(security_deposit_paise__gt=0).values_list("id", flat=True)
-    active = await Account.filter(status=AccountStatus.ACTIVE).values_list("id", flat=True)
-    return sorted({int(i) for i in [*with_entries, *held, *active]})  # type: ignore[call-overload]
 
 
 async def _year_end_one(
