@@ -197,9 +197,8 @@ async def _draft_one(
         history_from=ctx.scheduled - timedelta(days=HISTORY_DAYS),
         lookback_from=min(lookback(ctx.scheduled, ctx.zone), moment - timedelta(days=100)),
         zone=ctx.zone,
+        bills_before=before,
     )
-    if before is not None:
-        account.bills = [b for b in account.bills if b.period_start < before]
     planned = plan(account, ctx, closing_override=closing, is_final=is_final)
     if isinstance(planned, Skip):
         raise BillingError(f"account {account.number} cannot be billed: {planned.reason}")

@@ -12,9 +12,12 @@ from typing import Any
 from pypdf import PdfReader
 
 from gridbill.settings import Settings
+from services.billing.corrections import rebill
 from services.billing.documents import render_bill
+from services.viewer import acting_as
 from store.models import Bill, BillRead
 from tests.billing.billing_factories import Utility, issue, paise, run
+from tests.factories import ZONE
 
 BASE: dict[str, Any] = {
     "format": "gridbill-tariff/1",
@@ -112,6 +115,11 @@ async def test_net_metering_banks_carries_and_settles_across_bill_runs(
     assert "banked to the next bill 50 kWh" in text
     text = pdf_text(await render_bill(apr.id, settings))
     assert "settled 30 kWh" in text and "SETTLE" in text
+    # A rebill of March banks from February's snapshot again: the same units, the same total.
+    again = await Bill.get(
+        id=await rebill(acting_as("test"), mar.id, reason="check", on=date(2026, 4, 20), zone=ZONE)
+    )
+    assert (again.snapshot["solar"], again.total_paise) == (mar.snapshot["solar"], mar.total_paise)
 
 
 async def test_a_net_metered_meter_without_an_export_read_is_not_billed_on_import_alone(
