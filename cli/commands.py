@@ -33,6 +33,9 @@ COMMANDS: dict[str, Command] = {
     "calendar": Command(
         "cli.calendar", "a cycle's read and bill dates, and drafting the runs they make due"
     ),
+    "deposit": Command(
+        "cli.deposit", "security deposits: show one, run the yearly review or the interest"
+    ),
     "totp": Command("cli.totp", "enrol or reset a staff second factor (TOTP)"),
     "mailcatcher": Command(
         "cli.mailcatcher",

@@ -33,7 +33,7 @@ from .plan import (
     DemoUser,
     DemoUtility,
 )
-from .tariffs import TARIFF_BY_CATEGORY, TARIFFS, financial_year_start
+from .tariffs import NET_METERED, TARIFF_BY_CATEGORY, TARIFFS, financial_year_start
 
 MIN_CUSTOMERS = 20
 CYCLE_READ_DAYS = (1, 8, 15, 22)
@@ -247,7 +247,7 @@ class _Builder:
             security_deposit_paise=max(1, round(monthly_kwh * 8 / 100)) * 100 * 100,
             cycle_code=cycle.code,
             connected_on=_connected_on(rng, cycle.read_dates[0]),
-            tariff_code=TARIFF_BY_CATEGORY[site.category].code,
+            tariff_code=NET_METERED.code if site.solar else TARIFF_BY_CATEGORY[site.category].code,
         )
 
 

@@ -10,12 +10,14 @@ its successors), for illustration only, not a copy of any real order:
 * LT-2 commercial: the same shape with time-of-day (peak adder, night rebate, billed from
   the TOU registers 1.8.1/1.8.2 or interval data) and a demand charge on the
   maximum-demand register 1.6.0;
-* HT-1 industrial: a demand charge with a floor of 75% of the sanctioned load, flat energy,
-  time-of-day and 7.5% duty.
+* HT-1 industrial: a demand charge with a floor of 75% of the sanctioned load and a
+  ratchet of 75% of the highest demand on the last 11 bills, flat energy, time-of-day
+  and 7.5% duty.
 
 Slabs and monthly charges are prorated on 30-day months, as MSEDCL bills a 31-day period
-as 1.03 months. Export (2.8.0) of the rooftop-solar homes is not billed: the tariff format
-has no net metering yet.
+as 1.03 months. The rooftop-solar homes are on LT-1A net-metered (LT-1A-NM): their export
+(2.8.0) nets their import, a surplus is banked and what is banked at the end of March is
+paid at a settlement rate (an illustrative figure, as the other rates are).
 """
 
 from __future__ import annotations
@@ -156,6 +158,7 @@ def _industrial() -> dict[str, Any]:
                 "unit": "kW",
                 "rate": "469",
                 "floor": {"percent": "75", "of": "sanctioned_load"},
+                "ratchet": {"percent": "75", "months": 11},
             }
         ],
         "energy_charges": [
@@ -165,6 +168,16 @@ def _industrial() -> dict[str, Any]:
         ],
         "levies": _levies("7.5", ["DC", "EC", "WC", "TOD"]),
         "prompt_payment": {"percent": "1", "within_days": 7, "base": ["EC"]},
+    }
+
+
+def _domestic_net_metered() -> dict[str, Any]:
+    return {
+        **_domestic(),
+        "code": "LT-1A-NM",
+        "name": "LT-1A Residential, net-metered rooftop solar",
+        "source": "demo order, residential with rooftop solar (MSEDCL-like)",
+        "export": {"scheme": "net_metering", "settlement_month": 3, "settlement_rate": "3.05"},
     }
 
 
@@ -192,9 +205,17 @@ TARIFFS: tuple[DemoTariff, ...] = (
     ),
 )
 
+NET_METERED = DemoTariff(
+    "LT-1A-NM",
+    "LT-1A Residential, net-metered rooftop solar",
+    AccountCategory.DOMESTIC,
+    "demo order, residential with rooftop solar",
+    _domestic_net_metered(),
+)
 TARIFF_BY_CATEGORY: dict[AccountCategory, DemoTariff] = {
     tariff.category: tariff for tariff in TARIFFS
 }
+TARIFFS += (NET_METERED,)  # after the map: a category's tariff is its first
 
 
 def canonical_json(document: dict[str, Any]) -> str:

@@ -40,6 +40,8 @@ from domain.billing import (
     nearest,
 )
 from domain.consumption import (
+    EXPORT_OBIS,
+    KVAH_OBIS,
     ConsumptionError,
     Measured,
     Multiplier,
@@ -52,6 +54,7 @@ from domain.consumption import (
 from domain.estimation import EstimationError, Period, estimate
 from domain.metering import PricingError
 from domain.pricing import Effective, Quote, price
+from domain.tariff import NetMetering
 from domain.usage import IntervalUsage, TotalUsage, Usage, UsageByPeriod, UsageError
 
 TOTAL_OBIS = "1.8.0"
@@ -107,6 +110,7 @@ class Plan:
     interval_register: Reg | None = None
     spans: list[tuple[Reg, Span, int | None, int | None]] = field(default_factory=list)
     demand: list[tuple[int, Multiplier]] = field(default_factory=list)
+    demand_by_period: dict[str, list[tuple[int, Multiplier]]] = field(default_factory=dict)
 
     @property
     def priced_start(self) -> date:
@@ -138,6 +142,32 @@ class Draft:
         return self.charges_paise + self.rounding_paise
 
 
+@dataclass(frozen=True)
+class History:
+    """What a bill carries from the bills before it: the solar units banked on the last
+    one and the maximum demands recorded on the actual ones (latest first, for a ratchet).
+
+    Read from the earlier bills' snapshots and columns, never from a running balance, so
+    a rerun or a rebill of the same period prices the same.
+    """
+
+    banked_kwh: Decimal = Decimal(0)
+    past_demands_kw: tuple[Decimal, ...] = ()
+
+
+def history(account: AccountInputs, start: date, tariffs: Sequence[Version]) -> History:
+    """The history the bill priced from ``start`` needs, under the tariffs in force."""
+    before = [b for b in account.bills if b.period_end < start]  # newest first
+    banked = Decimal(0)
+    if before and any(isinstance(v.tariff.export, NetMetering) for v in tariffs):
+        solar = before[0].snapshot.get("solar") or {}
+        banked = Decimal(int(solar.get("banked_out_wh", 0))).scaleb(-3)
+    demands: tuple[Decimal, ...] = ()
+    if any(c.ratchet for v in tariffs for c in v.tariff.demand_charges):
+        demands = tuple(Decimal(b.max_demand_w).scaleb(-3) for b in before if not b.is_estimated)
+    return History(banked, demands)
+
+
 class QuoteCache:
     """Bills with the same tariffs, usage and load price the same: price them once.
 
@@ -160,7 +190,9 @@ class QuoteCache:
         contract_kva: Decimal | None,
         holidays: frozenset[date],
         calendar_name: str,
+        history: History | None = None,
     ) -> Quote:
+        history = history or History()
         key = _usage_key(usage)
         if key is not None:
             key = (
@@ -169,6 +201,8 @@ class QuoteCache:
                 load_kw,
                 contract_kva,
                 calendar_name,
+                history.banked_kwh,
+                history.past_demands_kw,
             )
             found = self._quotes.get(key)
             if found is not None:
@@ -181,6 +215,8 @@ class QuoteCache:
             sanctioned_load_kw=load_kw,
             contract_demand_kva=contract_kva,
             holidays=holidays,
+            banked_kwh=history.banked_kwh,
+            past_demands_kw=history.past_demands_kw,
         )
         if key is not None:
             self._quotes[key] = quote
@@ -204,10 +240,14 @@ class QuoteCache:
 
 def _usage_key(usage: Usage) -> Hashable | None:
     if isinstance(usage, TotalUsage):
-        return ("total", usage.kwh, usage.start, usage.end, usage.max_demand_kw)
+        return (
+            "total", usage.kwh, usage.start, usage.end, usage.max_demand_kw, usage.export_kwh,
+            usage.kvah,
+        )  # fmt: skip
     if isinstance(usage, UsageByPeriod):
         items = tuple(usage.kwh_by_period.items())
-        return ("periods", items, usage.start, usage.end, usage.max_demand_kw)
+        demands = tuple(usage.max_demand_kw_by_period.items())
+        return ("periods", items, usage.start, usage.end, usage.max_demand_kw, demands)
     return None
 
 
@@ -367,7 +407,7 @@ def _spans(p: Plan) -> str | None:
         if end_at is None:
             continue
         for reg in install.registers:
-            if reg.unit not in ("kWh", "kW"):
+            if reg.unit not in ("kWh", "kVAh", "kW"):
                 continue
             end_read = (
                 _at_capture(account, reg, end_at)
@@ -386,10 +426,18 @@ def _spans(p: Plan) -> str | None:
             if reg.unit == "kW":
                 if reg.obis == DEMAND_OBIS:
                     p.demand.append((end_read.value_milli, multiplier))
+                elif reg.obis.startswith("1.6.") and reg.tou_period:
+                    found = p.demand_by_period.setdefault(reg.tou_period, [])
+                    found.append((end_read.value_milli, multiplier))
                 continue
-            if not reg.obis.startswith("1.8."):
+            if not reg.obis.startswith("1.8.") and reg.obis not in (EXPORT_OBIS, KVAH_OBIS):
                 continue
             opening = p.openings.get(reg.id)
+            if opening is None and p.opening_at is not None and install.covers(p.opening_at):
+                # A register the last bill did not record (export, kVAh): from its value
+                # at the same capture as the bill's other opening reads.
+                same = _at_capture(account, reg, p.opening_at)
+                opening = None if same is None else (same.id, same.value_milli)
             if opening is None:
                 first = _first_on_or_after(account, reg, install.installed_at)
                 if first is None or first.read_at >= end_read.read_at:
@@ -452,7 +500,9 @@ def draft(
             )
             source = "estimate"
         else:
-            measured = measure([span for _, span, _, _ in p.spans], p.demand, TOTAL_OBIS)
+            measured = measure(
+                [span for _, span, _, _ in p.spans], p.demand, TOTAL_OBIS, p.demand_by_period
+            )
             usage = register_usage(measured, start, end, tou_periods=tou_periods)
             source, basis = "registers", ""
             if p.interval_register is not None and intervals is not None:
@@ -484,7 +534,11 @@ def draft(
         else Decimal(account.contract_demand_va).scaleb(-3)
     )
     try:
-        quote = cache.price(versions, usage, load_kw, contract, holidays, tou_calendar)
+        exports = any(v.tariff.export is not None for v, _ in versions)
+        if exports and not estimated and measured.export_wh is None:
+            raise PricingError("the tariff bills solar export: the meter needs a 2.8.0 read")
+        past = history(account, start, [v for v, _ in versions])
+        quote = cache.price(versions, usage, load_kw, contract, holidays, tou_calendar, past)
     except PricingError as exc:
         return Skip("cannot price", str(exc))
     true_up = [
@@ -509,6 +563,7 @@ def draft(
             "by_period": dict(measured.by_period_wh),
             "max_demand_w": demand,
             "source": source,
+            **_energy_extras(measured, quote, past),
         },
         "tariffs": [
             {
@@ -521,6 +576,7 @@ def draft(
             }
             for v, e in versions
         ],
+        **({"solar": _solar(measured, quote)} if exports else {}),
         "estimate": basis or None,
         "true_up": [
             {"bill_id": b.id, "label": b.number or f"#{b.id}", "total_paise": b.total_paise}
@@ -548,6 +604,49 @@ def draft(
         snapshot=snapshot,
         reads=reads,
     )
+
+
+def _wh(kwh_value: Decimal) -> int:
+    """Exact kWh (to the Wh, as netting keeps them) as integer Wh."""
+    return int(kwh_value.scaleb(3).to_integral_value())
+
+
+def _solar(measured: Measured, quote: Quote) -> dict[str, Any]:
+    """Import, export, net, banked and settled units of a solar bill, in Wh.
+    ``banked_out_wh`` is what the next bill starts from."""
+    export = measured.export_wh or 0
+    shown: dict[str, Any] = {
+        "scheme": "gross",
+        "import_wh": measured.total_wh,
+        "export_wh": export,
+        "net_wh": measured.total_wh - export,
+    }
+    n = quote.netting
+    if n is not None:
+        shown |= {
+            "scheme": "net",
+            "banked_in_wh": _wh(n.banked_in),
+            "billed_wh": _wh(n.billed),
+            "settled_wh": _wh(n.settled),
+            "lapsed_wh": _wh(n.lapsed),
+            "banked_out_wh": _wh(n.banked_out),
+        }
+    return shown
+
+
+def _energy_extras(measured: Measured, quote: Quote, past: History) -> dict[str, Any]:
+    """kVAh and power factor, time-of-day maximum demands, and the earlier demands a
+    ratchet priced with, where there are any."""
+    extras: dict[str, Any] = {}
+    if measured.kvah_vah is not None:
+        extras["kvah_vah"] = measured.kvah_vah
+    if measured.max_demand_w_by_period:
+        extras["max_demand_w_by_period"] = dict(measured.max_demand_w_by_period)
+    if quote.power_factor is not None:
+        extras["power_factor"] = str(quote.power_factor)
+    if past.past_demands_kw:
+        extras["past_demands_w"] = [_wh(d) for d in past.past_demands_kw]
+    return extras
 
 
 def _tou(versions: Sequence[tuple[Version, Effective]]) -> tuple[tuple[str, ...], str]:

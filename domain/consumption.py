@@ -27,6 +27,8 @@ from domain.money import round_half_up
 from domain.usage import TotalUsage, UsageByPeriod
 
 ENERGY_UNITS = frozenset({"kWh"})
+EXPORT_OBIS = "2.8.0"  # active energy exported: rooftop solar
+KVAH_OBIS = "9.8.0"  # apparent energy imported: kVAh billing and the power factor
 DEMAND_UNITS = frozenset({"kW"})
 
 
@@ -127,15 +129,24 @@ class Measured:
     total_wh: int
     by_period_wh: Mapping[str, int]
     max_demand_w: int | None = None
+    export_wh: int | None = None  # 2.8.0, where the meter has it
+    kvah_vah: int | None = None  # 9.8.0 in VAh, where the meter has it
+    max_demand_w_by_period: Mapping[str, int] = field(default_factory=dict)  # 1.6.1, 1.6.2…
 
 
 def measure(
-    spans: Sequence[Span], demand: Sequence[tuple[int, Multiplier]] = (), total_obis: str = "1.8.0"
+    spans: Sequence[Span],
+    demand: Sequence[tuple[int, Multiplier]] = (),
+    total_obis: str = "1.8.0",
+    demand_by_period: Mapping[str, Sequence[tuple[int, Multiplier]]] | None = None,
 ) -> Measured:
-    """Sum the spans per register: the total from ``total_obis``, TOU parts from the others.
+    """Sum the spans per register: the total from ``total_obis``, TOU parts from the others,
+    export (2.8.0) and kVAh (9.8.0) apart (None where no span has them).
 
     ``demand`` is each maximum-demand register's closing value with its multiplier (the
     register records the period's maximum and is reset at the read); the largest counts.
+    ``demand_by_period`` are the time-of-day maximum-demand registers' (1.6.1 in the peak
+    hours…), by the calendar period each records.
     """
     total = sum(s.wh for s in spans if s.obis == total_obis)
     by_period: dict[str, int] = {}
@@ -147,7 +158,17 @@ def measure(
             "the time-of-day registers advanced more than the total register: check the reads"
         )
     max_demand = max((scaled(v, m) for v, m in demand), default=None)
-    return Measured(total, by_period, max_demand)
+    export = [s.wh for s in spans if s.obis == EXPORT_OBIS]
+    kvah = [s.wh for s in spans if s.obis == KVAH_OBIS]
+    by_period_demand = {
+        period: max(scaled(v, m) for v, m in values)
+        for period, values in (demand_by_period or {}).items()
+        if values
+    }
+    return Measured(
+        total, by_period, max_demand, sum(export) if export else None,
+        sum(kvah) if kvah else None, by_period_demand,
+    )  # fmt: skip
 
 
 def kwh(wh: int) -> Decimal:
@@ -170,7 +191,9 @@ def register_usage(
     """
     demand = None if measured.max_demand_w is None else kwh(measured.max_demand_w)
     if not tou_periods:
-        return TotalUsage(kwh(measured.total_wh), start, end, demand)
+        export = None if measured.export_wh is None else kwh(measured.export_wh)
+        kvah = None if measured.kvah_vah is None else kwh(measured.kvah_vah)
+        return TotalUsage(kwh(measured.total_wh), start, end, demand, export, kvah)
     unknown = set(measured.by_period_wh) - set(tou_periods)
     if unknown:
         raise ConsumptionError(
@@ -185,4 +208,11 @@ def register_usage(
     by_period = {p: kwh(wh) for p, wh in measured.by_period_wh.items()}
     by_period[rest[0]] = kwh(measured.total_wh - sum(measured.by_period_wh.values()))
     ordered = {p: by_period[p] for p in tou_periods}
-    return UsageByPeriod(ordered, start, end, demand)
+    unknown = set(measured.max_demand_w_by_period) - set(tou_periods)
+    if unknown:
+        raise ConsumptionError(
+            f"TOU demand register period(s) {', '.join(sorted(unknown))} are not periods of "
+            "the tariff's calendar"
+        )
+    demands = {p: kwh(w) for p, w in measured.max_demand_w_by_period.items()}
+    return UsageByPeriod(ordered, start, end, demand, demands)

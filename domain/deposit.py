@@ -94,3 +94,52 @@ def settle_at_move_out(
     available = held + accrued_interest
     applied = min(available, max(final_payable, Decimal("0.00")))
     return applied, available - applied
+
+
+@dataclass(frozen=True)
+class FinancialYear:
+    """An Indian financial year, 1 April to 31 March: ``[start, end)``, named ``2025-26``."""
+
+    start: date
+    end: date  # exclusive: the next 1 April
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.year}-{self.end.year % 100:02d}"
+
+    @classmethod
+    def of(cls, day: date) -> FinancialYear:
+        """The year holding ``day``."""
+        first = day.year if day.month >= 4 else day.year - 1
+        return cls(date(first, 4, 1), date(first + 1, 4, 1))
+
+    @classmethod
+    def ended_before(cls, day: date) -> FinancialYear:
+        """The last year wholly before ``day``: what a yearly review on ``day`` looks back on."""
+        current = cls.of(day)
+        return cls(date(current.start.year - 1, 4, 1), current.start)
+
+    @classmethod
+    def parse(cls, text: str) -> FinancialYear:
+        """``2025-26`` (or ``2025``, its first year)."""
+        head, _, tail = text.strip().partition("-")
+        if not head.isdigit() or len(head) != 4:
+            raise ValueError(f"{text!r} is not a financial year like 2025-26")
+        year = cls(date(int(head), 4, 1), date(int(head) + 1, 4, 1))
+        if tail and tail != year.label[5:]:
+            raise ValueError(f"{text!r} is not a financial year: did you mean {year.label}?")
+        return year
+
+
+def held_spans(movements: Sequence[tuple[date, Decimal]], until: date) -> list[Held]:
+    """What was held from day to day, from the deposit's movements (effective day, signed
+    amount) up to ``until``: a span per change, each holding the running total."""
+    spans: list[Held] = []
+    total = Decimal("0.00")
+    ordered = sorted(movements, key=lambda m: m[0])
+    for i, (day, amount) in enumerate(ordered):
+        total += amount
+        end = ordered[i + 1][0] if i + 1 < len(ordered) else until
+        if total > 0 and end > day:
+            spans.append(Held(total, day, min(end, until)))
+    return spans

@@ -107,6 +107,16 @@ class LedgerKind(StrEnum):
     OPENING_BALANCE = "opening_balance"
 
 
+class DepositKind(StrEnum):
+    """A movement of a security deposit (``deposit_entries``)."""
+
+    OPENING = "opening"  # held before gridbill kept the deposit's history
+    TOP_UP = "top_up"  # asked by the yearly review, billed as a charge
+    REFUND = "refund"  # the excess the yearly review gives back
+    REVIEW = "review"  # a yearly review that changed nothing (amount 0)
+    MOVE_OUT = "move_out"  # applied against the final bill
+
+
 class PaymentMethod(StrEnum):
     RAZORPAY = "razorpay"
     CASH = "cash"

@@ -16,6 +16,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -126,6 +127,7 @@ class Settings:
     pg_bin: str = ""
     metrics_token: str = field(default="", repr=False)
     console_session_ttl_s: int = 8 * 3600
+    deposit_interest_percent: Decimal = Decimal("6.75")
     cheque_bounce_fee_paise: int = 0
     utility_address: tuple[str, ...] = ()
     utility_helpline: str = ""
@@ -170,6 +172,18 @@ def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
     value = _int(environ, name, default)
     if value < 1:
         raise ConfigError(f"{name}={value} must be 1 or more")
+    return value
+
+
+def _percent(environ: Mapping[str, str], name: str, default: str) -> Decimal:
+    """A yearly rate in percent, 0 to 100, at most two decimals (``6.75``)."""
+    raw = _env(environ, name, default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ConfigError(f"{name}={raw!r} is not a percentage like 6.75") from None
+    if not value.is_finite() or not 0 <= value <= 100 or value != value.quantize(Decimal("0.01")):
+        raise ConfigError(f"{name}={raw!r} must be 0 to 100 with at most two decimals")
     return value
 
 
@@ -404,6 +418,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sign_in_code_ttl_s=_positive(environ, "GRIDBILL_SIGN_IN_CODE_TTL", 600),
         pg_bin=_env(environ, "PG_BIN", ""),
         metrics_token=_env(environ, "GRIDBILL_METRICS_TOKEN", ""),
+        deposit_interest_percent=_percent(environ, "GRIDBILL_DEPOSIT_INTEREST_PERCENT", "6.75"),
         cheque_bounce_fee_paise=_bounce_fee(environ),
         utility_address=tuple(
             line.strip()

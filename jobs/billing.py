@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from domain.deposit import FinancialYear
 from gridbill.settings import get_settings
 from jobs.registry import task
+from services.accounts import deposits
 from services.billing.documents import render_bills
 from services.billing.issue import issue_run
 from services.billing.runs import draft_due_runs, run_bill_run
@@ -35,6 +37,26 @@ async def draft_due_bill_runs() -> dict[str, Any]:
     actor = acting_as("job:draft_due_bill_runs")
     summaries = await draft_due_runs(actor, today, settings.zone)
     return {"drafted": [summary.as_dict() for summary in summaries]}
+
+
+@task(name="deposit_year_end", periodic_cron="0 22 * 4 *")
+async def deposit_year_end() -> dict[str, Any]:
+    """Credit last financial year's deposit interest and review every deposit (03:30
+    Asia/Kolkata daily from 2 April to 1 May, so a day missed is caught up; each account
+    is done once a year, a repeat changes nothing)."""
+    settings = get_settings()
+    today = datetime.now(settings.zone).date()
+    year = FinancialYear.ended_before(today)
+    actor = acting_as("job:deposit_year_end")
+    outcomes = await deposits.year_end(actor, year, today, settings.deposit_interest_percent)
+    done = [o for o in outcomes if not o.already]
+    return {
+        "year": year.label,
+        "accounts": len(done),
+        "top_up_paise": sum(o.top_up_paise for o in done),
+        "refund_paise": sum(o.refund_paise for o in done),
+        "interest_paise": sum(o.interest_paise for o in done),
+    }
 
 
 @task(name="issue_bills")

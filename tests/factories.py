@@ -74,7 +74,7 @@ TARIFF_FILE = (
 )
 INSTALLED = datetime(2020, 1, 1, tzinfo=UTC)
 """When a factory meter was installed unless a test says otherwise."""
-TOU_PERIODS = {"1.8.1": "peak", "1.8.2": "off_peak"}
+TOU_PERIODS = {"1.8.1": "peak", "1.8.2": "off_peak", "1.6.1": "peak"}
 SMART_REGISTERS = ("1.8.0", "2.8.0", "1.6.0")
 """A smart meter's registers: import and export energy (kWh), maximum demand (kW)."""
 _serial = itertools.count(1)
@@ -203,11 +203,13 @@ async def install(
 async def register(
     on: Meter, obis: str = "1.8.0", *, digits: int = 6, unit: str | None = None
 ) -> Register:
-    """A register by OBIS code: 1.6.0 is demand in kW (4 digits), the rest energy in kWh;
-    1.8.1 and 1.8.2 are the peak and off-peak time-of-day registers."""
-    demand = obis == "1.6.0"
+    """A register by OBIS code: 1.6.x is demand in kW (4 digits), 9.8.0 apparent energy in
+    kVAh, the rest energy in kWh; 1.8.1 and 1.8.2 are the peak and off-peak time-of-day
+    registers, 1.6.1 the peak hours' maximum demand."""
+    demand = obis.startswith("1.6.")
+    energy = RegisterUnit.KVAH if obis == "9.8.0" else RegisterUnit.KWH
     return await Register.create(
-        meter=on, obis_code=obis, unit=unit or (RegisterUnit.KW if demand else RegisterUnit.KWH),
+        meter=on, obis_code=obis, unit=unit or (RegisterUnit.KW if demand else energy),
         digits=4 if demand else digits, tou_period=TOU_PERIODS.get(obis, ""),
     )  # fmt: skip
 

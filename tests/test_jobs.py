@@ -158,6 +158,7 @@ def test_procrastinate_app_has_every_task_and_the_schedule(tmp_path: Path) -> No
         ("deliver_notifications", "deliver_notifications"): "* * * * *",
         ("dunning", "dunning"): "30 3 * * *",
         ("draft_due_bill_runs", "draft_due_bill_runs"): "30 20 * * *",
+        ("deposit_year_end", "deposit_year_end"): "0 22 * 4 *",
     }
     assert not build_app(settings, periodic=False).periodic_registry.periodic_tasks
 

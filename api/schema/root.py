@@ -21,8 +21,10 @@ from api.introspection import IntrospectionPolicy
 from api.limits import LIMIT_RULES, MAX_TOKENS
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.audit import AuditQueries
+from api.resolvers.billing_calendar import BillingCalendarMutations, BillingCalendarQueries
 from api.resolvers.billing_ops import BillingMutations
 from api.resolvers.bills import BillQueries
+from api.resolvers.deposits import DepositMutations, DepositQueries
 from api.resolvers.field import FieldMutations, FieldQueries
 from api.resolvers.health import resolve_health
 from api.resolvers.identity import IdentityMutations, IdentityQueries
@@ -70,6 +72,8 @@ Query = merge_types(
         FieldQueries,
         NotificationQueries,
         ReportQueries,
+        BillingCalendarQueries,
+        DepositQueries,
     ),
 )
 
@@ -88,6 +92,8 @@ Mutation = merge_types(
         FieldMutations,
         NotificationMutations,
         SignInCodeMutations,
+        BillingCalendarMutations,
+        DepositMutations,
     ),
 )
 

@@ -28,7 +28,7 @@ def _month(period: str) -> BillingMonth:
     try:
         return BillingMonth.parse(period.strip())
     except PeriodError as exc:
-        raise Refused("BAD_INPUT", str(exc)) from None
+        raise Refused("INVALID_INPUT", str(exc)) from None
 
 
 async def _set_dates(
@@ -67,7 +67,7 @@ async def set_dates(
     try:
         rules.check(month.first, read_date, bill_date)
     except CalendarError as exc:
-        raise Refused("BAD_INPUT", str(exc)) from None
+        raise Refused("INVALID_INPUT", str(exc)) from None
     async with in_transaction() as connection:
         if (
             await BillRun.filter(cycle=cycle, period_start=month.first)

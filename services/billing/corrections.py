@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,9 @@ from domain.bill_inputs import Read
 from domain.billing import BillingMonth
 from domain.enums import AdjustmentKind, BillStatus, LedgerKind
 from domain.ledger import credits_after, rebilled_late_fee
+from gridbill.settings import get_settings
 from services import audit
+from services.accounts import deposits
 from services.accounts.ledger import Posting, credit_note_key, entries_since, late_fee_key, post
 from services.billing import calendar, subsidies
 from services.billing.inputs import (
@@ -270,9 +273,8 @@ async def _draft_one(
         history_from=ctx.scheduled - timedelta(days=HISTORY_DAYS),
         lookback_from=min(lookback(ctx.scheduled, ctx.zone), moment - timedelta(days=100)),
         zone=ctx.zone,
+        bills_before=before,
     )
-    if before is not None:
-        account.bills = [b for b in account.bills if b.period_start < before]
     planned = plan(account, ctx, closing_override=closing, is_final=is_final)
     if isinstance(planned, Skip):
         raise BillingError(f"account {account.number} cannot be billed: {planned.reason}")
@@ -301,13 +303,21 @@ async def _cycle_of(sql: Sql, account_id: int) -> int:
 
 
 async def final_bill(
-    *, account_number: str, move_out_on: date, zone: ZoneInfo, close_account: bool = True
+    *,
+    account_number: str,
+    move_out_on: date,
+    zone: ZoneInfo,
+    close_account: bool = True,
+    deposit_interest_percent: Decimal | None = None,
 ) -> int:
     """Draft the move-out final bill up to the move-out read; returns its id.
 
     The move-out read (``read_type`` move_out) of the account's main register on
     ``move_out_on`` closes the bill. The holder's ``move_out_on`` and ``final_bill`` are
-    set, and unless someone moves in, the account is closed.
+    set, and unless someone moves in, the account is closed; closing it credits the
+    security deposit and its interest since 1 April against the final bill
+    (:func:`services.accounts.deposits.apply_at_move_out`; the rate defaults to
+    ``GRIDBILL_DEPOSIT_INTEREST_PERCENT``).
     """
     account = await Account.get_or_none(number=account_number)
     if account is None:
@@ -349,6 +359,10 @@ async def final_bill(
                 .update(move_out_on=move_out_on, final_bill_id=ids[0])
             )
         if close_account:
+            rate = deposit_interest_percent
+            if rate is None:
+                rate = get_settings().deposit_interest_percent
+            await deposits.apply_at_move_out(connection, account.id, move_out_on, rate)
             await (
                 Account.filter(id=account.id)
                 .using_db(connection)

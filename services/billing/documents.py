@@ -56,6 +56,7 @@ from gridbill.settings import Settings
 from services.billing import bill_fonts
 from services.billing.bill_fonts import markup, needs_shaping
 from services.billing.bill_wording import category, day, describe, language_of, text
+from services.billing.energy_block import energy_lines
 from store.models import Bill
 
 QR_QUIET_MODULES = 4
@@ -235,6 +236,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     if bill["estimate_basis"]:
         consumption += t("estimate_basis", basis=bill["estimate_basis"])
     story += [Spacer(1, 1 * mm), _p(consumption, st.cell)]
+    story += [_p(line, st.cell) for line in energy_lines(bill["snapshot"])]  # solar, kVAh
     story.append(_p(t("charges"), st.section, bold=True))
     story.append(_charges(bill, doc, usage, st, lang))
     story += [Spacer(1, 2 * mm), _payment(bill, doc, st, lang)]

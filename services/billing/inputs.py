@@ -112,8 +112,12 @@ async def load_chunk(
     history_from: date,
     lookback_from: datetime,
     zone: ZoneInfo,
+    bills_before: date | None = None,
 ) -> None:
-    """Fill in everything the accounts' bills need (reads up to ``window_end``)."""
+    """Fill in everything the accounts' bills need (reads up to ``window_end``).
+
+    ``bills_before``: only the earlier bills that start before it count (a rebill of a
+    bill that later bills follow opens where the bill before it closed)."""
     if not accounts:
         return
     by_id = {a.id: a for a in accounts}
@@ -136,7 +140,7 @@ async def load_chunk(
                 r["tariff_id"], as_date(r["effective_from"]), as_date_or_none(r["effective_to"])
             )
         )
-    await _load_bills(sql, by_id, list(by_id), history_from)
+    await _load_bills(sql, by_id, list(by_id), history_from, bills_before)
     await _load_meters(sql, accounts)
     await _load_reads(sql, accounts, window_end, lookback_from, zone)
     for r in await sql.rows(
@@ -148,7 +152,11 @@ async def load_chunk(
 
 
 async def _load_bills(
-    sql: Sql, by_id: dict[int, AccountInputs], ids: list[int], history_from: date
+    sql: Sql,
+    by_id: dict[int, AccountInputs],
+    ids: list[int],
+    history_from: date,
+    before: date | None = None,
 ) -> None:
     marks, ids = sql.inlist(ids)
     rows = await sql.rows(
@@ -156,8 +164,8 @@ async def _load_bills(
         "is_final, total_paise, payable_paise, consumption_wh, max_demand_w, tariff_version_id, "
         "issue_date, due_date, snapshot FROM bills "
         f"WHERE account_id IN ({marks}) AND active_period IS NOT NULL AND period_start >= ? "
-        "ORDER BY account_id, period_start DESC",
-        [*ids, sql.day(history_from)],
+        "AND period_start < ? ORDER BY account_id, period_start DESC",
+        [*ids, sql.day(history_from), sql.day(before or date.max)],
     )
     wanted: dict[int, PreviousBill] = {}
     for r in rows:

@@ -8,7 +8,7 @@ from .billing import Bill, BilledSpan, BillLine, BillRead, BillRun, DocumentSequ
 from .customers import Account, AccountHolder, Customer, Premise, ServicePoint, TariffAssignment
 from .field import FieldDevice, FieldDeviceRoute, FieldVisit, Photo, SyncBatch, SyncItem
 from .identity import Consent, PartnerClient, RefreshToken, User
-from .ledger import GovernmentReceivable, LedgerEntry
+from .ledger import DepositEntry, GovernmentReceivable, LedgerEntry
 from .metering import (
     IntervalReading,
     IntervalReadingRevision,
@@ -52,7 +52,7 @@ __models__ = [
     Meter, MeterInstallation, MultiplierChange, Register, RegisterRead, RegisterReadRevision,
     IntervalReading, IntervalReadingRevision, ValidationException, UsageDaily, UsageMonthly,
     BillRun, Bill, BillLine, BillRead, BilledSpan, DocumentSequence,
-    LedgerEntry, GovernmentReceivable,
+    LedgerEntry, GovernmentReceivable, DepositEntry,
     Payment, PaymentAllocation, Refund, Adjustment, GatewayEvent, GatewayRecord,
     FieldDevice, FieldDeviceRoute, SyncBatch, SyncItem, FieldVisit, Photo,
     IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
@@ -74,6 +74,7 @@ __all__ = [
     "BillingCycle",
     "Consent",
     "Customer",
+    "DepositEntry",
     "DeviceToken",
     "DocumentSequence",
     "DunningStep",

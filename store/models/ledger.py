@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from domain.enums import LedgerKind
+from domain.enums import DepositKind, LedgerKind
 
 if TYPE_CHECKING:
     from .billing import Bill
@@ -77,3 +77,32 @@ class GovernmentReceivable(Model):
     class Meta:
         table = "government_receivables"
         indexes = (Index(fields=("effective_on", "scheme")),)
+
+
+class DepositEntry(Model):
+    """A movement of an account's security deposit: what is held is their sum.
+
+    Kept apart from the ledger, whose balance is what bills ask for: a deposit is not a
+    payment of bills. Where a movement is money the customer owes or is owed (a top-up
+    billed, an excess refunded, the deposit applied to the final bill) it points at the
+    ledger entry that carries it. ``source_key`` (unique) makes each review and the
+    move-out happen once.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "gridbill.Account", related_name="deposit_entries", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(DepositKind, max_length=16)
+    amount_paise = fields.BigIntField(description="positive: more held")
+    effective_on = fields.DateField()
+    posted_at = fields.DatetimeField(auto_now_add=True)
+    source_key = fields.CharField(max_length=80, unique=True)
+    description = fields.CharField(max_length=200, default="")
+    ledger_entry: fields.ForeignKeyNullableRelation[LedgerEntry] = fields.ForeignKeyField(
+        "gridbill.LedgerEntry", related_name="deposit_entries", null=True, on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "deposit_entries"
+        indexes = (Index(fields=("account_id", "effective_on", "id")),)

@@ -105,7 +105,7 @@ async def test_a_billed_months_dates_are_history_and_bad_input_is_refused(utilit
     with pytest.raises(Refused) as bad:
         await set_dates(STAFF, cycle_code=CYCLE, period="2026-13", read_date=date(2026, 3, 9),
                         bill_date=date(2026, 3, 12), reason="x")  # fmt: skip
-    assert bad.value.code == "BAD_INPUT"
+    assert bad.value.code == "INVALID_INPUT"
     with pytest.raises(Refused) as unknown:
         await calendar("NOPE", date(2026, 3, 1))
     assert (unknown.value.code, unknown.value.field) == ("UNKNOWN_CYCLE", "cycle")

@@ -87,6 +87,13 @@ async def quote_args(
     args += ["--days", str(days), "--start", opening_day.isoformat()]
     if "1.6.0" in advance:
         args += ["--demand-kw", str(advance["1.6.0"])]
+        if any("ratchet" in c for c in version.document.get("demand_charges", [])):
+            earlier = await Bill.filter(
+                account=account, period_end__lt=opening_day, active_period__isnull=False,
+                is_estimated=False,
+            ).order_by("-period_end")  # fmt: skip
+            for bill in earlier:  # latest first, as the ratchet looks back
+                args += ["--past-demand-kw", kwh(bill.max_demand_w)]
     if "1.8.1" in advance:
         peak, night = advance["1.8.1"], advance["1.8.2"]
         normal = advance["1.8.0"] - peak - night
@@ -94,6 +101,17 @@ async def quote_args(
                  "--period-kwh", f"normal={normal}"]  # fmt: skip
     else:
         args += ["--kwh", str(advance["1.8.0"])]
+    if "2.8.0" in advance:  # a net-metered solar home: export, and what its last bill banked
+        args += ["--export-kwh", str(advance["2.8.0"])]
+        last = (
+            await Bill.filter(
+                account=account, period_end__lt=opening_day, active_period__isnull=False
+            )
+            .order_by("-period_end")
+            .first()
+        )
+        banked = (last.snapshot.get("solar") or {}).get("banked_out_wh", 0) if last else 0
+        args += ["--banked-kwh", kwh(banked)]
     return version.document, args
 
 

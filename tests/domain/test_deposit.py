@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.deposit import Held, interest, required, review, settle_at_move_out
+from domain.deposit import (
+    FinancialYear,
+    Held,
+    held_spans,
+    interest,
+    required,
+    review,
+    settle_at_move_out,
+)
 
 D = Decimal
 
@@ -59,3 +67,45 @@ def test_move_out_conserves_money(held: Decimal, accrued: Decimal, payable: Deci
 def test_a_review_lands_on_what_is_required(bills: list[Decimal], held: Decimal) -> None:
     r = review(held, bills)
     assert held + r.top_up - r.refund == r.required
+
+
+movements = st.lists(
+    st.tuples(
+        st.dates(date(2024, 4, 1), date(2026, 3, 31)),
+        st.integers(-50_000, 200_000).map(lambda p: D(p) / 100),
+    ),
+    max_size=6,
+)
+
+
+@given(movements)
+def test_held_spans_hold_the_running_total_day_by_day(moves: list[tuple[date, Decimal]]) -> None:
+    until = date(2026, 4, 1)
+    spans = held_spans(moves, until)
+    for day in (date(2024, 4, 1), date(2025, 1, 15), date(2025, 9, 30), date(2026, 3, 31)):
+        total = sum((a for d, a in moves if d <= day), D("0.00"))
+        inside = [s.amount for s in spans if s.start <= day < s.end]
+        assert inside == ([total] if total > 0 and any(d <= day for d, _ in moves) else [])
+
+
+@given(movements)
+def test_a_years_interest_is_the_interest_on_each_days_balance(
+    moves: list[tuple[date, Decimal]],
+) -> None:
+    year = FinancialYear.parse("2025-26")
+    by_day = sum(
+        (
+            max(D(0), sum((a for d, a in moves if d <= year.start + timedelta(n)), D(0)))
+            for n in range((year.end - year.start).days)
+        ),
+        D(0),
+    )
+    expected = (by_day * D("6.75") / 100 / 365).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+    got = interest(held_spans(moves, year.end), D("6.75"), year.start, year.end)
+    assert abs(got - expected) <= D("0.01")  # Decimal division vs exact fractions
+
+
+def test_financial_years() -> None:
+    assert FinancialYear.of(date(2026, 3, 31)).label == "2025-26"
+    assert FinancialYear.ended_before(date(2026, 4, 2)) == FinancialYear.parse("2025-26")
+    assert FinancialYear.parse("2099-00").end == date(2100, 4, 1)

@@ -1,0 +1,145 @@
+"""Security deposits (issue #18) on both databases: the yearly review asks a top-up billed
+as a charge, interest is credited once a year on the next bill, and at move-out the
+deposit and its interest are credited against the final bill.
+
+The figures are docs/billing.md's worked example ("Security deposits"), to the paisa.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from cli.deposit import DepositCommandError, add_parser
+from domain.deposit import FinancialYear
+from gridbill.settings import Settings
+from services.accounts import deposits
+from services.billing.corrections import final_bill
+from services.errors import Refused
+from services.viewer import acting_as
+from store.db import open_database
+from store.models import Account, AuditLog, Bill, DepositEntry, LedgerEntry
+from tests.billing.billing_factories import Utility, issue, paise, run
+from tests.factories import ZONE
+
+RATE = Decimal("6.75")
+FY = FinancialYear.parse("2025-26")
+JOB = acting_as("test")
+
+
+async def billed_account(utility: Utility) -> Any:
+    """₹2,000 held since connection; bills of ₹1,600, ₹2,100 and ₹2,600 in FY 2025-26."""
+    site = await utility.account()
+    await Account.filter(id=site.account.id).update(security_deposit_paise=paise("2000"))
+    for day, kwh in ((date(2026, 1, 1), "0"), (date(2026, 2, 1), "300"),
+                     (date(2026, 3, 1), "700"), (date(2026, 4, 1), "1200")):  # fmt: skip
+        await site.read("1.8.0", kwh, day)
+    for period, issued in (("2026-02", date(2026, 2, 4)), ("2026-03", date(2026, 3, 4)),
+                           ("2026-04", date(2026, 4, 4))):  # fmt: skip
+        await run(period)
+        await issue(period, issued)
+    return site
+
+
+async def ledger(account_id: int) -> dict[str, int]:
+    rows = await LedgerEntry.filter(account_id=account_id, kind="deposit").order_by("id")
+    return {row.source_key: row.amount_paise for row in rows}
+
+
+async def test_the_yearly_review_tops_up_and_credits_interest_once(db: Any) -> None:
+    utility = await Utility.create(read_day=1)
+    site = await billed_account(utility)
+    account = site.account
+    with pytest.raises(Refused, match="has not ended"):
+        await deposits.year_end(JOB, FY, date(2026, 3, 31), RATE)
+
+    [outcome] = await deposits.year_end(JOB, FY, date(2026, 4, 5), RATE)
+    # required: (1600 + 2100 + 2600) / 3 × 2 = 4200; held 2000 → top-up 2200.00
+    # interest: 2000 × 365/365 × 6.75% = 135.00
+    assert outcome == deposits.YearOutcome(
+        account.number, "2025-26", held_paise=paise("4200"), required_paise=paise("4200"),
+        top_up_paise=paise("2200"), refund_paise=0, interest_paise=paise("135.00"),
+    )  # fmt: skip
+    assert await ledger(account.id) == {
+        f"deposit-interest:{account.id}:2025-26": -paise("135.00"),
+        f"deposit-review:{account.id}:2025-26": paise("2200"),
+    }
+    assert (await Account.get(id=account.id)).security_deposit_paise == paise("4200")
+    again = await deposits.year_end(JOB, FY, date(2026, 4, 6), RATE)
+    assert again[0].already and len(await ledger(account.id)) == 2
+    assert await AuditLog.filter(action="deposit.year_end").count() == 1
+
+    # The next bill carries the top-up and the interest among "other credits and debits".
+    await site.read("1.8.0", "1300", date(2026, 5, 1))
+    await run("2026-05")
+    await issue("2026-05", date(2026, 5, 4))
+    may = await Bill.get(account_id=account.id, period_end=date(2026, 4, 30))
+    assert may.snapshot["document"]["arrears"]["other_paise"] == paise("2065.00")
+
+    shown = await deposits.show(account.number, date(2026, 5, 10), RATE)
+    assert (shown.held_paise, [m.kind for m in shown.movements]) == (
+        paise("4200"),
+        ["opening", "top_up"],
+    )
+
+
+async def test_move_out_credits_the_deposit_and_its_interest_against_the_final_bill(
+    db: Any,
+) -> None:
+    utility = await Utility.create(read_day=1)
+    site = await billed_account(utility)
+    account = site.account
+    await deposits.year_end(JOB, FY, date(2026, 4, 2), RATE)
+    await site.read("1.8.0", "1300", date(2026, 6, 15), read_type="move_out")
+    await final_bill(account_number=account.number, move_out_on=date(2026, 6, 15), zone=ZONE,
+                     deposit_interest_percent=RATE)  # fmt: skip
+    # interest 1 Apr to 15 Jun: 2000 × 1 day + 4200 × 74 days, × 6.75% ÷ 365 = 57.85
+    assert await ledger(account.id) == {
+        f"deposit-interest:{account.id}:2025-26": -paise("135.00"),
+        f"deposit-review:{account.id}:2025-26": paise("2200"),
+        f"deposit-interest:{account.id}:move-out": -paise("57.85"),
+        f"deposit-move-out:{account.id}": -paise("4200"),
+    }
+    assert (await Account.get(id=account.id)).security_deposit_paise == 0
+    assert await DepositEntry.filter(account_id=account.id, kind="move_out").count() == 1
+    # The closed account's year is settled: the next year end pays nothing more.
+    [later] = await deposits.year_end(JOB, FinancialYear.parse("2026-27"), date(2027, 4, 2), RATE)
+    assert later.already and len(await ledger(account.id)) == 4
+
+
+def deposit(settings: Settings, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="gridbill")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["deposit", *argv])
+    result: int = args.handler(settings, args)
+    return result
+
+
+async def held_account(url: str) -> str:
+    async with open_database(url):
+        site = await (await Utility.create(read_day=1)).account()
+        await Account.filter(id=site.account.id).update(security_deposit_paise=paise("2000"))
+        return site.account.number
+
+
+def test_the_deposit_command_shows_and_credits_interest_once(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = asyncio.run(held_account(settings.database_url))
+    year = ["--year", "2025-26", "--date", "2026-04-02"]
+    assert deposit(settings, "interest", *year) == 0
+    assert f"{number}: interest Rs 135.00 credited" in capsys.readouterr().out
+    assert deposit(settings, "interest", *year, "--account", number) == 0
+    assert "2025-26: 0 account(s) interest credited; 1 already done" in capsys.readouterr().out
+    assert deposit(settings, "review", *year) == 0  # no bill in the year: kept as it is
+    assert f"{number}: holds Rs 2,000.00, no change" in capsys.readouterr().out
+    assert deposit(settings, "show", "--account", number, "--date", "2026-04-02") == 0
+    out = capsys.readouterr().out
+    assert "held      Rs 2,000.00" in out and "opening" in out and "review" in out
+    with pytest.raises(DepositCommandError, match="did you mean 2025-26"):
+        deposit(settings, "review", "--year", "2025-27")
