@@ -40,7 +40,7 @@ def _month(row: CycleDates) -> BillingCalendarMonthType:
 class BillingCalendarQueries:
     @field(
         description="A cycle's read and bill dates, month by month around a day (default "
-        "today): `before` months back, `after` ahead (each at most 24). Errors: NOT_FOUND.",
+        "today): `before` months back, `after` ahead (each at most 24). Errors: UNKNOWN_CYCLE.",
         extensions=requires(Operation.READ_BILL_RUNS),
     )
     async def billing_calendar(
@@ -65,7 +65,7 @@ class BillingCalendarQueries:
 class BillingCalendarMutations:
     @mutation(
         description="Set one month's read and bill dates before its run (audited). "
-        "Errors: NOT_FOUND, INVALID_INPUT, INVALID_STATE (the month already has a run).",
+        "Errors: UNKNOWN_CYCLE, INVALID_INPUT, INVALID_STATE (the month already has a run).",
         extensions=requires(Operation.RUN_BILLING),
     )
     async def set_billing_dates(

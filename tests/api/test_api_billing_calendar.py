@@ -39,7 +39,7 @@ def test_staff_read_and_set_the_calendar_and_customers_cannot(api: Api) -> None:
     assert api.run(BillingCalendarDate.all().count) == 1  # nothing lost, nothing added
 
     unknown = api.gql(SHOW.replace('"C1"', '"NOPE"'), {"around": "2026-11-15"}, token=staff)
-    assert error_codes(unknown) == ["NOT_FOUND"]
+    assert error_codes(unknown) == ["UNKNOWN_CYCLE"]
     home = api.run(f.household)
     customer = api.token(home.user)  # type: ignore[arg-type]
     assert error_codes(api.gql(SHOW, {"around": "2026-11-15"}, token=customer)) == ["FORBIDDEN"]
