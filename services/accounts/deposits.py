@@ -13,9 +13,10 @@ from the customer's bills:
 * **interest** at ``GRIDBILL_DEPOSIT_INTEREST_PERCENT`` a year, simple, by the day, on
   what was held in the year, is a ledger credit on the next bill, once a year
   (``deposit-interest:<account>:<year>``);
-* at **move-out** the deposit and the interest since the year began are credited
-  against the final bill (``deposit-move-out:<account>``); what the final bill does not
-  use is a credit balance, refunded as any other.
+* at **move-out** (the account closing, or a holder leaving for another to move in) the
+  deposit and the interest since the year began are credited against the holder's final
+  bill (``deposit-move-out:<account>:<final bill>``); what the final bill does not use is
+  a credit balance, refunded as any other.
 
 An account that came with a deposit before this history was kept
 (``security_deposit_paise`` and no entries) gets an ``opening`` entry on its connection
@@ -89,8 +90,8 @@ def interest_key(account_id: int, year: FinancialYear) -> str:
     return f"deposit-interest:{account_id}:{year.label}"
 
 
-def move_out_key(account_id: int) -> str:
-    return f"deposit-move-out:{account_id}"
+def move_out_key(account_id: int, final_bill_id: int) -> str:
+    return f"deposit-move-out:{account_id}:{final_bill_id}"
 
 
 async def _account(number: str) -> Account:
@@ -334,13 +335,19 @@ async def _review(
 async def apply_at_move_out(
     connection: BaseDBAsyncClient,
     account_id: int,
+    final_bill_id: int,
     move_out_on: date,
     interest_percent: Decimal,
 ) -> tuple[int, int]:
-    """Credit the deposit and this year's interest against the final bill, once:
-    ``(deposit, interest)`` in paise (both 0 when there is none or it was done)."""
+    """Credit the deposit and this year's interest against a holder's final bill, once per
+    final bill: ``(deposit, interest)`` in paise (both 0 when there is none or it was done).
+
+    Whether the account closes or a new holder will move in, the deposit was the leaving
+    holder's: the next holder's is sized afresh by the yearly review.
+    """
     account = await Account.filter(id=account_id).using_db(connection).get()
-    if await DepositEntry.filter(source_key=move_out_key(account_id)).using_db(connection).exists():
+    key = move_out_key(account_id, final_bill_id)
+    if await DepositEntry.filter(source_key=key).using_db(connection).exists():
         return 0, 0
     entries = await _movements(account, connection)
     held = _held(entries)
@@ -350,18 +357,18 @@ async def apply_at_move_out(
     )
     if earned:
         await _post(
-            connection, account, -earned, move_out_on, f"deposit-interest:{account_id}:move-out",
+            connection, account, -earned, move_out_on, f"deposit-interest:{account_id}:move-out:{final_bill_id}",
             f"Interest on security deposit, {year.start:%d %b %Y} to move-out, at {interest_percent}% a year",
         )  # fmt: skip
     ledger = None
     if held:
         ledger = await _post(
-            connection, account, -held, move_out_on, move_out_key(account_id),
+            connection, account, -held, move_out_on, key,
             "Security deposit refunded against the final bill",
         )  # fmt: skip
     made = await DepositEntry.create(
         account_id=account_id, kind=DepositKind.MOVE_OUT, amount_paise=-held,
-        effective_on=move_out_on, source_key=move_out_key(account_id),
+        effective_on=move_out_on, source_key=key,
         description="Applied against the final bill at move-out", ledger_entry=ledger,
         using_db=connection,
     )  # fmt: skip

@@ -314,9 +314,9 @@ async def final_bill(
 
     The move-out read (``read_type`` move_out) of the account's main register on
     ``move_out_on`` closes the bill. The holder's ``move_out_on`` and ``final_bill`` are
-    set, and unless someone moves in, the account is closed; closing it credits the
-    security deposit and its interest since 1 April against the final bill
-    (:func:`services.accounts.deposits.apply_at_move_out`; the rate defaults to
+    set, and unless someone moves in, the account is closed. Either way the leaving
+    holder's security deposit and its interest since 1 April are credited against the
+    final bill (:func:`services.accounts.deposits.apply_at_move_out`; the rate defaults to
     ``GRIDBILL_DEPOSIT_INTEREST_PERCENT``).
     """
     account = await Account.get_or_none(number=account_number)
@@ -358,11 +358,11 @@ async def final_bill(
                 .using_db(connection)
                 .update(move_out_on=move_out_on, final_bill_id=ids[0])
             )
+        rate = deposit_interest_percent
+        if rate is None:
+            rate = get_settings().deposit_interest_percent
+        await deposits.apply_at_move_out(connection, account.id, ids[0], move_out_on, rate)
         if close_account:
-            rate = deposit_interest_percent
-            if rate is None:
-                rate = get_settings().deposit_interest_percent
-            await deposits.apply_at_move_out(connection, account.id, move_out_on, rate)
             await (
                 Account.filter(id=account.id)
                 .using_db(connection)

@@ -96,20 +96,37 @@ async def test_move_out_credits_the_deposit_and_its_interest_against_the_final_b
     account = site.account
     await deposits.year_end(JOB, FY, date(2026, 4, 2), RATE)
     await site.read("1.8.0", "1300", date(2026, 6, 15), read_type="move_out")
-    await final_bill(account_number=account.number, move_out_on=date(2026, 6, 15), zone=ZONE,
-                     deposit_interest_percent=RATE)  # fmt: skip
+    final = await final_bill(account_number=account.number, move_out_on=date(2026, 6, 15),
+                             zone=ZONE, deposit_interest_percent=RATE)  # fmt: skip
     # interest 1 Apr to 15 Jun: 2000 × 1 day + 4200 × 74 days, × 6.75% ÷ 365 = 57.85
     assert await ledger(account.id) == {
         f"deposit-interest:{account.id}:2025-26": -paise("135.00"),
         f"deposit-review:{account.id}:2025-26": paise("2200"),
-        f"deposit-interest:{account.id}:move-out": -paise("57.85"),
-        f"deposit-move-out:{account.id}": -paise("4200"),
+        f"deposit-interest:{account.id}:move-out:{final}": -paise("57.85"),
+        f"deposit-move-out:{account.id}:{final}": -paise("4200"),
     }
     assert (await Account.get(id=account.id)).security_deposit_paise == 0
     assert await DepositEntry.filter(account_id=account.id, kind="move_out").count() == 1
     # The closed account's year is settled: the next year end pays nothing more.
     [later] = await deposits.year_end(JOB, FinancialYear.parse("2026-27"), date(2027, 4, 2), RATE)
     assert later.already and len(await ledger(account.id)) == 4
+
+
+async def test_a_holder_leaving_for_another_takes_the_deposit_with_the_final_bill(
+    db: Any,
+) -> None:
+    utility = await Utility.create(read_day=1)
+    site = await billed_account(utility)
+    account = site.account
+    await deposits.year_end(JOB, FY, date(2026, 4, 2), RATE)
+    await site.read("1.8.0", "1300", date(2026, 6, 15), read_type="move_out")
+    final = await final_bill(account_number=account.number, move_out_on=date(2026, 6, 15),
+                             zone=ZONE, close_account=False, deposit_interest_percent=RATE)  # fmt: skip
+    entries = await ledger(account.id)
+    assert entries[f"deposit-move-out:{account.id}:{final}"] == -paise("4200")
+    assert entries[f"deposit-interest:{account.id}:move-out:{final}"] == -paise("57.85")
+    refreshed = await Account.get(id=account.id)
+    assert (refreshed.status, refreshed.security_deposit_paise) == ("active", 0)
 
 
 def deposit(settings: Settings, *argv: str) -> int:

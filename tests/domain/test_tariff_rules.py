@@ -153,17 +153,29 @@ BAND_FIXED = {"code": "FC", "description": "Fixed charge", "basis": "per_bill",
               "load_slabs": {"slabs": [{"up_to": "2", "rate": "40"}, {"rate": "100"}]}}  # fmt: skip
 
 
-@pytest.mark.parametrize(("load_kw", "amount"), [("1", "40.00"), ("2", "40.00"), ("3", "100.00")])
+# DERC, TPDDL Tariff Order FY 2015-16, Tariff Schedule 1.1 Domestic, individual
+# connections: fixed charge Rs 40/month up to 2 kW sanctioned load, Rs 100/month between
+# 2 and 5 kW; energy 400 / 595 / 730 / 810 / 875 paise at 200 / 400 / 800 / 1200 units.
+TPDDL_2015_16_EC = {"code": "EC", "description": "Energy charge", "slabs": [
+    {"up_to": "200", "rate": "4.00"}, {"up_to": "400", "rate": "5.95"},
+    {"up_to": "800", "rate": "7.30"}, {"up_to": "1200", "rate": "8.10"}, {"rate": "8.75"}]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("load_kw", "kwh", "fixed", "total"),
+    [
+        ("1", "150", "40.00", "640.00"),  # 40 + 150 × 4.00
+        ("2", "150", "40.00", "640.00"),  # 2 kW is "up to 2 kW"
+        ("3", "350", "100.00", "1792.50"),  # 100 + 200 × 4.00 + 150 × 5.95
+    ],
+)
 def test_a_per_connection_fixed_charge_chosen_by_sanctioned_load_band(
-    load_kw: str, amount: str
+    load_kw: str, kwh: str, fixed: str, total: str
 ) -> None:
-    # ₹40 per connection up to 2 kW (inclusive), ₹100 above.
-    tariff = parse_tariff(
-        doc(fixed_charges=[BAND_FIXED], energy_charges=[{"code": "EC", "rate": "5"}])
-    )
-    july = usage("0", date(2024, 7, 1), date(2024, 8, 1))
+    tariff = parse_tariff(doc(fixed_charges=[BAND_FIXED], energy_charges=[TPDDL_2015_16_EC]))
+    july = usage(kwh, date(2024, 7, 1), date(2024, 8, 1))
     quote = price(tariff, july, sanctioned_load_kw=Decimal(load_kw))
-    assert amounts(quote) == {"FC": Decimal(amount)}
+    assert amounts(quote)["FC"] == Decimal(fixed) and quote.total == Decimal(total)
     assert quote.lines[0].description == f"Fixed charge ({load_kw} kW sanctioned)"
 
 
@@ -177,32 +189,38 @@ def test_a_per_connection_band_charge_is_prorated_and_needs_the_load() -> None:
         price(tariff, half)
 
 
+# HERC tariff for FY 2013-14 (from 1 July 2013), Domestic Supply Category I: energy 298
+# paise a unit up to 40 units a month; monthly minimum charge (MMC) Rs 100/kW of connected
+# load up to 2 kW and Rs 60/kW above 2 kW (read here as the whole load at its band's rate).
 @pytest.mark.parametrize(
-    ("mode", "load_kw", "shortfall"),
+    ("mode", "load_kw", "kwh", "shortfall", "total"),
     [
-        ("whole_load", "2", "190.00"),  # 2 kW × 120 = 240 − energy 50
-        ("whole_load", "3", "160.00"),  # 3 kW × 70 = 210 − 50
-        ("telescopic", "3", "260.00"),  # 2 × 120 + 1 × 70 = 310 − 50
+        ("whole_load", "1", "20", "40.40", "100.00"),  # 1 × 100 = 100 − 20 × 2.98 = 59.60
+        ("whole_load", "2", "40", "80.80", "200.00"),  # 2 × 100 = 200 − 119.20
+        ("whole_load", "3", "30", "90.60", "180.00"),  # 3 × 60 = 180 − 89.40
+        ("telescopic", "3", "30", "170.60", "260.00"),  # 2 × 100 + 1 × 60 = 260 − 89.40
     ],
 )
-def test_a_minimum_charge_by_load_band(mode: str, load_kw: str, shortfall: str) -> None:
-    # ₹120/kW up to 2 kW, ₹70/kW above; 10 kWh at ₹5 = 50 of charges.
+def test_a_minimum_charge_by_load_band(
+    mode: str, load_kw: str, kwh: str, shortfall: str, total: str
+) -> None:
     tariff = parse_tariff(
         doc(
-            energy_charges=[{"code": "EC", "rate": "5"}],
+            energy_charges=[{"code": "EC", "slabs": [{"up_to": "40", "rate": "2.98"},
+                                                     {"up_to": "100", "rate": "4.75"}, {"rate": "5.25"}]}],
             minimum_charge={
                 "basis": "per_kw",
                 "load_slabs": {
                     "mode": mode,
-                    "slabs": [{"up_to": "2", "rate": "120"}, {"rate": "70"}],
+                    "slabs": [{"up_to": "2", "rate": "100"}, {"rate": "60"}],
                 },
             },
         )
-    )
-    july = usage("10", date(2024, 7, 1), date(2024, 8, 1))
+    )  # fmt: skip
+    july = usage(kwh, date(2024, 7, 1), date(2024, 8, 1))
     quote = price(tariff, july, sanctioned_load_kw=Decimal(load_kw))
     assert amounts(quote)["MIN"] == Decimal(shortfall)
-    assert quote.total == Decimal("50") + Decimal(shortfall)
+    assert quote.total == Decimal(total)
 
 
 def test_a_levy_whose_rate_changes_in_the_period_says_which_rate_held_when() -> None:
