@@ -130,5 +130,5 @@ def test_issuing_a_run_is_queued_only_once_it_completed(api: Api, staff: str) ->
         token=staff,
     )
     assert (
-        bad["startBillRun"]["code"] == "INVALID_INPUT" and "NOPE" in bad["startBillRun"]["message"]
+        bad["startBillRun"]["code"] == "UNKNOWN_CYCLE" and "NOPE" in bad["startBillRun"]["message"]
     )

@@ -133,17 +133,21 @@ def test_the_demo_customers_have_bills_payments_and_a_past(
 def test_the_demo_ledger_adds_up(
     settings: Settings, demo: tuple[Api, str], on_sqlite: None
 ) -> None:
-    """Every account's ledger is its bills and late fees less what was paid, to the paisa."""
+    """Every account's ledger is its bills and late fees less what was paid and the
+    prompt-payment rebates earned, to the paisa."""
     api, _ = demo
 
-    async def sums() -> tuple[int, int, int, int]:
+    async def sums() -> tuple[int, int, int, int, int]:
         from store.models import Bill, LedgerEntry, Payment, ValidationException
 
-        ledger = sum(e.amount_paise for e in await LedgerEntry.all())
+        entries = await LedgerEntry.all()
+        ledger = sum(e.amount_paise for e in entries)
+        rebates = sum(e.amount_paise for e in entries if e.source_key.startswith("prompt_rebate"))
         billed = sum(b.total_paise + b.late_fee_paise for b in await Bill.filter(status="issued"))
         paid = sum(p.amount_paise for p in await Payment.filter(status="captured"))
-        return ledger, billed, paid, await ValidationException.filter(status="open").count()
+        exceptions = await ValidationException.filter(status="open").count()
+        return ledger, billed, paid, rebates, exceptions
 
-    ledger, billed, paid, exceptions = api.run(sums)
-    assert ledger == billed - paid and paid > 0
+    ledger, billed, paid, rebates, exceptions = api.run(sums)
+    assert ledger == billed - paid + rebates and paid > 0 and rebates < 0
     assert exceptions >= 1

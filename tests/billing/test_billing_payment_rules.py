@@ -171,14 +171,15 @@ async def test_a_bounce_fee_is_a_charge_the_next_payment_settles_and_the_next_bi
     # paid in full, June's own rebate date not passed: what is left is June's rebate
     assert await balance(site) == -june.snapshot["document"]["prompt_rebate"]["paise"]
     assert (await Bill.get(id=may.id)).paid_paise == TOTAL
-    # The part of that payment which paid the fee is not credit: July starts unpaid.
+    # The part of that payment which paid the fee is not credit: July is paid only by
+    # June's rebate, the one credit the ledger holds.
     await site.read("1.8.0", "421", date(2026, 7, 8))
     await run("2026-07")
     await issue("2026-07", date(2026, 7, 11))
     july = await Bill.get(
         account_id=site.account.id, status="issued", period_start=date(2026, 6, 8)
     )
-    assert july.paid_paise == 0
+    assert july.paid_paise == june.snapshot["document"]["prompt_rebate"]["paise"] < fee
     assert await balance(site) == july.payable_paise
 
 
@@ -267,13 +268,15 @@ async def test_a_rebill_moves_the_payments_and_posts_the_late_fee_change_with_it
     difference = replacement.total_paise - feb.total_paise
     assert difference == (10_000 if rate == "6.00" else -10_000)
     assert (await Bill.get(id=feb.id)).paid_paise == 0  # the payment moved to the replacement
-    assert replacement.paid_paise == 10_000
 
     fee_again = (Decimal(overdue + difference) * Decimal("0.0125")).quantize(
         Decimal("1"), rounding=ROUND_HALF_UP
     )
     change = await LedgerEntry.get(source_key=f"late_fee_rebill:{feb.id}")
     assert change.amount_paise == int(fee_again) - march.late_fee_paise == difference // 80
+    # The moved payment pays a late fee the rebill raised first (a charge on no bill), then
+    # the replacement: the ledger's credit, never more.
+    assert replacement.paid_paise == 10_000 - max(0, change.amount_paise)
     assert change.description == (
         f"Late payment surcharge on {feb.number} recomputed after rebill: energy rate corrected"
     )

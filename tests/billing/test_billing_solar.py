@@ -114,7 +114,7 @@ async def test_net_metering_banks_carries_and_settles_across_bill_runs(
     assert "Rooftop solar (net metering): imported 300 kWh, exported 350 kWh, net -50 kWh" in text
     assert "banked to the next bill 50 kWh" in text
     text = pdf_text(await render_bill(apr.id, settings))
-    assert "settled 30 kWh" in text and "SETTLE" in text
+    assert "settled 30 kWh" in text and "Banked solar units settled" in text
     # A rebill of March banks from February's snapshot again: the same units, the same total.
     again = await Bill.get(
         id=await rebill(acting_as("test"), mar.id, reason="check", on=date(2026, 4, 20), zone=ZONE)
