@@ -19,8 +19,8 @@ import pytest
 from tariff_helpers import check, load_json, quote_total, urdb
 
 from domain.pricing import PricingError, price
-from domain.tariff import TariffError
-from domain.urdb import from_urdb
+from domain.tariff import TariffError, parse_tariff
+from domain.urdb import from_urdb, to_document
 from domain.usage import IntervalUsage, UsageByPeriod
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -102,6 +102,25 @@ def test_sdge_winter_weekday_weekend_and_off_season_demand() -> None:
     expected = {"F": "766.91", "E.p3": "2.40", "E.p4": "2.86", "E.p5": "3.44",
                 "DF0": "918.90", "DT2": "329.30"}  # fmt: skip
     check(quote, expected, "2023.81")
+
+
+def test_sdge_rounds_only_the_total_as_sam_does() -> None:
+    # January 2024, 1 kWh at Tue 2nd 16:00 (p3 0.23992), Tue 2nd 08:00 (p4 0.14299) and Sat
+    # 6th 08:00 (p5 0.11473): energy 0.49764 exact, shown 0.24 + 0.14 + 0.11 = 0.49. Fixed
+    # 766.91, flat demand 1 kW x 30.63, d2 (16-20 h) 1 kW x 32.93. Rounded once, as URDB
+    # and SAM do: 830.96764 -> 830.97, with a rounding line of +0.01; rounded line by line
+    # the same bill would be 830.96.
+    usage = month_profile(2024, 1, LA, timedelta(hours=1), {
+        datetime(2024, 1, 2, 16, tzinfo=LA): "1", datetime(2024, 1, 2, 8, tzinfo=LA): "1",
+        datetime(2024, 1, 6, 8, tzinfo=LA): "1",
+    })  # fmt: skip
+    record = load_json("urdb/urdb_example.json")
+    expected = {"F": "766.91", "E.p3": "0.24", "E.p4": "0.14", "E.p5": "0.11",
+                "DF0": "30.63", "DT2": "32.93", "ROUND": "0.01"}  # fmt: skip
+    check(price(from_urdb(record, time_zone="America/Los_Angeles"), usage), expected, "830.97")
+    by_line = to_document(record["items"][0], time_zone="America/Los_Angeles")
+    by_line["rounding"] = {"point": "line"}
+    assert price(parse_tariff(by_line), usage).total == Decimal("830.96")
 
 
 def test_sdge_from_tou_registers_and_demand_registers() -> None:
