@@ -205,3 +205,36 @@ async def test_refund_tracked_to_processed(
         0,
     ]
     await check_books(account.id)
+
+
+async def test_a_refund_that_leaves_the_bill_unpaid_withdraws_its_prompt_payment_rebate(
+    db: TortoiseContext, pay_settings: Settings, sandbox: SandboxGateway, webhook_server: str
+) -> None:
+    """Paid online in full by the rebate date: the rebate is credited; part of the payment
+    refunded: the bill is no longer paid in full by that date, so the rebate is withdrawn."""
+    from datetime import datetime, timedelta
+
+    today = datetime.now(pay_settings.zone).date()
+    account = await make_account("ACC-REB", bills=())
+    holder = (await account.holders.all().prefetch_related("customer"))[0].customer
+    bill = await f.issued_bill(account, holder, today.replace(day=1), 50_000, due=today)
+    bill.issue_date = today
+    bill.snapshot = {
+        "document": {"prompt_rebate": {"paise": 500, "by": str(today + timedelta(days=7))}}
+    }
+    await bill.save(update_fields=["issue_date", "snapshot"])
+    await post_bills(account.id)
+    started = await start_payment(pay_settings, account_id=account.id, amount_paise=50_000)
+    await confirm_payment(pay_settings, **await checkout(sandbox, started.order_id))
+
+    async def rebates() -> list[tuple[str, int]]:
+        entries = await LedgerEntry.filter(
+            account_id=account.id, source_key__startswith="prompt_rebate"
+        )
+        return sorted((str(e.kind), e.amount_paise) for e in entries)
+
+    assert await rebates() == [("credit_note", -500)]
+    await refund_payment(pay_settings, reference=started.reference, amount_paise=10_000)
+    await wait_delivered(sandbox)
+    assert await rebates() == [("credit_note", -500), ("reversal", 500)]
+    await check_books(account.id)
