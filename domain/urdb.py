@@ -307,21 +307,13 @@ def _flat_demand(record: Mapping[str, object]) -> list[dict[str, object]]:
 def _tou_demand(
     record: Mapping[str, object], calendars: dict[str, object]
 ) -> list[dict[str, object]]:
+    """Time-of-use demand: the highest demand within each period's hours, ``DT<i>``."""
     if "demandratestructure" not in record:
         return []
     _demand_unit(record, ("demandrateunit", "demandRateUnits"))
-    structure = _periods(record, "demandratestructure")
     keys = ("demandweekdayschedule", "demandweekendschedule")
-    calendar, used = _schedule_calendar(record, keys, len(structure), "d")
-    charges: list[dict[str, object]] = []
-    for i in used:
-        pricing = _tiers(structure[i], f"demandratestructure[{i}]")
-        if _has_charge(pricing):
-            charge = {"code": f"DT{i}", "description": "Time-of-use demand charge"}
-            charges.append(charge | {"calendar": "demand", "period": f"d{i}"} | pricing)
-    if charges:
-        calendars["demand"] = calendar
-    return charges
+    return _scheduled_demand(record, calendars, "demandratestructure", keys,
+                             ("demand", "d", "DT", "Time-of-use demand charge"))  # fmt: skip
 
 
 def _coincident(
@@ -331,15 +323,29 @@ def _coincident(
     if not record.get("coincidentratestructure"):
         return []
     _demand_unit(record, ("coincidentrateunit", "coincidentRateUnits"))
-    structure = _periods(record, "coincidentratestructure")
     keys = ("coincidentrateschedule", "coincidentrateschedule")  # every day alike
-    calendar, used = _schedule_calendar(record, keys, len(structure), "c")
+    return _scheduled_demand(record, calendars, "coincidentratestructure", keys,
+                             ("coincident", "c", "DC", "Coincident demand charge"))  # fmt: skip
+
+
+def _scheduled_demand(
+    record: Mapping[str, object],
+    calendars: dict[str, object],
+    structure_key: str,
+    schedule_keys: tuple[str, str],
+    names: tuple[str, str, str, str],
+) -> list[dict[str, object]]:
+    """Demand charges priced per period of their own 12 × 24 schedule, on a calendar named
+    ``names[0]`` with periods ``names[1]<i>`` and codes ``names[2]<i>``."""
+    calendar_name, prefix, code, description = names
+    structure = _periods(record, structure_key)
+    calendar, used = _schedule_calendar(record, schedule_keys, len(structure), prefix)
     charges: list[dict[str, object]] = []
     for i in used:
-        pricing = _tiers(structure[i], f"coincidentratestructure[{i}]")
+        pricing = _tiers(structure[i], f"{structure_key}[{i}]")
         if _has_charge(pricing):
-            charge = {"code": f"DC{i}", "description": "Coincident demand charge"}
-            charges.append(charge | {"calendar": "coincident", "period": f"c{i}"} | pricing)
+            charge = {"code": f"{code}{i}", "description": description}
+            charges.append(charge | {"calendar": calendar_name, "period": f"{prefix}{i}"} | pricing)
     if charges:
-        calendars["coincident"] = calendar
+        calendars[calendar_name] = calendar
     return charges

@@ -244,9 +244,10 @@ async def _year_end_tx(
 ) -> YearOutcome:
     async with in_transaction() as connection:
         entries = await _movements(account, connection)
-        moved_out = next((e for e in entries if e.kind == DepositKind.MOVE_OUT), None)
-        if moved_out is not None and moved_out.effective_on < year.end:
-            # the move-out credited this year's interest and gave the deposit back
+        moved_out = [e.effective_on for e in entries if e.kind == DepositKind.MOVE_OUT]
+        if any(year.start <= day < year.end for day in moved_out):
+            # a move-out this year credited its interest and gave the deposit back; a
+            # holder who moved in after it is reviewed from the next year on
             return YearOutcome(account.number, year.label, _held(entries), already=True)
         keys = {interest_key(account.id, year), review_key(account.id, year)}
         found = [

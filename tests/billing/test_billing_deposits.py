@@ -127,6 +127,10 @@ async def test_a_holder_leaving_for_another_takes_the_deposit_with_the_final_bil
     assert entries[f"deposit-interest:{account.id}:move-out:{final}"] == -paise("57.85")
     refreshed = await Account.get(id=account.id)
     assert (refreshed.status, refreshed.security_deposit_paise) == ("active", 0)
+    # That year is settled; the next one reviews the account again for whoever holds it.
+    [same] = await deposits.year_end(JOB, FinancialYear.parse("2026-27"), date(2027, 4, 2), RATE)
+    [later] = await deposits.year_end(JOB, FinancialYear.parse("2027-28"), date(2028, 4, 2), RATE)
+    assert same.already and not later.already
 
 
 def deposit(settings: Settings, *argv: str) -> int:
