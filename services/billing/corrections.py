@@ -145,28 +145,41 @@ async def _late_fee_correction(
 ) -> Posting | None:
     """The change in the late payment surcharge already charged on a rebilled bill, as a
     posting (``late_fee_rebill:<old bill id>``): the fee is computed again with the
-    rebill's difference in what was unpaid at the due date (:func:`rebilled_late_fee`)."""
+    rebill's difference in what was unpaid at the due date (:func:`rebilled_late_fee`).
+
+    A replacement rebilled again goes back to the bill that was charged the fee (through
+    ``replaces_id``): the difference is from that bill's total, and the change is against
+    the fee as the earlier rebills left it.
+    """
+    chain = await _replaced_chain(sql, old["id"])
+    root = chain[-1]
     charged = await sql.rows(
         "SELECT e.amount_paise, e.effective_on, e.bill_id, b.snapshot FROM ledger_entries e "
         "JOIN bills b ON b.id = e.bill_id WHERE e.source_key = ?",
-        [late_fee_key(old["id"])],
+        [late_fee_key(root["id"])],
     )
-    if not charged or old["due_date"] is None:
+    if not charged or root["due_date"] is None:
         return None
     book = await load_tariff_book(sql)
-    version = book.by_id.get(old["tariff_version_id"])
+    version = book.by_id.get(root["tariff_version_id"])
     rule = version.tariff.late_payment if version else None
     if rule is None:
         return None
     fee = charged[0]
-    charged_on, due = as_date(fee["effective_on"]), as_date(old["due_date"])
+    charged_on, due = as_date(fee["effective_on"]), as_date(root["due_date"])
     frozen = ((as_json(fee["snapshot"]) or {}).get("document") or {}).get("late_fee") or {}
     entries = (await entries_since(sql, [old["account_id"]], due))[old["account_id"]]
     again = rebilled_late_fee(
-        rule, int(frozen.get("overdue_paise") or 0), new_total - old["total_paise"], due,
+        rule, int(frozen.get("overdue_paise") or 0), new_total - root["total_paise"], due,
         credits_after(entries, due, charged_on), charged_on,
     )  # fmt: skip
-    change = again - int(fee["amount_paise"])
+    keys = [f"late_fee_rebill:{b['id']}" for b in chain[1:]]
+    marks, values = sql.inlist(keys) if keys else ("NULL", [])
+    earlier = await sql.rows(
+        f"SELECT amount_paise FROM ledger_entries WHERE source_key IN ({marks})",  # noqa: S608
+        values,
+    )
+    change = again - int(fee["amount_paise"]) - sum(int(r["amount_paise"]) for r in earlier)
     if change == 0:
         return None
     return Posting(
@@ -174,6 +187,23 @@ async def _late_fee_correction(
         f"Late payment surcharge on {old['number']} recomputed after rebill: {reason.strip()}",
         bill_id=fee["bill_id"],
     )  # fmt: skip
+
+
+async def _replaced_chain(sql: Sql, bill_id: int) -> list[dict[str, Any]]:
+    """The bill, the one it replaced, and so on back to the first issued one."""
+    chain: list[dict[str, Any]] = []
+    next_id: int | None = bill_id
+    while next_id is not None and len(chain) < 100:
+        rows = await sql.rows(
+            "SELECT id, replaces_id, total_paise, due_date, tariff_version_id FROM bills "
+            "WHERE id = ?",
+            [next_id],
+        )
+        if not rows:
+            break
+        chain.append(rows[0])
+        next_id = rows[0]["replaces_id"]
+    return chain
 
 
 async def cancel_bill(actor: Viewer, bill_id: int, *, reason: str, on: date) -> str | None:

@@ -299,3 +299,13 @@ async def test_a_rebill_moves_the_payments_and_posts_the_late_fee_change_with_it
         path = await render_bill(april.id, settings)
         text = PdfReader(path).pages[0].extract_text()
         assert "energy rate corrected" in text and f"Bill {replacement.number}" in text
+
+    # The replacement rebilled again at the first rate: the fee goes back to what was first
+    # charged, the change against the fee as the first rebill left it.
+    await utility.new_version(FLAT, date(2026, 1, 8))  # from the bill's first day
+    again_id = await rebill(
+        acting_as("test"), new_id, reason="rate restored", on=date(2026, 4, 20), zone=ZONE
+    )
+    assert (await Bill.get(id=again_id)).total_paise == feb.total_paise
+    undo = await LedgerEntry.get(source_key=f"late_fee_rebill:{new_id}")
+    assert undo.amount_paise == -change.amount_paise
