@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -149,7 +150,7 @@ def sign_link(
     The expiry is at least ``GRIDBILL_DOWNLOAD_LINK_TTL`` away, rounded up to five
     minutes, so every link to one object made within five minutes is the same link.
     """
-    at = int(time.time() if now is None else now) + settings.download_link_ttl_s
+    at = math.ceil(time.time() if now is None else now) + settings.download_link_ttl_s
     expires = -(-at // LINK_BUCKET_S) * LINK_BUCKET_S
     return expires, _signature(settings, purpose, object_id, expires)
 
