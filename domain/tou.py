@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Literal
 
 DayType = Literal["weekday", "weekend", "holiday"]
@@ -62,6 +63,28 @@ class Calendar:
     def months_of(self, period: str) -> frozenset[int]:
         """Months in which ``period`` occurs at all (to skip seasonal charges)."""
         return frozenset(m for (m, _), hours in self.table.items() if period in hours)
+
+    def even_split(
+        self, kwh: Decimal, start: date, end: date, holidays: frozenset[date] = frozenset()
+    ) -> dict[str, Decimal]:
+        """``kwh`` used evenly over every hour of the days ``[start, end)``, by period.
+
+        What a what-if estimate assumes when a customer gives one total for a time-of-use
+        tariff: each period gets the share of the hours it covers. The shares add up to
+        ``kwh`` exactly (the last period takes the remainder).
+        """
+        hours: dict[str, int] = dict.fromkeys(self.periods, 0)
+        day = start
+        while day < end:
+            names = self.table[(day.month, self.day_type(day, holidays))]
+            for name in names:
+                hours[name] += 1
+            day += timedelta(days=1)
+        total = sum(hours.values())
+        used = [name for name in self.periods if hours[name]]
+        split = {name: kwh * hours[name] / total for name in used[:-1]}
+        split[used[-1]] = kwh - sum(split.values(), Decimal(0))
+        return split
 
 
 def from_rules(

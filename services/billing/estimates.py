@@ -17,7 +17,7 @@ from domain.metering import PricingError
 from domain.pricing import Effective, Quote, price
 from domain.tariff import Tariff as TariffRules
 from domain.tariff import TariffError, parse_tariff
-from domain.usage import TotalUsage, UsageError
+from domain.usage import TotalUsage, UsageByPeriod, UsageError
 from services.errors import Refused
 from store.models import Account, Holiday, Tariff, TariffAssignment, TariffVersion
 
@@ -77,7 +77,7 @@ async def estimate(
     try:
         quote = price(
             effective,
-            TotalUsage(kwh, start, end, max_demand_kw),
+            _usage(effective[-1].tariff, kwh, start, end, max_demand_kw, holidays),
             sanctioned_load_kw=Decimal(account.sanctioned_load_w) / 1000,
             contract_demand_kva=Decimal(contract) / 1000 if contract is not None else None,
             holidays=holidays,
@@ -85,3 +85,22 @@ async def estimate(
     except (PricingError, UsageError) as exc:
         raise Refused("NOT_PRICEABLE", f"cannot estimate on {tariff.code}: {exc}") from None
     return Estimate(tariff, effective[-1].tariff, quote)
+
+
+def _usage(
+    rules: TariffRules,
+    kwh: Decimal,
+    start: date,
+    end: date,
+    max_demand_kw: Decimal | None,
+    holidays: frozenset[date],
+) -> TotalUsage | UsageByPeriod:
+    """One total, or on a time-of-use tariff the total used evenly over the hours and
+    shared among the periods by the hours each covers (:meth:`Calendar.even_split`)."""
+    charges = [e for category in rules.categories for e in category.energy_charges]
+    names = {e.calendar for e in charges if e.calendar is not None}
+    if len(names) != 1:  # no time of use, or charges on different calendars: as given
+        return TotalUsage(kwh, start, end, max_demand_kw)
+    calendar = rules.calendars[names.pop()]
+    split = calendar.even_split(kwh, start, end, holidays)
+    return UsageByPeriod(split, start, end, max_demand_kw)

@@ -1,0 +1,72 @@
+"""What-if estimates from one kWh total, on a flat and on a time-of-use tariff.
+
+A customer gives one total; on a time-of-use tariff the estimate assumes the energy is
+used evenly over the hours (``Calendar.even_split``), so each period gets its share of
+the hours. June 2026, 30 days, 720 hours: peak 18–22 h (4 a day, 120), night 22–06 h
+(8 a day, 240), normal the other 12 (360). 240 kWh is 1/3 kWh an hour: peak 40 kWh at
+9.00 = 360.00, night 80 at 4.00 = 320.00, normal 120 at 6.00 = 720.00; with the fixed
+100.00 the estimate is 1,500.00.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.tariff import parse_tariff
+from services.billing.estimates import estimate
+from store.models import Account
+from tests.billing.billing_factories import FLAT, Utility
+
+TOU: dict[str, Any] = {
+    **FLAT,
+    "code": "TOU",
+    "name": "Time-of-use test tariff",
+    "calendars": {"tod": {"periods": ["peak", "night", "normal"], "default_period": "normal",
+                          "rules": [{"period": "night", "hours": ["22-06"]},
+                                    {"period": "peak", "hours": ["18-22"]}]}},
+    "energy_charges": [{"code": "EC", "description": "Energy charge", "calendar": "tod",
+                        "periods": {"peak": {"rate": "9.00"}, "night": {"rate": "4.00"},
+                                    "normal": {"rate": "6.00"}}}],
+}  # fmt: skip
+JUNE = date(2026, 6, 1)
+
+
+async def test_a_time_of_use_estimate_spreads_the_total_over_the_hours(db: Any) -> None:
+    utility = await Utility.create(TOU)
+    site = await utility.account()
+    account = await Account.get(id=site.account.id)
+    found = await estimate(account, kwh=Decimal("240"), start=JUNE, days=30)
+    lines = {line.code: line.amount for line in found.quote.lines}
+    assert lines == {"FC": Decimal("100.00"), "EC.peak": Decimal("360.00"),
+                     "EC.night": Decimal("320.00"), "EC.normal": Decimal("720.00")}  # fmt: skip
+    assert found.quote.total == Decimal("1500.00")
+
+
+async def test_a_flat_tariff_takes_the_total_as_given(db: Any) -> None:
+    utility = await Utility.create(FLAT)
+    site = await utility.account()
+    account = await Account.get(id=site.account.id)
+    found = await estimate(account, kwh=Decimal("240"), start=JUNE, days=30)
+    assert found.quote.total == Decimal("1300.00")  # 100 + 240 × 5.00
+
+
+@given(
+    kwh=st.decimals(min_value=0, max_value=100_000, places=3),
+    start=st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 1)),
+    days=st.integers(min_value=1, max_value=62),
+)
+def test_an_even_split_adds_up_exactly_and_follows_the_hours(
+    kwh: Decimal, start: date, days: int
+) -> None:
+    calendar = parse_tariff(TOU).calendars["tod"]
+    end = date.fromordinal(start.toordinal() + days)
+    split = calendar.even_split(kwh, start, end)
+    assert sum(split.values()) == kwh
+    hours = {"peak": 4 * days, "night": 8 * days, "normal": 12 * days}
+    for name in ("peak", "night"):  # the last period takes the remainder
+        assert split[name] == kwh * hours[name] / (24 * days)
