@@ -10,16 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from tortoise.expressions import Q
 
+from domain.enums import BillStatus
 from domain.metering import PricingError
 from domain.pricing import Effective, Quote, price
 from domain.tariff import Tariff as TariffRules
 from domain.tariff import TariffError, parse_tariff
 from domain.usage import TotalUsage, UsageByPeriod, UsageError
 from services.errors import Refused
-from store.models import Account, Holiday, Tariff, TariffAssignment, TariffVersion
+from store.models import Account, Bill, Holiday, Tariff, TariffAssignment, TariffVersion
 
 MAX_KWH = Decimal(10_000_000)
 MAX_DAYS = 366
@@ -74,6 +76,8 @@ async def estimate(
     ).values_list("day", flat=True)
     holidays = frozenset(holiday_days)
     contract = account.contract_demand_va
+    if max_demand_kw is None and effective[-1].tariff.demand_charges:
+        max_demand_kw = await _last_billed_demand_kw(account.id)
     try:
         quote = price(
             effective,
@@ -104,3 +108,19 @@ def _usage(
     calendar = rules.calendars[names.pop()]
     split = calendar.even_split(kwh, start, end, holidays)
     return UsageByPeriod(split, start, end, max_demand_kw)
+
+
+async def _last_billed_demand_kw(account_id: int) -> Decimal | None:
+    """The maximum demand recorded on the account's latest issued bill that has one: what
+    a demand tariff's estimate assumes when the customer gives none."""
+    bills = (
+        await Bill.filter(account_id=account_id, status=BillStatus.ISSUED)
+        .order_by("-period_end", "-id")
+        .limit(12)
+    )
+    for bill in bills:
+        snapshot: dict[str, Any] = bill.snapshot or {}
+        watts = (snapshot.get("usage") or {}).get("max_demand_w")
+        if watts:
+            return Decimal(int(watts)) / 1000
+    return None

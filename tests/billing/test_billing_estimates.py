@@ -14,12 +14,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.tariff import parse_tariff
 from services.billing.estimates import estimate
+from services.errors import Refused
 from store.models import Account
+from tests import factories as f
 from tests.billing.billing_factories import FLAT, Utility
 
 TOU: dict[str, Any] = {
@@ -53,6 +56,32 @@ async def test_a_flat_tariff_takes_the_total_as_given(db: Any) -> None:
     account = await Account.get(id=site.account.id)
     found = await estimate(account, kwh=Decimal("240"), start=JUNE, days=30)
     assert found.quote.total == Decimal("1300.00")  # 100 + 240 × 5.00
+
+
+DEMAND: dict[str, Any] = {
+    **FLAT, "code": "DEM", "name": "Demand test tariff",
+    "demand_charges": [{"code": "DC", "description": "Demand charge", "rate": "250"}],
+}  # fmt: skip
+
+
+async def test_a_demand_estimate_assumes_the_last_bills_maximum_demand(db: Any) -> None:
+    utility = await Utility.create(DEMAND)
+    site = await utility.account()
+    account = await Account.get(id=site.account.id)
+    with pytest.raises(Refused) as refused:  # no demand given, none billed yet
+        await estimate(account, kwh=Decimal("240"), start=JUNE, days=30)
+    assert refused.value.code == "NOT_PRICEABLE"
+    assert site.customer is not None
+    bill = await f.issued_bill(account, site.customer, date(2026, 5, 1), 10_000)
+    bill.snapshot = {"usage": {"max_demand_w": 12_000}}
+    await bill.save(update_fields=["snapshot"])
+    found = await estimate(account, kwh=Decimal("240"), start=JUNE, days=30)
+    lines = {line.code: line.amount for line in found.quote.lines}
+    assert lines["DC"] == Decimal("3000.00")  # 12 kW × 250
+    given_kw = await estimate(
+        account, kwh=Decimal("240"), start=JUNE, days=30, max_demand_kw=Decimal("8")
+    )
+    assert {line.code: line.amount for line in given_kw.quote.lines}["DC"] == Decimal("2000.00")
 
 
 @given(
