@@ -115,7 +115,10 @@ class UsageQueries:
             date | None, strawberry.argument(description="Default: the 1st of this month.")
         ] = None,
         max_demand_kw: Annotated[
-            str | None, strawberry.argument(description="For demand tariffs.")
+            str | None,
+            strawberry.argument(
+                description="For demand tariffs (default: the maximum demand on the latest bill that recorded one)."
+            ),
         ] = None,
     ) -> BillEstimateResult:
         viewer = info.context.viewer
