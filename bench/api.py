@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bench.customer_app import (  # noqa: E402
     BILLS_QUERY,
     USAGE_QUERY,
+    peak_mb,
     prepare,
     server,
     settings_for,
@@ -307,6 +308,8 @@ def report(rounds: list[Round], args: argparse.Namespace) -> None:
         g, p = by[graphql], by[plain]
         ratio = p.rps / g.rps if g.rps else float("inf")
         print(f"  {graphql:<28} plain is {ratio:4.2f}× the GraphQL throughput")
+    memory = peak_mb()
+    print(f"  peak memory: bench {memory['bench']} MB, largest server {memory['server']} MB")
     print(json.dumps({r.name: {"rps": round(r.rps, 1), "p50_ms": round(r.percentile(50), 2),
                                "p99_ms": round(r.percentile(99), 2), "errors": r.errors}
                       for r in rounds}))  # fmt: skip

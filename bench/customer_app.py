@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -197,3 +198,13 @@ def with_postgres_run(work: Any) -> Any:
 
     with TempPostgres() as pg:
         return on(pg.url)
+
+
+def peak_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of its largest finished child (the
+    servers, once stopped), in MB: what every bench prints to show memory stays flat."""
+
+    def mb(who: int) -> float:
+        return round(resource.getrusage(who).ru_maxrss / 1024, 1)  # Linux: kilobytes
+
+    return {"bench": mb(resource.RUSAGE_SELF), "server": mb(resource.RUSAGE_CHILDREN)}

@@ -178,8 +178,12 @@ def report(tally: Tally, args: argparse.Namespace) -> dict[str, Any]:
           f"   ({overall['rps']:,} req/s)")  # fmt: skip
     for sample in tally.samples:
         print(f"  failure: {sample}")
+    memory = shared.peak_mb()
+    print(
+        f"  peak memory: bench {memory['bench']} MB, largest server process {memory['server']} MB"
+    )
     result = {"users": args.users, "duration_s": args.duration, "workers": args.workers,
-              "all": overall, "operations": figures}  # fmt: skip
+              "all": overall, "operations": figures, "peak_mb": memory}  # fmt: skip
     print(json.dumps(result))
     return result
 
@@ -194,7 +198,8 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit("no issued bills: nothing to look at")
         print(f"  {prepared['bills']:,} bills for {len(viewers)} customers", flush=True)
         with shared.server("api.app:create_app", settings, {}, workers=args.workers) as base:
-            return report(drive(base, viewers, args), args)
+            tally = drive(base, viewers, args)
+        return report(tally, args)
 
 
 def main(argv: list[str]) -> int:

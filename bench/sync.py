@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # before bench/ itself, whose api.py would shadow the api package
 
-from bench.customer_app import server, settings_for, with_postgres_run  # noqa: E402
+from bench.customer_app import peak_mb, server, settings_for, with_postgres_run  # noqa: E402
 from domain.enums import AccountCategory, MeterKind, ReadQuality, ReadSource, RegisterUnit, Role  # noqa: E402
 from store.db import migrate, open_database  # noqa: E402
 from store.models import (  # noqa: E402
@@ -177,10 +176,6 @@ def push(base: str, auth: str, items: list[dict[str, Any]]) -> tuple[float, dict
     return time.perf_counter() - started, answer
 
 
-def peak_mb(who: int) -> float:
-    return round(resource.getrusage(who).ru_maxrss / 1024, 1)  # Linux: kilobytes
-
-
 def run(database_url: str, reads: int, *, fresh: bool) -> dict[str, Any]:
     settings = settings_for(database_url, Path(tempfile.mkdtemp()))
     if fresh:
@@ -202,8 +197,7 @@ def run(database_url: str, reads: int, *, fresh: bool) -> dict[str, Any]:
     figures = {
         "items": len(rest), "push_s": round(elapsed, 3),
         "items_per_s": round(len(rest) / elapsed), "results": dict(results),
-        "peak_mb": {"bench": peak_mb(resource.RUSAGE_SELF),
-                    "server": peak_mb(resource.RUSAGE_CHILDREN)},
+        "peak_mb": peak_mb(),
     }  # fmt: skip
     print(f"push of {len(rest)} items: {elapsed:.2f} s ({figures['items_per_s']} items/s)  "
           f"results {dict(results)}")  # fmt: skip

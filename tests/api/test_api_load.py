@@ -25,6 +25,7 @@ def test_the_load_test_drives_the_whole_mix_without_errors(
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["all"]["errors"] == 0 and figures["workers"] == 2
+    assert figures["peak_mb"]["bench"] > 0 and figures["peak_mb"]["server"] > 0
     assert figures["all"]["requests"] == sum(
         op["requests"] for op in figures["operations"].values()
     )
