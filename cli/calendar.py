@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import date, datetime
 from typing import Any
 
 from cli.commands import help_for
-from gridbill.errors import UserError
+from cli.dates import day_option
 from gridbill.settings import Settings
-
-
-class CalendarCommandError(UserError):
-    """Bad options given to ``gridbill calendar``."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -44,20 +39,11 @@ def add_parser(subparsers: Any) -> None:
     due.set_defaults(handler=cmd_draft_due)
 
 
-def _date(text: str | None, option: str, settings: Settings) -> date:
-    if text is None:
-        return datetime.now(settings.zone).date()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CalendarCommandError(f"{option} {text!r} is not a date like 2026-11-09") from None
-
-
 def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     from services.billing.calendar import calendar
     from store.db import open_database
 
-    around = _date(args.around, "--around", settings)
+    around = day_option(args.around, "--around", settings)
 
     async def work() -> int:
         async with open_database(settings.database_url):
@@ -76,7 +62,10 @@ def cmd_set(settings: Settings, args: argparse.Namespace) -> int:
     from services.billing.calendar import set_dates
     from store.db import open_database
 
-    read, bill = _date(args.read, "--read", settings), _date(args.bill, "--bill", settings)
+    read, bill = (
+        day_option(args.read, "--read", settings),
+        day_option(args.bill, "--bill", settings),
+    )
 
     async def work() -> int:
         async with open_database(settings.database_url):
@@ -97,7 +86,7 @@ def cmd_draft_due(settings: Settings, args: argparse.Namespace) -> int:
     from services.billing.runs import draft_due_runs
     from store.db import open_database
 
-    today = _date(args.date, "--date", settings)
+    today = day_option(args.date, "--date", settings)
 
     async def work() -> int:
         async with open_database(settings.database_url):

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import date, datetime
 from typing import Any
 
 from cli.commands import help_for
+from cli.dates import day_option
 from domain.deposit import FinancialYear
 from domain.indian_format import ASCII_RUPEE
 from domain.indian_format import rupees as shown
@@ -52,15 +52,6 @@ def money(paise: int) -> str:
     return shown(paise, symbol=ASCII_RUPEE)
 
 
-def _date(text: str | None, settings: Settings) -> date:
-    if text is None:
-        return datetime.now(settings.zone).date()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DepositCommandError(f"--date {text!r} is not a date like 2026-04-02") from None
-
-
 def _year(text: str) -> FinancialYear:
     try:
         return FinancialYear.parse(text)
@@ -72,7 +63,7 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     from services.accounts.deposits import show
     from store.db import open_database
 
-    today = _date(args.date, settings)
+    today = day_option(args.date, "--date", settings)
 
     async def work() -> int:
         async with open_database(settings.database_url):
@@ -96,7 +87,7 @@ def _year_end(settings: Settings, args: argparse.Namespace, *, review: bool) -> 
     from services.accounts.deposits import year_end
     from store.db import open_database
 
-    year, today = _year(args.year), _date(args.date, settings)
+    year, today = _year(args.year), day_option(args.date, "--date", settings)
 
     async def work() -> int:
         async with open_database(settings.database_url):

@@ -14,16 +14,12 @@ import csv
 import json
 import sys
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from cli.commands import help_for
-from gridbill.errors import UserError
+from cli.dates import day_option
 from gridbill.settings import Settings
-
-
-class DunningCommandError(UserError):
-    """Bad arguments to ``gridbill dunning``."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -39,17 +35,8 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_dunning)
 
 
-def _day(value: str | None, settings: Settings) -> date:
-    if value is None:
-        return datetime.now(settings.zone).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DunningCommandError(f"--on {value!r} is not a date (YYYY-MM-DD)") from None
-
-
 def cmd_dunning(settings: Settings, args: argparse.Namespace) -> int:
-    day = _day(args.on, settings)
+    day = day_option(args.on, "--on", settings)
     result = asyncio.run(_run(settings, args.action, day))
     if args.action == "run":
         print(json.dumps(result) if args.format == "json" else _summary(day, result))

@@ -14,14 +14,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from cli.commands import help_for
-from gridbill.errors import UserError
+from cli.dates import day_option
 from gridbill.settings import Settings
 
 NEEDS_ATTENTION = 2
-
-
-class ReconcileError(UserError):
-    """Bad arguments to ``gridbill reconcile``."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -38,18 +34,8 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_reconcile)
 
 
-def _day(value: str | None, settings: Settings) -> date:
-    if value is None:
-        today = datetime.now(UTC).astimezone(settings.zone).date()
-        return date.fromordinal(today.toordinal() - 1)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ReconcileError(f"--date {value!r} is not a date (YYYY-MM-DD)") from None
-
-
 def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
-    day = _day(args.date, settings)
+    day = day_option(args.date, "--date", settings, default=_yesterday(settings))
     report = asyncio.run(_run(settings, day, repair=not args.no_repair))
     sections = {
         "repaired": report.repaired,
@@ -98,3 +84,9 @@ async def _run(settings: Settings, day: date, *, repair: bool) -> Any:
 
     async with open_database(settings.database_url):
         return await reconcile(settings, day=day, repair=repair)
+
+
+def _yesterday(settings: Settings) -> date:
+    """The default day to reconcile: the last whole day in the utility's zone."""
+    today = datetime.now(UTC).astimezone(settings.zone).date()
+    return date.fromordinal(today.toordinal() - 1)
