@@ -23,18 +23,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # before bench/ itself, whose api.py would shadow the api package
+sys.path.insert(1, str(ROOT / "scripts"))  # the throwaway PgBouncer
 
 from bench import customer_app as shared  # noqa: E402
 
@@ -182,7 +186,7 @@ def report(tally: Tally, args: argparse.Namespace) -> dict[str, Any]:
     print(
         f"  peak memory: bench {memory['bench']} MB, largest server process {memory['server']} MB"
     )
-    result = {"users": args.users, "duration_s": args.duration, "workers": args.workers,
+    result = {"users": args.users, "duration_s": args.duration, "workers": args.workers, "pgbouncer": args.pgbouncer,
               "all": overall, "operations": figures, "peak_mb": memory}  # fmt: skip
     print(json.dumps(result))
     return result
@@ -197,9 +201,34 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
         if not viewers:
             raise SystemExit("no issued bills: nothing to look at")
         print(f"  {prepared['bills']:,} bills for {len(viewers)} customers", flush=True)
-        with shared.server("api.app:create_app", settings, {}, workers=args.workers) as base:
+        with contextlib.ExitStack() as stack:
+            served, extra = settings, {}
+            if args.pgbouncer:
+                served, extra = stack.enter_context(through_pgbouncer(settings))
+            base = stack.enter_context(
+                shared.server("api.app:create_app", served, extra, workers=args.workers)
+            )
             tally = drive(base, viewers, args)
         return report(tally, args)
+
+
+@contextlib.contextmanager
+def through_pgbouncer(settings: Any) -> Iterator[tuple[Any, dict[str, str]]]:
+    """The servers' settings and environment for a PgBouncer in transaction mode.
+
+    Queries go through the pooler; LISTEN and the job queue go to the server directly
+    (``DATABASE_DIRECT_URL``), as docs/performance.md "Scale-out" says to deploy it.
+    """
+    from pgbouncer import TempPgBouncer
+
+    direct = urlsplit(settings.database_url)
+    with TempPgBouncer(direct.port or 5432) as bouncer:
+        pooled = replace(settings, database_url=bouncer.url(direct.path.strip("/")))
+        print(f"  through PgBouncer (transaction pooling) on port {bouncer.port}", flush=True)
+        yield (
+            pooled,
+            {"DATABASE_DIRECT_URL": settings.database_url, "GRIDBILL_DB_POOLER": "transaction"},
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -213,6 +242,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=2, help="API processes")
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--database-url", help="an empty, migrated PostgreSQL database to use")
+    parser.add_argument(
+        "--pgbouncer", action="store_true",
+        help="serve through a throwaway PgBouncer in transaction pooling mode",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.database_url:
         result = run(args.database_url, args)

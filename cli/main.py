@@ -46,7 +46,7 @@ def _run(coro: Coroutine[Any, Any, int | None]) -> int:
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from store.db import migrate
 
-    applied = _run_value(migrate(settings.database_url))
+    applied = _run_value(migrate(settings.direct_url))  # DDL not through a pooler
     if settings.is_postgres:
         from jobs.procrastinate_app import ensure_schema
 
@@ -77,10 +77,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     else:
         _run_value(check_database(settings.database_url))  # one line now, not a uvicorn traceback
     if args.workers > 1:  # each process counts requests; /metrics adds up their files
+        import socket
+
         from api.metrics import prepare_multiprocess
         from services.operations.backup import METRICS_DIR
 
-        prepare_multiprocess(settings.var_dir / METRICS_DIR)
+        # One directory per serve instance: another instance (a rolling restart's twin, or
+        # a machine sharing GRIDBILL_VAR_DIR) starting up must not wipe this one's counters.
+        instance = f"{socket.gethostname()}-{args.port}"
+        prepare_multiprocess(settings.var_dir / METRICS_DIR / instance)
     print(f"gridbill {__version__} serving on http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(
         "api.app:create_app",

@@ -80,6 +80,9 @@ class Settings:
     mail_from: str
     log_level: str
     db_pool_max: int
+    database_direct_url: str = ""
+    """PostgreSQL reached directly, not through a transaction pooler ("" means DATABASE_URL)."""
+    db_pooler: str = "none"
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     partner_token_ttl_s: int = 3600
@@ -149,6 +152,16 @@ class Settings:
     @property
     def is_postgres(self) -> bool:
         return urlsplit(self.database_url).scheme in POSTGRES_SCHEMES
+
+    @property
+    def direct_url(self) -> str:
+        """Where session features go: LISTEN, the job queue, migrations, backups.
+
+        A transaction pooler (PgBouncer ``pool_mode = transaction``) hands each
+        transaction to any server connection, so a LISTEN would be lost and the job
+        queue's notifications with it; these open their own connections here instead.
+        """
+        return self.database_direct_url or self.database_url
 
     @property
     def zone(self) -> ZoneInfo:
@@ -277,6 +290,46 @@ def validate_database_url(url: str) -> str:
     )
 
 
+POOLERS = ("none", "transaction")
+
+
+def _pooling(environ: Mapping[str, str], database_url: str) -> tuple[str, str, str]:
+    """DATABASE_URL as the query pool uses it, DATABASE_DIRECT_URL and GRIDBILL_DB_POOLER.
+
+    Behind a transaction pooler the query pool must not keep prepared statements (the
+    next transaction may run on another server connection), and LISTEN/NOTIFY and the
+    job queue need a direct URL: a pooler without one would lose events silently.
+    """
+    pooler = _choice(environ, "GRIDBILL_DB_POOLER", "none", POOLERS)
+    direct = environ.get("DATABASE_DIRECT_URL", "").strip()
+    postgres = urlsplit(database_url).scheme in POSTGRES_SCHEMES
+    if direct:
+        validate_database_url(direct)
+        if not postgres or urlsplit(direct).scheme not in POSTGRES_SCHEMES:
+            raise ConfigError(
+                "DATABASE_DIRECT_URL is for PostgreSQL: set it only when DATABASE_URL is "
+                "postgres://… too (it reaches the same database without the pooler)"
+            )
+    if pooler == "transaction":
+        if not postgres:
+            raise ConfigError("GRIDBILL_DB_POOLER=transaction needs a postgres:// DATABASE_URL")
+        if not direct:
+            raise ConfigError(
+                "GRIDBILL_DB_POOLER=transaction needs DATABASE_DIRECT_URL, the database "
+                "reached without the pooler: events (LISTEN) and the job queue cannot work "
+                "through a transaction pooler"
+            )
+        database_url = _with_query(database_url, "statement_cache_size", "0")
+    return database_url, direct, pooler
+
+
+def _with_query(url: str, name: str, value: str) -> str:
+    """``url`` with ``name=value`` in its query (Tortoise passes it to asyncpg's pool)."""
+    parts = urlsplit(url)
+    kept = [pair for pair in parts.query.split("&") if pair and not pair.startswith(f"{name}=")]
+    return parts._replace(query="&".join([*kept, f"{name}={value}"])).geturl()
+
+
 def _secret_key(environ: Mapping[str, str], env: str, var_dir: Path) -> str:
     """Production must be given its key; development keeps a generated one across restarts."""
     key = environ.get("GRIDBILL_SECRET_KEY", "").strip()
@@ -336,6 +389,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     # Development talks to the loopback sandbox (`make run` starts it) unless told otherwise,
     # so `gridbill reconcile` and `gridbill gateway` work in a second terminal as documented.
     sandbox = DEVELOPMENT_SANDBOX if env == "development" else {}
+    database_url, direct_url, pooler = _pooling(environ, database_url)
     return Settings(
         env=env,
         database_url=database_url,
@@ -357,6 +411,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_from=_env(environ, "GRIDBILL_MAIL_FROM", "billing@gridbill.invalid"),
         log_level=_env(environ, "GRIDBILL_LOG_LEVEL", "INFO").upper(),
         db_pool_max=_int(environ, "GRIDBILL_DB_POOL_MAX", 10),
+        database_direct_url=direct_url,
+        db_pooler=pooler,
         access_token_ttl_s=_positive(environ, "GRIDBILL_ACCESS_TOKEN_TTL", 900),
         refresh_token_ttl_s=_positive(environ, "GRIDBILL_REFRESH_TOKEN_TTL", 30 * 24 * 3600),
         partner_token_ttl_s=_positive(environ, "GRIDBILL_PARTNER_TOKEN_TTL", 3600),

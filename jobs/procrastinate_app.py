@@ -30,8 +30,8 @@ PERIODIC_TIMESTAMP_KWARG = "timestamp"
 
 
 def conninfo(settings: Settings) -> str:
-    """libpq's URL form of DATABASE_URL (Tortoise accepts ``postgres://``, we normalise)."""
-    _scheme, rest = settings.database_url.split("://", 1)
+    """libpq's URL of the database reached directly (the queue LISTENs: no transaction pooler)."""
+    _scheme, rest = settings.direct_url.split("://", 1)
     return f"postgresql://{rest}"
 
 

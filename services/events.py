@@ -176,7 +176,7 @@ async def event_bus(settings: Settings) -> AsyncIterator[Hub]:
     if _hub is not None:
         raise RuntimeError("the event bus is already running in this process")
     local = Hub()
-    listener = PostgresListener(settings.database_url, local) if settings.is_postgres else None
+    listener = PostgresListener(settings.direct_url, local) if settings.is_postgres else None
     if listener is not None:
         await listener.start()
     _hub = local

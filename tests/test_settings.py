@@ -9,6 +9,7 @@ import pytest
 
 from gridbill.settings import ConfigError, load_settings
 
+PG = "postgres://gridbill:pw@pgbouncer:6432/gridbill"
 KEY = "k" * 48
 
 
@@ -79,11 +80,32 @@ def test_development_generates_and_keeps_a_key(
         ({"GRIDBILL_UTILITY_GSTIN": "07AAACG1234A1"}, "is not a GSTIN"),
         ({"GRIDBILL_ENV": "staging"}, "must be one of"),
         ({"GRIDBILL_SMTP_PORT": "twenty-five"}, "not a whole number"),
+        ({"GRIDBILL_DB_POOLER": "session"}, "must be one of"),
+        ({"GRIDBILL_DB_POOLER": "transaction"}, "needs a postgres:// DATABASE_URL"),
+        ({"DATABASE_DIRECT_URL": "postgres://u@db:5432/g"}, "only when DATABASE_URL is"),
+        ({"DATABASE_URL": PG, "GRIDBILL_DB_POOLER": "transaction"}, "needs DATABASE_DIRECT_URL"),
+        ({"DATABASE_URL": PG, "DATABASE_DIRECT_URL": "sqlite://x.db"}, "is for PostgreSQL"),
+        ({"DATABASE_URL": PG, "DATABASE_DIRECT_URL": "postgres://db"}, "must look like"),
     ],
 )
 def test_bad_values_are_rejected(tmp_path: Path, env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings({"GRIDBILL_SECRET_KEY": KEY, "GRIDBILL_VAR_DIR": str(tmp_path), **env})
+
+
+def test_behind_a_transaction_pooler_queries_drop_prepared_statements_and_session_work_goes_direct(
+    tmp_path: Path,
+) -> None:
+    base = {"GRIDBILL_VAR_DIR": str(tmp_path), "GRIDBILL_SECRET_KEY": KEY, "DATABASE_URL": PG}
+    plain = load_settings(base)
+    assert plain.direct_url == plain.database_url == PG and plain.db_pooler == "none"
+    direct = "postgres://gridbill:pw@db-primary:5432/gridbill"
+    pooled = load_settings(
+        {**base, "DATABASE_URL": PG + "?ssl=true", "DATABASE_DIRECT_URL": direct,
+         "GRIDBILL_DB_POOLER": "transaction"}
+    )  # fmt: skip
+    assert pooled.database_url == PG + "?ssl=true&statement_cache_size=0"
+    assert pooled.direct_url == direct
 
 
 def test_the_letterhead_bills_print_comes_from_the_environment(tmp_path: Path) -> None:

@@ -183,7 +183,7 @@ def _var_files(settings: Settings) -> list[Path]:
     root = settings.var_dir
     if not root.exists():
         return []
-    database = sqlite_path(settings.database_url)
+    database = sqlite_path(settings.direct_url)
     skip = set()
     if database is not None:
         skip = {Path(f"{database}{suffix}").resolve() for suffix in SQLITE_SIDECARS}
@@ -214,7 +214,7 @@ def backup(settings: Settings, target: Path) -> Outcome:
     if postgres:
         counted = _pg_dump(settings, database)
     else:
-        _sqlite_copy(settings.database_url, database)
+        _sqlite_copy(settings.direct_url, database)
         counted = snapshot(f"sqlite://{database}")  # the copy: the manifest describes it
     entries = [_entry(target, database)]
     for source in _var_files(settings):
@@ -240,8 +240,8 @@ def backup(settings: Settings, target: Path) -> Outcome:
 
 def _pg_dump(settings: Settings, database: Path) -> Snapshot:
     """pg_dump and the counts read one exported snapshot, so they agree while writes go on."""
-    url, env = libpq_target(settings.database_url)
-    names = tables(settings.database_url)
+    url, env = libpq_target(settings.direct_url)
+    names = tables(settings.direct_url)
     with psycopg.connect(url, password=env.get("PGPASSWORD")) as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
@@ -312,14 +312,14 @@ def restore(settings: Settings, source: Path) -> Outcome:
     _require_empty(settings)
     database = source / manifest["database"]
     if settings.is_postgres:
-        url, env = libpq_target(settings.database_url)
+        url, env = libpq_target(settings.direct_url)
         _run_tool(
             [pg_tool("pg_restore", settings), "--no-owner", "--no-privileges", "--exit-on-error",
              "--single-transaction", f"--dbname={url}", str(database)],
             env, "pg_restore",
         )  # fmt: skip
     else:
-        target = sqlite_path(settings.database_url)
+        target = sqlite_path(settings.direct_url)
         assert target is not None
         target.parent.mkdir(parents=True, exist_ok=True)
         with (
@@ -337,7 +337,7 @@ def restore(settings: Settings, source: Path) -> Outcome:
         if destination.name == "secret_key":
             destination.chmod(0o600)
         restored_files += 1
-    now = snapshot(settings.database_url)
+    now = snapshot(settings.direct_url)
     differ = sorted(
         name for name, rows in manifest["tables"].items() if now.tables.get(name) != rows
     )
@@ -352,10 +352,10 @@ def restore(settings: Settings, source: Path) -> Outcome:
 
 def _require_empty(settings: Settings) -> None:
     """Restore never merges: the target database must have no tables at all."""
-    path = sqlite_path(settings.database_url)
+    path = sqlite_path(settings.direct_url)
     if path is not None and not path.exists():
         return
-    found = tables(settings.database_url)
+    found = tables(settings.direct_url)
     if found:
         raise BackupError(
             f"the database has {len(found)} tables already: restore into a new, empty database "
