@@ -261,31 +261,31 @@ def _roles(environ: Mapping[str, str], name: str, default: str) -> frozenset[str
     return roles
 
 
-def validate_database_url(url: str) -> str:
+def validate_database_url(url: str, name: str = "DATABASE_URL") -> str:
     """Reject URLs Tortoise would misread later with a confusing driver error."""
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise ConfigError(f"DATABASE_URL is malformed ({exc})") from None
+        raise ConfigError(f"{name} is malformed ({exc})") from None
     if parts.scheme in SQLITE_SCHEMES:
         path = url.split("://", 1)[1] if "://" in url else ""
         if not path:
             raise ConfigError(
-                "DATABASE_URL 'sqlite://' needs a file path, e.g. sqlite://./var/gridbill.sqlite3"
+                f"{name} 'sqlite://' needs a file path, e.g. sqlite://./var/gridbill.sqlite3"
             )
         return url
     if parts.scheme in POSTGRES_SCHEMES:
         try:
             parts.port  # noqa: B018 - urlsplit validates the port lazily
         except ValueError:
-            raise ConfigError("DATABASE_URL has an invalid port number") from None
+            raise ConfigError(f"{name} has an invalid port number") from None
         if not parts.hostname or not parts.path.strip("/"):
             raise ConfigError(
-                "DATABASE_URL must look like postgres://USER:PASSWORD@HOST:PORT/DBNAME"
+                f"{name} must look like postgres://USER:PASSWORD@HOST:PORT/DBNAME"
             )
         return url
     raise ConfigError(
-        f"DATABASE_URL scheme {parts.scheme!r} is not supported; "
+        f"{name} scheme {parts.scheme!r} is not supported; "
         "use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DBNAME"
     )
 
@@ -304,7 +304,7 @@ def _pooling(environ: Mapping[str, str], database_url: str) -> tuple[str, str, s
     direct = environ.get("DATABASE_DIRECT_URL", "").strip()
     postgres = urlsplit(database_url).scheme in POSTGRES_SCHEMES
     if direct:
-        validate_database_url(direct)
+        validate_database_url(direct, "DATABASE_DIRECT_URL")
         if not postgres or urlsplit(direct).scheme not in POSTGRES_SCHEMES:
             raise ConfigError(
                 "DATABASE_DIRECT_URL is for PostgreSQL: set it only when DATABASE_URL is "
