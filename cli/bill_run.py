@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from tqdm import tqdm
 
 from cli.commands import help_for
+from cli.dates import day_option
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 
@@ -59,16 +60,8 @@ def add_parser(subparsers: Any) -> None:
 def cmd_bill_run(settings: Settings, args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise BillRunCommandError("--chunk-size must be at least 1")
-    issue_date = None
-    if args.issue_date:
-        try:
-            issue_date = date.fromisoformat(args.issue_date)
-        except ValueError:
-            raise BillRunCommandError(
-                f"--issue-date {args.issue_date!r} is not a date like 2026-03-11"
-            ) from None
     if args.issue:
-        day = issue_date or datetime.now(settings.zone).date()
+        day = day_option(args.issue_date, "--issue-date", settings)
         return asyncio.run(_issue(settings, args, day))
     return asyncio.run(_run(settings, args))
 

@@ -12,13 +12,14 @@ import argparse
 import csv
 import json
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from cli.commands import help_for
+from cli.dates import day_option
 from domain import strict_json
 from domain.metering import PricingError
 from domain.money import round_half_up
@@ -78,14 +79,14 @@ def add_parser(subparsers: Any) -> None:
 
 def cmd_quote(settings: Settings, args: argparse.Namespace) -> int:
     tariff = _load_tariff(args)
-    usage = _usage(args, tariff.zone)
+    usage = _usage(args, tariff.zone, settings)
     try:
         quote = price(
             tariff,
             usage,
             sanctioned_load_kw=_decimal(args.load_kw, "--load-kw"),
             contract_demand_kva=_decimal(args.contract_kva, "--contract-kva"),
-            holidays=frozenset(_day(h, "--holiday") for h in args.holiday or ()),
+            holidays=frozenset(day_option(h, "--holiday", settings) for h in args.holiday or ()),
             banked_kwh=_decimal(args.banked_kwh, "--banked-kwh") or Decimal(0),
             past_demands_kw=[
                 _decimal(kw, "--past-demand-kw") or Decimal(0) for kw in args.past_demand_kw or ()
@@ -116,13 +117,6 @@ def _decimal(text: str | None, option: str) -> Decimal | None:
     return value
 
 
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise QuoteError(f"{option} {text!r} is not a date like 2024-07-01") from None
-
-
 def _read_json(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as f:
@@ -148,7 +142,7 @@ def _load_tariff(args: argparse.Namespace) -> Tariff:
         raise QuoteError(f"{path}: {exc}") from None
 
 
-def _usage(args: argparse.Namespace, zone: ZoneInfo) -> Usage:
+def _usage(args: argparse.Namespace, zone: ZoneInfo, settings: Settings) -> Usage:
     given = [o for o, v in (("--kwh", args.kwh), ("--period-kwh", args.period_kwh)) if v]
     if args.profile:
         if given or args.days or args.start:
@@ -160,7 +154,8 @@ def _usage(args: argparse.Namespace, zone: ZoneInfo) -> Usage:
         )
     if not args.days or args.days < 1:
         raise QuoteError(f"{given[0]} needs --days D (a whole number of days, 1 or more)")
-    start = _day(args.start, "--start") if args.start else datetime.now(zone).date().replace(day=1)
+    month_start = datetime.now(zone).date().replace(day=1)
+    start = day_option(args.start, "--start", settings, default=month_start)
     end = start + timedelta(days=args.days)
     demand = _decimal(args.demand_kw, "--demand-kw")
     try:

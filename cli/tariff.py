@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from cli.actor import cli_actor
 from cli.commands import help_for
+from cli.dates import day_option
 from domain import strict_json
 from gridbill.errors import UserError
 from gridbill.settings import Settings
@@ -50,13 +50,6 @@ def add_parser(subparsers: Any) -> None:
     lst.set_defaults(handler=cmd_list)
 
 
-def _date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"{option} {text!r} is not a date like 2026-04-01") from None
-
-
 def _read_document(path: Path) -> dict[str, Any]:
     try:
         document = strict_json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
@@ -71,7 +64,7 @@ def _read_document(path: Path) -> dict[str, Any]:
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     document = _read_document(args.file)
-    effective_from = _date(args.effective_from, "--effective-from")
+    effective_from = day_option(args.effective_from, "--effective-from", settings)
 
     async def run() -> None:
         async with open_database(settings.database_url):
@@ -93,7 +86,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_assign(settings: Settings, args: argparse.Namespace) -> int:
-    effective_from = _date(args.effective_from, "--from")
+    effective_from = day_option(args.effective_from, "--from", settings)
 
     async def run() -> None:
         async with open_database(settings.database_url):

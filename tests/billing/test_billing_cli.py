@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cli.bill_run import BillRunCommandError, add_parser
+from cli.dates import BadDate
 from gridbill.settings import Settings
 from jobs.procrastinate_app import ensure_schema
 from store.db import open_database
@@ -81,7 +82,7 @@ def test_run_prints_a_summary_then_issue_numbers_posts_and_renders(
 def test_bad_options_are_one_line_errors(settings: Settings) -> None:
     with pytest.raises(BillRunCommandError, match="--chunk-size"):
         bill_run(settings, "--cycle", "C08", "--period", "2026-03", "--chunk-size", "0")
-    with pytest.raises(BillRunCommandError, match="not a date"):
+    with pytest.raises(BadDate, match=r"--issue-date '11/3' is not a date \(YYYY-MM-DD\)"):
         bill_run(
             settings, "--cycle", "C08", "--period", "2026-03", "--issue", "--issue-date", "11/3"
         )
