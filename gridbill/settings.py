@@ -280,9 +280,7 @@ def validate_database_url(url: str, name: str = "DATABASE_URL") -> str:
         except ValueError:
             raise ConfigError(f"{name} has an invalid port number") from None
         if not parts.hostname or not parts.path.strip("/"):
-            raise ConfigError(
-                f"{name} must look like postgres://USER:PASSWORD@HOST:PORT/DBNAME"
-            )
+            raise ConfigError(f"{name} must look like postgres://USER:PASSWORD@HOST:PORT/DBNAME")
         return url
     raise ConfigError(
         f"{name} scheme {parts.scheme!r} is not supported; "
