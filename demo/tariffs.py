@@ -26,6 +26,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from domain.enums import AccountCategory
@@ -169,6 +170,31 @@ def _industrial() -> dict[str, Any]:
         "levies": _levies("7.5", ["DC", "EC", "WC", "TOD"]),
         "prompt_payment": {"percent": "1", "within_days": 7, "base": ["EC"]},
     }
+
+
+def kseb_power_factor(base: list[str]) -> dict[str, Any]:
+    """KSEB's power-factor incentive and penalty as gridbill bands, one per 0.01 of the
+    power factor (rounded to two places), on the energy charge lines ``base``.
+
+    The rule, as pgea.in's summary of the KSERC tariff schedule gives it (a secondary
+    source): above 0.95 an incentive of 0.5% of the energy charge for each 0.01 above
+    0.95; from 0.90 to 0.95 a penalty of 0.5% for each 0.01 below 0.95; below 0.90 1% for
+    each 0.01 below 0.90, which we read as added to the 2.5% already due at 0.90.
+    """
+    hundredths = range(1, 101)
+    bands = []
+    for n in hundredths:
+        if n > 95:
+            percent = Decimal("-0.5") * (n - 95)
+        elif n >= 90:
+            percent = Decimal("0.5") * (95 - n)
+        else:
+            percent = Decimal("2.5") + (90 - n)
+        band: dict[str, str] = {"up_to": f"{Decimal(n) / 100:.2f}", "percent": f"{percent:f}"}
+        if n > 1:
+            band = {"above": f"{Decimal(n - 1) / 100:.2f}"} | band
+        bands.append(band)
+    return {"base": base, "decimals": 2, "bands": bands}
 
 
 def _domestic_net_metered() -> dict[str, Any]:
