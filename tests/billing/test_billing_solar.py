@@ -153,15 +153,23 @@ async def test_a_net_metered_meter_without_an_export_read_is_not_billed_on_impor
 async def test_gross_metering_buys_every_exported_unit(db: Any, settings: Settings) -> None:
     utility = await Utility.create(GROSS, read_day=1)
     site = await utility.account(obis=("1.8.0", "2.8.0"))
-    await site.read("1.8.0", "1000", date(2026, 1, 1))
-    await site.read("2.8.0", "0", date(2026, 1, 1))
-    await site.read("1.8.0", "1300", date(2026, 2, 1))
-    await site.read("2.8.0", "250", date(2026, 2, 1))
+    sunny = await utility.account(obis=("1.8.0", "2.8.0"))  # exports more than it pays for
+    for meter, imported, exported in ((site, "1300", "250"), (sunny, "1100", "250")):
+        await meter.read("1.8.0", "1000", date(2026, 1, 1))
+        await meter.read("2.8.0", "0", date(2026, 1, 1))
+        await meter.read("1.8.0", imported, date(2026, 2, 1))
+        await meter.read("2.8.0", exported, date(2026, 2, 1))
     await month("2026-02", date(2026, 2, 4))
     bill = await bill_of(site.account.id, date(2026, 1, 31))
     assert bill.total_paise == paise("710.00")  # 100 + 300 × 5.00 − 250 × 3.56
     text = pdf_text(await render_bill(bill.id, settings))
     assert "Rooftop solar (gross metering): imported 300 kWh, exported 250 kWh, net 50 kWh" in text
+    assert "Scan to pay ₹710.00 by UPI" in text
+    credit = await bill_of(sunny.account.id, date(2026, 1, 31))
+    assert credit.total_paise == paise("-290.00")  # 100 + 100 × 5.00 − 890.00
+    text = pdf_text(await render_bill(credit.id, settings))
+    assert "Nothing to pay: the credit of ₹290.00 is carried to your next bill." in text
+    assert "Scan to pay" not in text and "Prompt payment rebate" not in text
 
 
 async def test_kvah_billing_prices_apparent_energy_and_shows_the_power_factor(
