@@ -292,8 +292,9 @@ def _mix(rng: random.Random, count: int) -> list[Site]:
 
 
 def _gross_and_kvah(rng: random.Random, sites: list[Site]) -> None:
-    """About 1% of the homes (at least one) put rooftop solar on gross metering, and about
-    a third of the factories (at least one) are billed in kVAh with power-factor bands."""
+    """Homes numbering about 1% of the customers (at least one) put rooftop solar on gross
+    metering (all of its output exported, bought at the feed-in tariff), and about a third
+    of the factories (at least one) are billed in kVAh with power-factor bands."""
     homes = [
         s
         for s in sites

@@ -136,7 +136,8 @@ class MeterBuilder:
             for register in meter.registers:
                 value = values[register.obis_code][k]
                 received = read_at + timedelta(minutes=lag)
-                register.reads.append(DemoRead(new_uuid(rng), value, read_at, received, telegram))
+                ids = self.later if _came_later(register, site) else rng
+                register.reads.append(DemoRead(new_uuid(ids), value, read_at, received, telegram))
 
     def _walked_values(
         self, meter: DemoMeter, site: Site, dates: Sequence[date]
@@ -297,6 +298,12 @@ def _off_peak_share(rng: random.Random, site: Site) -> float:
         if site.category is AccountCategory.INDUSTRIAL
         else rng.uniform(0.05, 0.12)
     )
+
+
+def _came_later(register: DemoRegister, site: Site) -> bool:
+    """A gross-metered home's export or a kVAh register: its reads' ids come from the later
+    stream, so the reads stream (and every read after these) is as it was without them."""
+    return register.obis_code == "9.8.0" or (site.gross and register.obis_code == "2.8.0")
 
 
 def _registers(

@@ -185,9 +185,8 @@ def kseb_power_factor(base: list[str]) -> dict[str, Any]:
     0.95; from 0.90 to 0.95 a penalty of 0.5% for each 0.01 below 0.95; below 0.90 1% for
     each 0.01 below 0.90, which we read as added to the 2.5% already due at 0.90.
     """
-    hundredths = range(1, 101)
     bands = []
-    for n in hundredths:
+    for n in range(1, 101):  # the power factor in hundredths
         if n > 95:
             percent = Decimal("-0.5") * (n - 95)
         elif n >= 90:
