@@ -382,6 +382,13 @@ async def decide(
             return _proposal(account, proposal, already=True)
         if approve:
             entries = await _movements(account, connection)
+            moved = [e for e in entries if e.kind == DepositKind.MOVE_OUT]
+            if any(e.effective_on >= proposal.proposed_on for e in moved):
+                raise Refused(
+                    "CONFLICT",
+                    f"account {account.number} moved out after the {year.label} review: its "
+                    "deposit was settled on the final bill, reject the proposal",
+                )
             top_up = proposal.kind == DepositKind.TOP_UP
             amount = proposal.amount_paise if top_up else -proposal.amount_paise
             text = (

@@ -174,6 +174,22 @@ async def test_a_rejected_proposal_leaves_the_deposit_as_it_is(db: Any) -> None:
                               on=date(2026, 4, 9))  # fmt: skip
 
 
+async def test_a_proposal_left_pending_at_move_out_can_only_be_rejected(db: Any) -> None:
+    utility = await Utility.create(read_day=1)
+    site = await billed_account(utility)
+    account = site.account
+    await deposits.year_end(JOB, FY, date(2026, 4, 2), RATE, interest=False)
+    await site.read("1.8.0", "1300", date(2026, 6, 15), read_type="move_out")
+    await final_bill(account_number=account.number, move_out_on=date(2026, 6, 15), zone=ZONE,
+                     deposit_interest_percent=RATE)  # fmt: skip
+    with pytest.raises(Refused, match="moved out after the 2025-26 review"):
+        await deposits.decide(JOB, account.number, FY, approve=True, on=date(2026, 6, 20))
+    made = await deposits.decide(JOB, account.number, FY, approve=False, on=date(2026, 6, 20))
+    assert made.status == "rejected" and f"deposit-review:{account.id}:2025-26" not in (
+        await ledger(account.id)
+    )
+
+
 def deposit(settings: Settings, *argv: str) -> int:
     parser = argparse.ArgumentParser(prog="gridbill")
     add_parser(parser.add_subparsers(dest="command", required=True))
