@@ -2,10 +2,12 @@
 
     gridbill deposit show --account AC-000123
     gridbill deposit review --year 2025-26 [--account AC-000123] [--date 2026-04-02]
+    gridbill deposit review --year 2025-26 --account AC-000123 --approve|--reject [--reason R]
     gridbill deposit interest --year 2025-26 [--account AC-000123] [--date 2026-04-02]
 
 ``review`` and ``interest`` do, for the year named, what the yearly task
-``deposit_year_end`` does (both, each once per account and year). The interest rate is
+``deposit_year_end`` does (both, each once per account and year); a review proposes a
+top-up or refund, which ``review --approve`` or ``--reject`` decides. The interest rate is
 ``GRIDBILL_DEPOSIT_INTEREST_PERCENT``. See docs/billing.md, "Security deposits".
 """
 
@@ -45,6 +47,13 @@ def add_parser(subparsers: Any) -> None:
         action.add_argument("--account", metavar="NUMBER", help="one account (default: all)")
         action.add_argument("--date", metavar="DATE", help="posting date (default: today)")
         action.set_defaults(handler=handler)
+        if name == "review":
+            decision = action.add_mutually_exclusive_group()
+            decision.add_argument(
+                "--approve", action="store_true", help="post the account's proposed change"
+            )
+            decision.add_argument("--reject", action="store_true", help="keep the deposit as it is")
+            action.add_argument("--reason", default="", help="recorded in the audit log")
 
 
 def money(paise: int) -> str:
@@ -77,6 +86,9 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
         )
         for m in state.movements:
             print(f"  {m.effective_on}  {m.kind:<9} {money(m.amount_paise):>14}  {m.description}")
+        for pending in state.pending:
+            what = "top-up" if pending.kind == "top_up" else "refund"
+            print(f"  {pending.year}  {what} {money(pending.amount_paise)} proposed, pending")
         return 0
 
     return asyncio.run(work())
@@ -99,8 +111,8 @@ def _year_end(settings: Settings, args: argparse.Namespace, *, review: bool) -> 
         for o in done:
             if review:
                 change = (
-                    f"top-up {money(o.top_up_paise)}" if o.top_up_paise
-                    else f"refund {money(o.refund_paise)}" if o.refund_paise
+                    f"top-up {money(o.top_up_paise)} proposed" if o.top_up_paise
+                    else f"refund {money(o.refund_paise)} proposed" if o.refund_paise
                     else "no change"
                 )  # fmt: skip
                 print(f"{o.account_number}: holds {money(o.held_paise)}, {change}")
@@ -116,7 +128,32 @@ def _year_end(settings: Settings, args: argparse.Namespace, *, review: bool) -> 
 
 
 def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
+    if args.approve or args.reject:
+        return _decide(settings, args)
     return _year_end(settings, args, review=True)
+
+
+def _decide(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.actor import cli_actor
+    from services.accounts.deposits import decide
+    from store.db import open_database
+
+    if not args.account:
+        raise DepositCommandError("--approve and --reject decide one account: give --account")
+    year, today = _year(args.year), day_option(args.date, "--date", settings)
+
+    async def work() -> int:
+        async with open_database(settings.database_url):
+            made = await decide(
+                cli_actor(), args.account, year, approve=args.approve, on=today,
+                reason=args.reason,
+            )  # fmt: skip
+        what = "top-up" if made.kind == "top_up" else "refund"
+        state = f"already {made.status}" if made.already else made.status
+        print(f"{made.account_number}: {what} {money(made.amount_paise)} for {made.year} {state}")
+        return 0
+
+    return asyncio.run(work())
 
 
 def cmd_interest(settings: Settings, args: argparse.Namespace) -> int:

@@ -33,7 +33,14 @@ from .plan import (
     DemoUser,
     DemoUtility,
 )
-from .tariffs import NET_METERED, TARIFF_BY_CATEGORY, TARIFFS, financial_year_start
+from .tariffs import (
+    GROSS_METERED,
+    KVAH_INDUSTRIAL,
+    NET_METERED,
+    TARIFF_BY_CATEGORY,
+    TARIFFS,
+    financial_year_start,
+)
 
 MIN_CUSTOMERS = 20
 CYCLE_READ_DAYS = (1, 8, 15, 22)
@@ -65,6 +72,8 @@ class Site:
     kind: MeterKind
     locality: places.Locality
     solar: bool = False
+    gross: bool = False  # a rooftop-solar home on gross metering rather than net
+    kvah: bool = False  # a factory billed in kVAh with power-factor bands
     rollover: bool = False
     walk_key: tuple[int, ...] = ()
     customer: DemoCustomer | None = None
@@ -96,6 +105,9 @@ class _Builder:
         self.places = _stream(seed, "places")
         self.grid = _stream(seed, "grid")
         self.reads = _stream(seed, "reads")
+        # The gross-metered homes and the kVAh factory came later: they draw from a stream
+        # of their own, so the rest of a seed's demo stays as it was.
+        self.later = _stream(seed, "gross-and-kvah")
         self.months = read_months(today)
         self.cycles = _cycles(self.months)
         self.timelines = {
@@ -106,12 +118,15 @@ class _Builder:
 
     def build(self) -> DemoUtility:
         sites = _mix(self.grid, self.count)
+        _gross_and_kvah(self.later, sites)
         for site in sites:
             self._locate(site)
             self._identify(site)
             self._connect(site)
         routes = _routes(self.cycles)
-        meters = MeterBuilder(self.grid, self.reads, self.zone, self.cycles, self.timelines)
+        meters = MeterBuilder(
+            self.grid, self.reads, self.later, self.zone, self.cycles, self.timelines
+        )
         for site in sites:
             site.meter = meters.meter_for(site)
         _walk_routes(routes, sites)
@@ -247,7 +262,7 @@ class _Builder:
             security_deposit_paise=max(1, round(monthly_kwh * 8 / 100)) * 100 * 100,
             cycle_code=cycle.code,
             connected_on=_connected_on(rng, cycle.read_dates[0]),
-            tariff_code=NET_METERED.code if site.solar else TARIFF_BY_CATEGORY[site.category].code,
+            tariff_code=_tariff_code(site),
         )
 
 
@@ -274,6 +289,34 @@ def _mix(rng: random.Random, count: int) -> list[Site]:
     for site in rng.sample(manual_homes, max(1, round(count * 0.005))):
         site.rollover = True
     return sites
+
+
+def _gross_and_kvah(rng: random.Random, sites: list[Site]) -> None:
+    """Homes numbering about 1% of the customers (at least one) put rooftop solar on gross
+    metering (all of its output exported, bought at the feed-in tariff), and about a third
+    of the factories (at least one) are billed in kVAh with power-factor bands."""
+    homes = [
+        s
+        for s in sites
+        if s.category is AccountCategory.DOMESTIC
+        and s.kind is not MeterKind.SMART
+        and not (s.solar or s.rollover)
+    ]
+    for site in rng.sample(homes, max(1, round(len(sites) * 0.01))):
+        site.solar = site.gross = True
+    factories = [s for s in sites if s.category is AccountCategory.INDUSTRIAL]
+    for site in rng.sample(factories, max(1, round(len(factories) / 3))):
+        site.kvah = True
+
+
+def _tariff_code(site: Site) -> str:
+    if site.gross:
+        return GROSS_METERED.code
+    if site.solar:
+        return NET_METERED.code
+    if site.kvah:
+        return KVAH_INDUSTRIAL.code
+    return TARIFF_BY_CATEGORY[site.category].code
 
 
 def _kinds(rng: random.Random, categories: list[AccountCategory]) -> list[MeterKind]:
@@ -411,10 +454,10 @@ def _signed_up(sites: list[Site]) -> list[DemoUser]:
     """Five customers who have signed up, chosen to show the most: a smart-meter home, a
     shop, a rooftop-solar home, then ordinary homes."""
     with_email = [s for s in sites if _get(s.customer).email]
-    wanted = (
+    wanted: tuple[Callable[[Site], bool], ...] = (
         lambda s: s.kind is MeterKind.SMART and s.category is AccountCategory.DOMESTIC,
         lambda s: s.category is AccountCategory.COMMERCIAL,
-        lambda s: s.solar,
+        lambda s: s.solar and not s.gross,
         lambda s: s.kind is MeterKind.PROBE and s.category is AccountCategory.DOMESTIC,
         lambda s: s.kind is MeterKind.MANUAL and s.category is AccountCategory.DOMESTIC,
     )

@@ -46,18 +46,21 @@ MINUTES_PER_STOP = 4
 
 
 class MeterBuilder:
-    """Draws meters from the grid stream and their reads from the reads stream."""
+    """Draws meters from the grid stream and their reads from the reads stream (the
+    gross-metered homes' export and the kVAh registers from the ``later`` stream)."""
 
     def __init__(
         self,
         grid: random.Random,
         reads: random.Random,
+        later: random.Random,
         zone: ZoneInfo,
         cycles: Sequence[DemoCycle],
         timelines: dict[str, Timeline],
     ) -> None:
         self.grid = grid
         self.rng = reads
+        self.later = later
         self.zone = zone
         self.cycles = {cycle.code: cycle for cycle in cycles}
         self.timelines = timelines
@@ -94,7 +97,7 @@ class MeterBuilder:
         if kind is MeterKind.SMART:
             commercial = site.category is AccountCategory.COMMERCIAL
             meter.smart = SmartProfile(rng.getrandbits(63), round(site.daily_wh), commercial)
-        meter.registers = _registers(site.category, kind, site.solar)
+        meter.registers = _registers(site.category, kind, site.solar, site.kvah)
         return meter
 
     def _installed_on(self, kind: MeterKind, connected: date, first_read: date) -> date:
@@ -133,7 +136,8 @@ class MeterBuilder:
             for register in meter.registers:
                 value = values[register.obis_code][k]
                 received = read_at + timedelta(minutes=lag)
-                register.reads.append(DemoRead(new_uuid(rng), value, read_at, received, telegram))
+                ids = self.later if _came_later(register, site) else rng
+                register.reads.append(DemoRead(new_uuid(ids), value, read_at, received, telegram))
 
     def _walked_values(
         self, meter: DemoMeter, site: Site, dates: Sequence[date]
@@ -155,6 +159,8 @@ class MeterBuilder:
                 values[obis] = self._demand_values(register, site, energy, dates, multiplier)
             elif obis == "2.8.0":
                 values[obis] = self._export_values(register, site, dates)
+            elif obis == "9.8.0":
+                values[obis] = self._kvah_values(register, opening, energy, multiplier)
             else:
                 values[obis] = self._energy_values(
                     register, opening, energy, multiplier, shares[obis]
@@ -177,12 +183,24 @@ class MeterBuilder:
     def _export_values(
         self, register: DemoRegister, site: Site, dates: Sequence[date]
     ) -> list[int]:
-        """Rooftop solar export: about 4 kWh per installed kW a day, 40% of it exported."""
-        rng = self.rng
-        daily = site.solar_kw * 4000 * 0.4
+        """Rooftop solar export: about 4 kWh per installed kW a day; a net-metered home uses
+        some itself and exports 40% of it, a gross-metered plant exports all of it."""
+        rng = self.later if site.gross else self.rng
+        daily = site.solar_kw * 4000 * (1.0 if site.gross else 0.4)
         exported = [period_energy_wh(rng, daily, a, b, solar=True) for a, b in pairwise(dates)]
         return cumulative_values(
             rng.randint(200, 6000) * 1000, exported, register.digits, register.decimals
+        )
+
+    def _kvah_values(
+        self, register: DemoRegister, opening: int, energy: list[int], multiplier: int
+    ) -> list[int]:
+        """Apparent energy (9.8.0): each period's kWh over a power factor between 0.86 and
+        0.99, so the bills land in the penalty, neutral and incentive bands."""
+        rng = self.later
+        advances = [round(e / rng.uniform(0.86, 0.99)) // multiplier for e in energy]
+        return cumulative_values(
+            round(opening / 0.93) // multiplier, advances, register.digits, register.decimals
         )
 
     def _opening_wh(self, site: Site, meter: DemoMeter, energy: list[int]) -> int:
@@ -282,9 +300,17 @@ def _off_peak_share(rng: random.Random, site: Site) -> float:
     )
 
 
-def _registers(category: AccountCategory, kind: MeterKind, solar: bool) -> list[DemoRegister]:
+def _came_later(register: DemoRegister, site: Site) -> bool:
+    """A gross-metered home's export or a kVAh register: its reads' ids come from the later
+    stream, so the reads stream (and every read after these) is as it was without them."""
+    return register.obis_code == "9.8.0" or (site.gross and register.obis_code == "2.8.0")
+
+
+def _registers(
+    category: AccountCategory, kind: MeterKind, solar: bool, kvah: bool = False
+) -> list[DemoRegister]:
     """1.8.0 import on every meter; TOU registers and maximum demand for shops and factories;
-    2.8.0 export where a rooftop solar plant is net-metered."""
+    2.8.0 export where a home has rooftop solar; 9.8.0 kVAh where a factory is billed on it."""
     decimals = DECIMALS[kind]
     digits = (
         6
@@ -301,4 +327,6 @@ def _registers(category: AccountCategory, kind: MeterKind, solar: bool) -> list[
         ]
     if solar:
         registers.append(DemoRegister("2.8.0", RegisterUnit.KWH, digits, decimals))
+    if kvah:
+        registers.append(DemoRegister("9.8.0", RegisterUnit.KVAH, digits, decimals))
     return registers

@@ -17,7 +17,11 @@ its successors), for illustration only, not a copy of any real order:
 Slabs and monthly charges are prorated on 30-day months, as MSEDCL bills a 31-day period
 as 1.03 months. The rooftop-solar homes are on LT-1A net-metered (LT-1A-NM): their export
 (2.8.0) nets their import, a surplus is banked and what is banked at the end of March is
-paid at a settlement rate (an illustrative figure, as the other rates are).
+paid at a settlement rate (an illustrative figure, as the other rates are). A few homes
+are gross-metered instead (LT-1A-GM): every exported unit is bought at KERC's rooftop
+tariff, Rs 3.56/kWh; some factories are billed on apparent energy (HT-1-KVAH: energy and
+wheeling at MSEDCL's HT I(A) kVAh rates for 2024-25, Rs 6.73 and 0.53) with KSEB's
+power-factor incentive and penalty bands.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from domain.enums import AccountCategory
@@ -171,6 +176,30 @@ def _industrial() -> dict[str, Any]:
     }
 
 
+def kseb_power_factor(base: list[str]) -> dict[str, Any]:
+    """KSEB's power-factor incentive and penalty as gridbill bands, one per 0.01 of the
+    power factor (rounded to two places), on the energy charge lines ``base``.
+
+    The rule, as pgea.in's summary of the KSERC tariff schedule gives it (a secondary
+    source): above 0.95 an incentive of 0.5% of the energy charge for each 0.01 above
+    0.95; from 0.90 to 0.95 a penalty of 0.5% for each 0.01 below 0.95; below 0.90 1% for
+    each 0.01 below 0.90, which we read as added to the 2.5% already due at 0.90.
+    """
+    bands = []
+    for n in range(1, 101):  # the power factor in hundredths
+        if n > 95:
+            percent = Decimal("-0.5") * (n - 95)
+        elif n >= 90:
+            percent = Decimal("0.5") * (95 - n)
+        else:
+            percent = Decimal("2.5") + (90 - n)
+        band: dict[str, str] = {"up_to": f"{Decimal(n) / 100:.2f}", "percent": f"{percent:f}"}
+        if n > 1:
+            band = {"above": f"{Decimal(n - 1) / 100:.2f}"} | band
+        bands.append(band)
+    return {"base": base, "decimals": 2, "bands": bands}
+
+
 def _domestic_net_metered() -> dict[str, Any]:
     return {
         **_domestic(),
@@ -178,6 +207,39 @@ def _domestic_net_metered() -> dict[str, Any]:
         "name": "LT-1A Residential, net-metered rooftop solar",
         "source": "demo order, residential with rooftop solar (MSEDCL-like)",
         "export": {"scheme": "net_metering", "settlement_month": 3, "settlement_rate": "3.05"},
+    }
+
+
+def _domestic_gross_metered() -> dict[str, Any]:
+    return {
+        **_domestic(),
+        "code": "LT-1A-GM",
+        "name": "LT-1A Residential, gross-metered rooftop solar",
+        "source": "demo order, residential with rooftop solar on gross metering; the feed-in"
+        " rate is KERC's generic rooftop solar tariff, Rs 3.56/kWh (order of 18 May 2018)",
+        "export": {"scheme": "gross_metering", "feed_in_rate": "3.56"},
+    }
+
+
+def _industrial_kvah() -> dict[str, Any]:
+    """HT-1 billed on apparent energy (kVAh) with KSEB's power-factor bands, and without
+    the time-of-day charge: its TOU registers count kWh, not kVAh."""
+    document = _industrial()
+    del document["calendars"]
+    return {
+        **document,
+        "code": "HT-1-KVAH",
+        "name": "HT-1 Industrial, kVAh billed",
+        "source": "demo order, industrial billed in kVAh (MSEDCL-like), power-factor bands as"
+        " KSEB's incentive and penalty",
+        "energy_unit": "kVAh",
+        "energy_charges": [
+            {"code": "EC", "description": "Energy charge", "rate": "6.73"},
+            {"code": "WC", "description": "Wheeling charge", "rate": "0.53"},
+        ],
+        "power_factor": kseb_power_factor(["EC"]),
+        # Electricity duty only: a per-kWh levy would price the kVAh the energy charges use.
+        "levies": [_levies("7.5", ["DC", "EC", "WC", "PF"])[0]],
     }
 
 
@@ -215,7 +277,21 @@ NET_METERED = DemoTariff(
 TARIFF_BY_CATEGORY: dict[AccountCategory, DemoTariff] = {
     tariff.category: tariff for tariff in TARIFFS
 }
-TARIFFS += (NET_METERED,)  # after the map: a category's tariff is its first
+GROSS_METERED = DemoTariff(
+    "LT-1A-GM",
+    "LT-1A Residential, gross-metered rooftop solar",
+    AccountCategory.DOMESTIC,
+    "demo order, residential with rooftop solar on gross metering",
+    _domestic_gross_metered(),
+)
+KVAH_INDUSTRIAL = DemoTariff(
+    "HT-1-KVAH",
+    "HT-1 Industrial, kVAh billed",
+    AccountCategory.INDUSTRIAL,
+    "demo order, industrial billed in kVAh",
+    _industrial_kvah(),
+)
+TARIFFS += (NET_METERED, GROSS_METERED, KVAH_INDUSTRIAL)  # after the map: a category's is its first
 
 
 def canonical_json(document: dict[str, Any]) -> str:

@@ -117,6 +117,14 @@ class DepositKind(StrEnum):
     MOVE_OUT = "move_out"  # applied against the final bill
 
 
+class ProposalStatus(StrEnum):
+    """A yearly deposit review's top-up or refund, as staff decide it (``deposit_proposals``)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class PaymentMethod(StrEnum):
     RAZORPAY = "razorpay"
     CASH = "cash"

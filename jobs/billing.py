@@ -41,9 +41,10 @@ async def draft_due_bill_runs() -> dict[str, Any]:
 
 @task(name="deposit_year_end", periodic_cron="0 22 * 4 *")
 async def deposit_year_end() -> dict[str, Any]:
-    """Credit last financial year's deposit interest and review every deposit (03:30
-    Asia/Kolkata daily from 2 April to 1 May, so a day missed is caught up; each account
-    is done once a year, a repeat changes nothing)."""
+    """Credit last financial year's deposit interest and review every deposit, proposing
+    top-ups and refunds for staff to decide (03:30 Asia/Kolkata daily from 2 April to
+    1 May, so a day missed is caught up; each account is done once a year, a repeat
+    changes nothing)."""
     settings = get_settings()
     today = datetime.now(settings.zone).date()
     year = FinancialYear.ended_before(today)

@@ -32,6 +32,8 @@ from store.db import open_database
 from store.models import (
     Account,
     AccountHolder,
+    Bill,
+    BillLine,
     Consent,
     Customer,
     Holiday,
@@ -98,6 +100,17 @@ async def test_every_account_is_held_priced_and_metered(settings: Settings, load
         stops = await RouteStop.all()
         smart = {m.id for m in meters if m.kind is MeterKind.SMART}
         assert len(stops) == CUSTOMERS - len(smart) and not smart & {s.meter_id for s in stops}  # type: ignore[attr-defined]
+        # the history's bill runs price gross metering (an EXPORT credit) and kVAh with the
+        # power factor
+        by_tariff = defaultdict(list)
+        for bill in await Bill.filter(active_period__isnull=False):
+            for tariff in bill.snapshot["tariffs"]:
+                by_tariff[tariff["code"]].append(bill)
+        gross, kvah = by_tariff["LT-1A-GM"], by_tariff["HT-1-KVAH"]
+        assert gross and {b.snapshot["solar"]["scheme"] for b in gross} == {"gross"}
+        exported = await BillLine.filter(bill_id__in=[b.id for b in gross], code="EXPORT")
+        assert len(exported) == len(gross)
+        assert kvah and all(b.snapshot["usage"]["power_factor"] for b in kvah)
 
 
 async def test_seven_reads_per_register_up_to_the_last_completed_month(
@@ -265,6 +278,29 @@ def test_tou_registers_are_parts_of_the_import() -> None:
             assert peak[k] - peak[k - 1] + off_peak[k] - off_peak[k - 1] <= total[k] - total[k - 1]
         checked += 1
     assert checked == 30  # 24 shops and 6 factories
+
+
+def test_gross_metered_homes_export_and_kvah_factories_read_apparent_energy() -> None:
+    """Every gross-metered home has an export register; every kVAh factory's 9.8.0 advances
+    by at least its kWh each month (a power factor of at most 1), landing in different
+    power-factor bands."""
+    plan = build_demo_utility(seed=3, customers=200, today=TODAY, zone=ZONE)
+    tariff_of = {a.service_point_code: a.tariff_code for a in plan.accounts}
+    codes = Counter(tariff_of.values())
+    assert (codes["LT-1A-GM"], codes["HT-1-KVAH"], codes["LT-1A-NM"]) == (2, 2, 4)
+    factors = set()
+    for meter in plan.meters:
+        values = {r.obis_code: [read.value_milli for read in r.reads] for r in meter.registers}
+        tariff = tariff_of[meter.service_point_code]
+        assert ("2.8.0" in values) == (tariff in {"LT-1A-GM", "LT-1A-NM"})
+        assert ("9.8.0" in values) == (tariff == "HT-1-KVAH")
+        if "9.8.0" in values:
+            kwh, kvah = values["1.8.0"], values["9.8.0"]
+            for k in range(1, 7):
+                factor = (kwh[k] - kwh[k - 1]) / (kvah[k] - kvah[k - 1])
+                assert 0.85 < factor <= 1
+                factors.add(round(factor, 2))
+    assert min(factors) < 0.95 < max(factors)  # penalty and incentive bands both shown
 
 
 async def test_a_loaded_database_is_refused_unless_if_empty(

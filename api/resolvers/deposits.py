@@ -14,7 +14,10 @@ from api.resolvers.common import result
 from api.schema.common import BigInt, OperationError
 from api.schema.decorators import field, mutation
 from api.schema.deposits import (
+    DecideDepositProposalInput,
     DepositMovementType,
+    DepositProposalResult,
+    DepositProposalType,
     DepositYearEndInput,
     DepositYearEndResult,
     DepositYearEndSuccess,
@@ -58,7 +61,15 @@ class DepositQueries:
                 )
                 for m in state.movements
             ],
+            pending_proposals=[_proposal(p) for p in state.pending],
         )
+
+
+def _proposal(made: deposits.Proposal) -> DepositProposalType:
+    return DepositProposalType(
+        account_number=made.account_number, year=made.year, kind=made.kind,
+        amount_paise=BigInt(made.amount_paise), status=made.status, already=made.already,
+    )  # fmt: skip
 
 
 @strawberry.type
@@ -100,3 +111,26 @@ class DepositMutations:
             )
 
         return await result(work, lambda s: s, OperationError)
+
+    @mutation(
+        description="Approve or reject the yearly review's proposed top-up or refund of "
+        "one account's deposit (approving posts it; deciding the same again changes "
+        "nothing). Errors: INVALID_INPUT, NOT_FOUND, CONFLICT (decided the other way).",
+        extensions=requires(Operation.ADJUST_BILLS),
+    )
+    async def decide_deposit_proposal(
+        self, info: Info, input: DecideDepositProposalInput
+    ) -> DepositProposalResult:
+        settings = info.context.settings
+
+        async def work() -> deposits.Proposal:
+            try:
+                year = FinancialYear.parse(input.year)
+            except ValueError as exc:
+                raise Refused("INVALID_INPUT", str(exc), field="year") from None
+            return await deposits.decide(
+                info.context.viewer, input.account_number, year, approve=input.approve,
+                on=datetime.now(settings.zone).date(), reason=input.reason,
+            )  # fmt: skip
+
+        return await result(work, _proposal, OperationError)

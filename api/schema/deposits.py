@@ -19,6 +19,18 @@ class DepositMovementType:
     description: str
 
 
+@strawberry.type(name="DepositProposal")
+class DepositProposalType:
+    account_number: str
+    year: str
+    kind: str = strawberry.field(description="top_up or refund.")
+    amount_paise: BigInt = strawberry.field(description="The top-up or refund, positive.")
+    status: str = strawberry.field(description="pending, approved or rejected.")
+    already: bool = strawberry.field(
+        default=False, description="Decided so before: nothing changed now."
+    )
+
+
 @strawberry.type(name="SecurityDeposit")
 class SecurityDepositType:
     account_number: str
@@ -33,6 +45,9 @@ class SecurityDepositType:
         description="Earned since 1 April, credited after 31 March (or at move-out)."
     )
     movements: list[DepositMovementType]
+    pending_proposals: list[DepositProposalType] = strawberry.field(
+        description="Yearly reviews' top-ups and refunds waiting for staff to decide."
+    )
 
 
 @strawberry.input
@@ -50,8 +65,12 @@ class DepositYearOutcomeType:
     account_number: str
     held_paise: BigInt
     required_paise: BigInt
-    top_up_paise: BigInt = strawberry.field(description="Billed as a charge on the next bill.")
-    refund_paise: BigInt
+    top_up_paise: BigInt = strawberry.field(
+        description="Proposed to staff: once approved, billed as a charge on the next bill."
+    )
+    refund_paise: BigInt = strawberry.field(
+        description="Proposed to staff: once approved, credited to the account."
+    )
     interest_paise: BigInt
     already: bool = strawberry.field(description="Nothing new: done before, or nothing to do.")
 
@@ -64,4 +83,17 @@ class DepositYearEndSuccess:
 
 DepositYearEndResult = Annotated[
     DepositYearEndSuccess | OperationError, strawberry.union("DepositYearEndResult")
+]
+
+
+@strawberry.input
+class DecideDepositProposalInput:
+    account_number: str
+    year: str = strawberry.field(description="The reviewed financial year, e.g. `2025-26`.")
+    approve: bool = strawberry.field(description="True: post the change. False: reject it.")
+    reason: str = strawberry.field(default="", description="Recorded in the audit log.")
+
+
+DepositProposalResult = Annotated[
+    DepositProposalType | OperationError, strawberry.union("DepositProposalResult")
 ]

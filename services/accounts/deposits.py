@@ -6,10 +6,12 @@ for the screens that show it). The ledger carries only the money a deposit moves
 from the customer's bills:
 
 * the **yearly review** (after each financial year, April to March) sizes the deposit
-  by :func:`domain.deposit.review` on the year's issued bills (two months' average):
-  a shortfall is a top-up, a ledger debit billed on the next bill as a charge; an
-  excess is refunded as a ledger credit. Each account is reviewed once a year
-  (``deposit-review:<account>:<year>``);
+  by :func:`domain.deposit.review` on the year's issued bills (two months' average) and
+  **proposes** a top-up or a refund to staff (``deposit_proposals``, pending). Nothing
+  moves until someone approves it (:func:`decide`): then a top-up is a ledger debit
+  billed on the next bill as a charge, a refund a ledger credit
+  (``deposit-review:<account>:<year>``); a rejection leaves the deposit as it is. Each
+  account is reviewed once a year;
 * **interest** at ``GRIDBILL_DEPOSIT_INTEREST_PERCENT`` a year, simple, by the day, on
   what was held in the year, is a ledger credit on the next bill, once a year
   (``deposit-interest:<account>:<year>``);
@@ -37,13 +39,13 @@ from tortoise.transactions import in_transaction
 
 from domain import deposit as rules
 from domain.deposit import FinancialYear
-from domain.enums import AccountStatus, DepositKind, LedgerKind
+from domain.enums import AccountStatus, DepositKind, LedgerKind, ProposalStatus
 from domain.ledger import paise as to_paise
 from domain.report_shapes import rupees as paise_to_rupees
 from services import audit
 from services.errors import NotFound, Refused
 from services.viewer import Viewer
-from store.models import Account, DepositEntry, LedgerEntry
+from store.models import Account, DepositEntry, DepositProposal, LedgerEntry
 from store.sql import Sql
 
 
@@ -56,6 +58,18 @@ class Movement:
 
 
 @dataclass(frozen=True)
+class Proposal:
+    """A review's top-up or refund and what staff made of it."""
+
+    account_number: str
+    year: str
+    kind: str  # top_up or refund
+    amount_paise: int
+    status: str  # pending, approved or rejected
+    already: bool = False  # decided so before: nothing changed now
+
+
+@dataclass(frozen=True)
 class DepositState:
     """An account's deposit as staff see it."""
 
@@ -65,6 +79,7 @@ class DepositState:
     interest_percent: Decimal
     accrued_interest_paise: int  # this financial year so far, not yet credited
     movements: list[Movement]
+    pending: list[Proposal]  # reviews' top-ups and refunds waiting for staff
 
 
 @dataclass(frozen=True)
@@ -76,8 +91,8 @@ class YearOutcome:
     year: str
     held_paise: int
     required_paise: int = 0
-    top_up_paise: int = 0
-    refund_paise: int = 0
+    top_up_paise: int = 0  # proposed to staff, not yet billed
+    refund_paise: int = 0  # proposed to staff, not yet credited
     interest_paise: int = 0
     already: bool = False
 
@@ -184,6 +199,12 @@ async def show(account_number: str, today: date, interest_percent: Decimal) -> D
         movements=[
             Movement(e.kind, e.amount_paise, e.effective_on, e.description) for e in entries
         ],
+        pending=[
+            Proposal(account.number, p.year, p.kind, p.amount_paise, p.status)
+            for p in await DepositProposal.filter(
+                account_id=account.id, status=ProposalStatus.PENDING
+            ).order_by("year")
+        ],
     )
 
 
@@ -259,6 +280,9 @@ async def _year_end_tx(
             .values_list("source_key", flat=True),
         ]
         done: set[str] = {str(k) for k in found}
+        proposed = DepositProposal.filter(account_id=account.id, year=year.label)
+        if await proposed.using_db(connection).exists():
+            done.add(review_key(account.id, year))  # proposed already: staff decide it
         credited = 0
         if interest and interest_key(account.id, year) not in done:
             earned = rules.interest(
@@ -305,31 +329,98 @@ async def _review(
     top_up, refund = to_paise(found.top_up), to_paise(found.refund)
     if not bills:  # no bill in the year: nothing to size it on, it stays as it is
         top_up = refund = 0
-    key = review_key(account.id, year)
-    ledger = None
-    if top_up:
-        kind, amount = DepositKind.TOP_UP, top_up
-        text = f"Security deposit top-up after the {year.label} review"
-        ledger = await _post(connection, account, top_up, today, key, text)
-    elif refund:
-        kind, amount = DepositKind.REFUND, -refund
-        text = f"Security deposit excess refunded after the {year.label} review"
-        ledger = await _post(connection, account, -refund, today, key, text)
+    if top_up or refund:
+        await DepositProposal.create(
+            account_id=account.id, year=year.label,
+            kind=DepositKind.TOP_UP if top_up else DepositKind.REFUND,
+            amount_paise=top_up or refund, held_paise=held,
+            required_paise=to_paise(found.required), proposed_on=today, using_db=connection,
+        )  # fmt: skip
     else:
-        kind, amount, text = (
-            DepositKind.REVIEW,
-            0,
-            f"Security deposit reviewed for {year.label}: no change",
-        )
-    made = await DepositEntry.create(
-        account_id=account.id, kind=kind, amount_paise=amount, effective_on=today,
-        source_key=key, description=text, ledger_entry=ledger, using_db=connection,
-    )  # fmt: skip
-    entries.append(made)
-    await _mirror(account, entries, connection)
+        made = await DepositEntry.create(
+            account_id=account.id, kind=DepositKind.REVIEW, amount_paise=0, effective_on=today,
+            source_key=review_key(account.id, year),
+            description=f"Security deposit reviewed for {year.label}: no change",
+            using_db=connection,
+        )  # fmt: skip
+        entries.append(made)
+        await _mirror(account, entries, connection)
     return YearOutcome(
         account.number, year.label, _held(entries), to_paise(found.required), top_up, refund,
         outcome.interest_paise,
+    )  # fmt: skip
+
+
+async def decide(
+    actor: Viewer, account_number: str, year: FinancialYear, *, approve: bool, on: date,
+    reason: str = "",
+) -> Proposal:  # fmt: skip
+    """Approve or reject the review's proposal for the account and year. Approving posts
+    the top-up (a charge on the next bill) or the refund (a credit) and moves the deposit;
+    rejecting keeps it as it is. Deciding the same again changes nothing (``already``);
+    deciding the other way once decided is refused."""
+    account = await _account(account_number)
+    wanted = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
+    async with in_transaction() as connection:
+        proposal = (
+            await DepositProposal.filter(account_id=account.id, year=year.label)
+            .using_db(connection)
+            .select_for_update()
+            .first()
+        )
+        if proposal is None:
+            raise NotFound(
+                f"a review proposal for account {account.number} in {year.label}", field="year"
+            )
+        if proposal.status != ProposalStatus.PENDING:
+            if proposal.status != wanted:
+                raise Refused(
+                    "CONFLICT",
+                    f"the {year.label} proposal for account {account.number} was already "
+                    f"{proposal.status}",
+                )
+            return _proposal(account, proposal, already=True)
+        if approve:
+            entries = await _movements(account, connection)
+            moved = [e for e in entries if e.kind == DepositKind.MOVE_OUT]
+            if any(e.effective_on >= proposal.proposed_on for e in moved):
+                raise Refused(
+                    "CONFLICT",
+                    f"account {account.number} moved out after the {year.label} review: its "
+                    "deposit was settled on the final bill, reject the proposal",
+                )
+            top_up = proposal.kind == DepositKind.TOP_UP
+            amount = proposal.amount_paise if top_up else -proposal.amount_paise
+            text = (
+                f"Security deposit top-up after the {year.label} review"
+                if top_up
+                else f"Security deposit excess refunded after the {year.label} review"
+            )
+            key = review_key(account.id, year)
+            ledger = await _post(connection, account, amount, on, key, text)
+            made = await DepositEntry.create(
+                account_id=account.id, kind=proposal.kind, amount_paise=amount, effective_on=on,
+                source_key=key, description=text, ledger_entry=ledger, using_db=connection,
+            )  # fmt: skip
+            entries.append(made)
+            await _mirror(account, entries, connection)
+        proposal.status, proposal.decided_on = wanted, on
+        who = actor.label or f"user:{actor.user_id}"
+        proposal.decided_by, proposal.reason = who[:100], reason.strip()[:200]
+        await proposal.save(using_db=connection)
+        await audit.record(
+            viewer=actor, action=f"deposit.proposal_{wanted}", entity="account",
+            entity_id=account.id, reason=reason.strip(),
+            after={"year": year.label, "kind": proposal.kind,
+                   "amount_paise": proposal.amount_paise, "status": wanted},
+        )  # fmt: skip
+    return _proposal(account, proposal)
+
+
+def _proposal(account: Account, proposal: DepositProposal, *, already: bool = False) -> Proposal:
+    return Proposal(
+        account.number, proposal.year, proposal.kind, proposal.amount_paise, proposal.status,
+        already,
     )  # fmt: skip
 
 

@@ -70,6 +70,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "total_payable": ("Total payable", "कुल देय राशि"),
     "pay_by": ("Pay by", "भुगतान की अंतिम तिथि"),
     "scan": ("Scan to pay {amount} by UPI", "UPI से {amount} भुगतान हेतु स्कैन करें"),
+    "nothing_to_pay": (
+        "Nothing to pay: the credit of {amount} is carried to your next bill.",
+        "कुछ भी देय नहीं: {amount} का क्रेडिट आपके अगले बिल में जोड़ा जाएगा।",
+    ),
     "rebate": (
         "Prompt payment rebate of {amount} if paid by {day}.",
         "{day} तक भुगतान करने पर {amount} की शीघ्र भुगतान छूट।",

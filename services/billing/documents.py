@@ -45,7 +45,15 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from domain import proration
 from domain.enums import BillStatus
@@ -241,7 +249,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     story.append(_charges(bill, doc, usage, st, lang))
     story += [Spacer(1, 2 * mm), _payment(bill, doc, st, lang)]
     rebate = doc["prompt_rebate"]
-    if rebate["paise"]:
+    if rebate["paise"] and bill["payable_paise"] > 0:
         story.append(
             _p(t("rebate", amount=cash(rebate["paise"]), day=day(rebate["by"], lang)), st.cell)
         )
@@ -343,8 +351,11 @@ def _payment(bill: dict[str, Any], doc: dict[str, Any], st: Styles, lang: str) -
     table = _table(
         rows, [82 * mm, 36 * mm], header=False, style=style
     )  # fits "… on BL/2026-27/000123"
-    qr = Image(io.BytesIO(qr_png(doc["upi"])), width=34 * mm, height=34 * mm)
-    scan = _p(t("scan", amount=money(bill["payable_paise"], lang)), st.small)
+    if bill["payable_paise"] > 0:
+        qr: Flowable = Image(io.BytesIO(qr_png(doc["upi"])), width=34 * mm, height=34 * mm)
+        scan = _p(t("scan", amount=money(bill["payable_paise"], lang)), st.small)
+    else:  # a credit (solar export, a settlement): no code to pay it with
+        qr, scan = _p(t("nothing_to_pay", amount=money(-bill["payable_paise"], lang)), st.cell), ""
     layout = Table([[table, qr], ["", scan]], hAlign="LEFT", colWidths=[123 * mm, 56 * mm])
     layout.setStyle(
         TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, -1), "CENTER"),

@@ -8,7 +8,7 @@ from .billing import Bill, BilledSpan, BillLine, BillRead, BillRun, DocumentSequ
 from .customers import Account, AccountHolder, Customer, Premise, ServicePoint, TariffAssignment
 from .field import FieldDevice, FieldDeviceRoute, FieldVisit, Photo, SyncBatch, SyncItem
 from .identity import Consent, PartnerClient, RefreshToken, User
-from .ledger import DepositEntry, GovernmentReceivable, LedgerEntry
+from .ledger import DepositEntry, DepositProposal, GovernmentReceivable, LedgerEntry
 from .metering import (
     IntervalReading,
     IntervalReadingRevision,
@@ -52,7 +52,7 @@ __models__ = [
     Meter, MeterInstallation, MultiplierChange, Register, RegisterRead, RegisterReadRevision,
     IntervalReading, IntervalReadingRevision, ValidationException, UsageDaily, UsageMonthly,
     BillRun, Bill, BillLine, BillRead, BilledSpan, DocumentSequence,
-    LedgerEntry, GovernmentReceivable, DepositEntry,
+    LedgerEntry, GovernmentReceivable, DepositEntry, DepositProposal,
     Payment, PaymentAllocation, Refund, Adjustment, GatewayEvent, GatewayRecord,
     FieldDevice, FieldDeviceRoute, SyncBatch, SyncItem, FieldVisit, Photo,
     IdempotencyKey, OutboxMessage, NotificationPreference, SupportRequest, SupportMessage,
@@ -75,6 +75,7 @@ __all__ = [
     "Consent",
     "Customer",
     "DepositEntry",
+    "DepositProposal",
     "DeviceToken",
     "DocumentSequence",
     "DunningStep",

@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from domain.enums import DepositKind, LedgerKind
+from domain.enums import DepositKind, LedgerKind, ProposalStatus
 
 if TYPE_CHECKING:
     from .billing import Bill
@@ -106,3 +106,31 @@ class DepositEntry(Model):
     class Meta:
         table = "deposit_entries"
         indexes = (Index(fields=("account_id", "effective_on", "id")),)
+
+
+class DepositProposal(Model):
+    """A yearly review's top-up or refund, proposed to staff, one per account and year.
+
+    Nothing moves while it is pending: approving posts the ledger entry and the deposit
+    movement the review key names (``deposit-review:<account>:<year>``), rejecting leaves
+    the deposit as it is. Either is audited, and deciding twice changes nothing.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "gridbill.Account", related_name="deposit_proposals", on_delete=fields.RESTRICT
+    )
+    year = fields.CharField(max_length=7, description="financial year, e.g. 2025-26")
+    kind = fields.CharEnumField(DepositKind, max_length=16, description="top_up or refund")
+    amount_paise = fields.BigIntField(description="the top-up or refund, positive")
+    held_paise = fields.BigIntField()
+    required_paise = fields.BigIntField()
+    proposed_on = fields.DateField()
+    status = fields.CharEnumField(ProposalStatus, max_length=16, default=ProposalStatus.PENDING)
+    decided_by = fields.CharField(max_length=100, default="")
+    decided_on = fields.DateField(null=True)
+    reason = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "deposit_proposals"
+        unique_together = (("account", "year"),)

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tariff_helpers import amounts, check
+from tariff_helpers import amounts, check, load_json
 
+from demo.tariffs import kseb_power_factor
 from domain.metering import PricingError
 from domain.net_metering import net, settlement_day
 from domain.pricing import price
@@ -186,3 +187,64 @@ def test_demand_over_a_window_averages_clock_aligned_intervals() -> None:
             datetime(2024, 7, 1, tzinfo=UTC), timedelta(hours=1), tuple(quarters[:24])
         )
         price(tariff(30), hourly)
+
+
+# --- docs/tariffs.md's worked examples, on the published rates they cite --------------
+
+KSEB_NET = load_json("tariffs/kserc_2019_lt1_domestic.json") | {
+    "export": {"scheme": "net_metering", "settlement_month": 3, "settlement_rate": "2.97"}
+}
+
+
+def test_kseb_net_metering_worked_example() -> None:
+    # KSEB LT-I domestic (KSERC, 8 July 2019), 30-day months; APPC 2019-20 Rs 2.97.
+    tariff = parse_tariff(KSEB_NET)
+    jan = TotalUsage(Decimal(300), date(2020, 1, 1), date(2020, 2, 1), export_kwh=Decimal(350))
+    check(price(tariff, jan), {"FC": "36.17"}, "36.17")  # 35 × 31/30, 50 banked
+    feb = TotalUsage(Decimal(290), date(2020, 2, 1), date(2020, 3, 1), export_kwh=Decimal(200))
+    # 290 − 200 − 50 = 40 billed: FC 35 × 29/30 = 33.83, 40 × 3.15 = 126.00
+    check(price(tariff, feb, banked_kwh=Decimal(50)), {"FC": "33.83", "EC.1": "126.00"}, "159.83")
+    mar = TotalUsage(Decimal(200), date(2020, 3, 1), date(2020, 4, 1), export_kwh=Decimal(210))
+    quote = price(tariff, mar)  # holds 31 March: 10 surplus paid at 2.97 = 29.70
+    check(quote, {"FC": "36.17", "SETTLE": "-29.70"}, "6.47")
+    assert quote.netting is not None and quote.netting.settled == 10
+
+
+def test_kerc_gross_metering_worked_example() -> None:
+    # Export bought at KERC's Rs 3.56 (order of 18 May 2018); import FC 100, EC 5.00.
+    tariff = parse_tariff(doc(energy_charges=[{"code": "EC", "rate": "5.00"}],
+                              export={"scheme": "gross_metering", "feed_in_rate": "3.56"}))  # fmt: skip
+    quote = price(tariff, TotalUsage(Decimal(300), *JULY, export_kwh=Decimal(250)))
+    check(quote, {"FC": "100.00", "EC": "1500.00", "EXPORT": "-890.00"}, "710.00")
+
+
+MSEDCL_HT_IA = {
+    "format": "gridbill-tariff/1", "code": "MSEDCL-HT-IA", "name": "HT I(A)", "currency": "INR",
+    "energy_unit": "kVAh",
+    "energy_charges": [{"code": "EC", "rate": "6.73"}, {"code": "WC", "rate": "0.53"}],
+}  # fmt: skip
+
+
+def test_msedcl_kvah_worked_example() -> None:
+    # HT I(A) FY 2024-25: 1120 kVAh × 6.73 = 7537.60, × 0.53 = 593.60 (1000 kWh, PF 0.89).
+    quote = price(parse_tariff(MSEDCL_HT_IA), TotalUsage(Decimal(1000), *JULY, kvah=Decimal(1120)))
+    check(quote, {"EC": "7537.60", "WC": "593.60"}, "8131.20")
+    assert {line.code: line.unit for line in quote.lines}["EC"] == "kVAh"
+
+
+@pytest.mark.parametrize(
+    ("kvah", "pf", "pf_amount"),
+    [
+        ("1080", "0.93", "50.00"),  # 0.02 below 0.95: 1% penalty
+        ("1030", "0.97", "-50.00"),  # 0.02 above 0.95: 1% incentive
+        ("1053", "0.95", None),  # 0.950: neither
+        ("1124", "0.89", "175.00"),  # 2.5% to 0.90, then 1% for 0.01 more: 3.5%
+    ],
+)
+def test_kseb_power_factor_worked_example(kvah: str, pf: str, pf_amount: str | None) -> None:
+    # 1000 kWh at an illustrative EC 5.00 = 5000.00, KSEB's bands on EC.
+    tariff = parse_tariff(doc(energy_charges=[{"code": "EC", "rate": "5.00"}],
+                              power_factor=kseb_power_factor(["EC"])))  # fmt: skip
+    quote = price(tariff, TotalUsage(Decimal(1000), *JULY, kvah=Decimal(kvah)))
+    assert quote.power_factor == Decimal(pf)
+    assert amounts(quote).get("PF") == (None if pf_amount is None else Decimal(pf_amount))
