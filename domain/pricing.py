@@ -286,7 +286,8 @@ def _export_credits(
             rates.add(rate)
             by_part[part.index] = -exact(exported) * part.share * exact(rate)
         text = "Solar export bought at the feed-in tariff"
-        line = Line("credit", "EXPORT", text, exported, "kWh", _one(rates), rounded(by_part, point))
+        quantity = display_quantity(exported)
+        line = Line("credit", "EXPORT", text, quantity, "kWh", _one(rates), rounded(by_part, point))
         return [Merged(line, by_part, point)]
     if isinstance(rule, NetMetering) and netting is not None and netting.settled > 0:
         last = parts[-1]
@@ -294,7 +295,8 @@ def _export_credits(
         rate = _dated(rule.settlement_rates, day or last.span.start, "the settlement rate")
         by_part = {last.index: -exact(netting.settled) * exact(rate)}
         text = "Banked solar units settled at the end of the settlement year"
-        line = Line("credit", "SETTLE", text, netting.settled, "kWh", rate, rounded(by_part, point))
+        quantity = display_quantity(netting.settled)
+        line = Line("credit", "SETTLE", text, quantity, "kWh", rate, rounded(by_part, point))
         return [Merged(line, by_part, point)]
     return []
 
@@ -745,7 +747,10 @@ def _adjustment(
         by_part = {i: v * total / uncapped for i, v in by_part.items()}
     sign = -1 if first.kind == "credit" else 1
     by_part = {i: sign * v for i, v in by_part.items()}
-    unit = {"percent": "%", "per_kwh": "kWh", "per_month": "month", "free_units": "kWh"}[first.how]
+    energy = parts[0].tariff.energy_unit if parts else "kWh"  # a kVAh tariff levies per kVAh
+    unit = {"percent": "%", "per_kwh": energy, "per_month": "month", "free_units": energy}[
+        first.how
+    ]
     shown_rate = rates.pop() if len(rates) == 1 and first.how != "free_units" else None
     description = first.description
     if len(rates) > 1 and first.how != "free_units":

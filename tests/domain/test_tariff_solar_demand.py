@@ -77,6 +77,9 @@ def test_gross_metering_bills_all_import_and_buys_all_export() -> None:
     )
     with pytest.raises(PricingError, match="export register"):
         price(tariff, TotalUsage(Decimal(300), *JULY))
+    # The line shows the units as people write them: 250, not 250.000 (nor 2.5E+2).
+    exported = price(tariff, TotalUsage(Decimal(300), *JULY, export_kwh=Decimal("250.000")))
+    assert {line.code: str(line.quantity) for line in exported.lines}["EXPORT"] == "250"
 
 
 KVAH = doc(
@@ -100,6 +103,14 @@ def test_kvah_billing_prices_apparent_energy_and_the_power_factor_band() -> None
     check(quote, {"FC": "100.00", "EC": "8960.00", "PF": "179.20"}, "9239.20")
     assert quote.power_factor == Decimal("0.89")
     assert {line.code: line.unit for line in quote.lines}["EC"] == "kVAh"
+
+
+def test_a_per_unit_levy_on_a_kvah_tariff_is_per_kvah_and_says_so() -> None:
+    # Tax on sale 0.20 a unit on 1,120 kVAh = 224.00, its line in kVAh (the unit it counts).
+    levied = KVAH | {"levies": [{"code": "TOS", "description": "Tax on sale", "per_kwh": "0.20"}]}
+    quote = price(parse_tariff(levied), TotalUsage(Decimal(1000), *JULY, kvah=Decimal(1120)))
+    line = next(line for line in quote.lines if line.code == "TOS")
+    assert (line.amount, line.quantity, line.unit) == (Decimal("224.00"), Decimal(1120), "kVAh")
 
 
 def test_a_good_power_factor_earns_the_rebate() -> None:
