@@ -59,6 +59,7 @@ from domain.usage import IntervalUsage, TotalUsage, Usage, UsageByPeriod, UsageE
 
 TOTAL_OBIS = "1.8.0"
 DEMAND_OBIS = "1.6.0"
+KVA_DEMAND_OBIS = "9.6.0"  # maximum apparent demand: tariffs whose demand charges are per kVA
 QUOTE_CACHE_SIZE = 1_024
 
 
@@ -110,6 +111,7 @@ class Plan:
     interval_register: Reg | None = None
     spans: list[tuple[Reg, Span, int | None, int | None]] = field(default_factory=list)
     demand: list[tuple[int, Multiplier]] = field(default_factory=list)
+    demand_kva: list[tuple[int, Multiplier]] = field(default_factory=list)
     demand_by_period: dict[str, list[tuple[int, Multiplier]]] = field(default_factory=dict)
 
     @property
@@ -407,7 +409,7 @@ def _spans(p: Plan) -> str | None:
         if end_at is None:
             continue
         for reg in install.registers:
-            if reg.unit not in ("kWh", "kVAh", "kW"):
+            if reg.unit not in ("kWh", "kVAh", "kW", "kVA"):
                 continue
             end_read = (
                 _at_capture(account, reg, end_at)
@@ -423,6 +425,10 @@ def _spans(p: Plan) -> str | None:
                     )
                 continue
             multiplier = install.multiplier_at(end_read.read_at)
+            if reg.unit == "kVA":
+                if reg.obis == KVA_DEMAND_OBIS:
+                    p.demand_kva.append((end_read.value_milli, multiplier))
+                continue
             if reg.unit == "kW":
                 if reg.obis == DEMAND_OBIS:
                     p.demand.append((end_read.value_milli, multiplier))
@@ -492,6 +498,9 @@ def draft(
         return Skip("no tariff in force")
     tou_periods, tou_calendar = _tou(versions)
     wants_demand = any(v.tariff.demand_charges for v, _ in versions)
+    # Demand charges per kVA are billed on the apparent-demand register (9.6.0), per kW on
+    # 1.6.0: the bill's maximum demand is then in kVA (its column says VA, not W).
+    demand_registers = p.demand_kva if _per_kva(versions) else p.demand
     reads: list[BillReadData] = []
     try:
         if estimated:
@@ -501,7 +510,10 @@ def draft(
             source = "estimate"
         else:
             measured = measure(
-                [span for _, span, _, _ in p.spans], p.demand, TOTAL_OBIS, p.demand_by_period
+                [span for _, span, _, _ in p.spans],
+                demand_registers,
+                TOTAL_OBIS,
+                p.demand_by_period,
             )
             usage = register_usage(measured, start, end, tou_periods=tou_periods)
             source, basis = "registers", ""
@@ -563,7 +575,7 @@ def draft(
             "by_period": dict(measured.by_period_wh),
             "max_demand_w": demand,
             "source": source,
-            **_energy_extras(measured, quote, past),
+            **_energy_extras(measured, quote, past, _per_kva(versions)),
         },
         "tariffs": [
             {
@@ -634,9 +646,11 @@ def _solar(measured: Measured, quote: Quote) -> dict[str, Any]:
     return shown
 
 
-def _energy_extras(measured: Measured, quote: Quote, past: History) -> dict[str, Any]:
+def _energy_extras(
+    measured: Measured, quote: Quote, past: History, per_kva: bool
+) -> dict[str, Any]:
     """kVAh and power factor, time-of-day maximum demands, and the earlier demands a
-    ratchet priced with, where there are any."""
+    ratchet priced with, where there are any (in kVA where the demand charges are)."""
     extras: dict[str, Any] = {}
     if measured.kvah_vah is not None:
         extras["kvah_vah"] = measured.kvah_vah
@@ -646,6 +660,8 @@ def _energy_extras(measured: Measured, quote: Quote, past: History) -> dict[str,
         extras["power_factor"] = str(quote.power_factor)
     if past.past_demands_kw:
         extras["past_demands_w"] = [_wh(d) for d in past.past_demands_kw]
+    if per_kva:
+        extras["demand_unit"] = "kVA"  # the maximum demands above are VA, not W
     return extras
 
 
@@ -683,6 +699,10 @@ def _history(account: AccountInputs) -> list[Period]:
             )
         )
     return periods
+
+
+def _per_kva(versions: Sequence[tuple[Version, Any]]) -> bool:
+    return any(c.unit == "kVA" for v, _ in versions for c in v.tariff.demand_charges)
 
 
 def _estimated(

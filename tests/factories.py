@@ -203,13 +203,14 @@ async def install(
 async def register(
     on: Meter, obis: str = "1.8.0", *, digits: int = 6, unit: str | None = None
 ) -> Register:
-    """A register by OBIS code: 1.6.x is demand in kW (4 digits), 9.8.0 apparent energy in
-    kVAh, the rest energy in kWh; 1.8.1 and 1.8.2 are the peak and off-peak time-of-day
-    registers, 1.6.1 the peak hours' maximum demand."""
-    demand = obis.startswith("1.6.")
+    """A register by OBIS code: 1.6.x is demand in kW and 9.6.0 in kVA (4 digits), 9.8.0
+    apparent energy in kVAh, the rest energy in kWh; 1.8.1 and 1.8.2 are the peak and
+    off-peak time-of-day registers, 1.6.1 the peak hours' maximum demand."""
+    demand = obis.startswith("1.6.") or obis == "9.6.0"
     energy = RegisterUnit.KVAH if obis == "9.8.0" else RegisterUnit.KWH
+    kind = RegisterUnit.KVA if obis == "9.6.0" else RegisterUnit.KW
     return await Register.create(
-        meter=on, obis_code=obis, unit=unit or (RegisterUnit.KW if demand else energy),
+        meter=on, obis_code=obis, unit=unit or (kind if demand else energy),
         digits=4 if demand else digits, tou_period=TOU_PERIODS.get(obis, ""),
     )  # fmt: skip
 

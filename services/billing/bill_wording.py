@@ -53,7 +53,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Consumption: {kwh} kWh over {days} days",
         "खपत: {days} दिनों में {kwh} kWh",
     ),
-    "max_demand": (", maximum demand {kw} kW", ", अधिकतम मांग {kw} kW"),
+    "max_demand": (", maximum demand {kw} {unit}", ", अधिकतम मांग {kw} {unit}"),
     "estimate_basis": (" (estimated: {basis})", " (अनुमान: {basis})"),
     "charges": ("Charges", "शुल्क विवरण"),
     "description": ("Description", "विवरण"),

@@ -240,7 +240,8 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     story += [_table(reads, [28 * mm, 22 * mm, 38 * mm, 38 * mm, 18 * mm, 20 * mm, 15 * mm])]
     consumption = t("consumption", kwh=kwh(usage["wh"]), days=str(usage["days"]))
     if usage.get("max_demand_w"):
-        consumption += t("max_demand", kw=kwh(usage["max_demand_w"]))  # W to kW as Wh to kWh
+        demand = kwh(usage["max_demand_w"])  # W to kW (VA to kVA) as Wh to kWh
+        consumption += t("max_demand", kw=demand, unit=usage.get("demand_unit", "kW"))
     if bill["estimate_basis"]:
         consumption += t("estimate_basis", basis=bill["estimate_basis"])
     story += [Spacer(1, 1 * mm), _p(consumption, st.cell)]

@@ -40,7 +40,8 @@ def energy_lines(snapshot: dict[str, Any]) -> list[str]:
         lines.append(text + ".")
     if usage.get("past_demands_w"):
         shown = ", ".join(kwh(w) for w in usage["past_demands_w"])  # W → kW, as Wh → kWh
-        lines.append(f"Maximum demand on earlier bills, latest first: {shown} kW.")
+        unit = usage.get("demand_unit", "kW")
+        lines.append(f"Maximum demand on earlier bills, latest first: {shown} {unit}.")
     return lines
 
 

@@ -21,7 +21,7 @@ from gridbill.settings import Settings
 from services.billing.corrections import rebill
 from services.billing.documents import render_bill
 from services.viewer import acting_as
-from store.models import Bill, BillRead
+from store.models import Bill, BillLine, BillRead
 from tests.billing.billing_factories import Utility, issue, paise, run
 from tests.factories import ZONE
 
@@ -45,8 +45,8 @@ GROSS = BASE | {
     "export": {"scheme": "gross_metering", "feed_in_rate": "3.56"},
 }
 # MSEDCL HT I(A) industry, FY 2024-25 (MERC Case No. 226 of 2022, table 8-25): energy
-# Rs 6.73 and wheeling Rs 0.53 a kVAh. The demand charge (Rs 472/kVA/month) needs a kVA
-# maximum-demand register, which bill runs do not read yet: left out.
+# Rs 6.73 and wheeling Rs 0.53 a kVAh; the demand charge (Rs 472/kVA/month) is added in
+# the kVA test below.
 KVAH = {
     "format": "gridbill-tariff/1",
     "currency": "INR",
@@ -188,6 +188,36 @@ async def test_kvah_billing_prices_apparent_energy_and_shows_the_power_factor(
     assert bill.snapshot["usage"]["kvah_vah"] == 1_120_000
     text = pdf_text(await render_bill(bill.id, settings))
     assert "Apparent energy: 1,120 kVAh" in text
+
+
+async def test_a_kva_demand_charge_bills_the_apparent_demand_register(
+    db: Any, settings: Settings
+) -> None:
+    demand = [{"code": "DC", "description": "Demand charge", "unit": "kVA", "rate": "472",
+               "ratchet": {"percent": "75", "months": 11}}]  # fmt: skip
+    utility = await Utility.create(KVAH | {"demand_charges": demand}, read_day=1)
+    obis = ("1.8.0", "9.8.0", "1.6.0", "9.6.0")
+    site = await utility.account(category="industrial", obis=obis)
+    for register, start, end in (("1.8.0", "10000", "11000"), ("9.8.0", "20000", "21120"),
+                                 ("1.6.0", "0", "180"), ("9.6.0", "0", "200")):  # fmt: skip
+        await site.read(register, start, date(2026, 1, 1))
+        await site.read(register, end, date(2026, 2, 1))
+    await site.read("1.8.0", "11900", date(2026, 3, 1))
+    await site.read("9.8.0", "22100", date(2026, 3, 1))  # 980 kVAh
+    await site.read("1.6.0", "90", date(2026, 3, 1))
+    await site.read("9.6.0", "100", date(2026, 3, 1))  # 100 kVA: the ratchet bills 150
+    await month("2026-02", date(2026, 2, 4))
+    await month("2026-03", date(2026, 3, 4))
+    feb = await bill_of(site.account.id, date(2026, 1, 31))
+    mar = await bill_of(site.account.id, date(2026, 2, 28))
+    # Feb: EC 1120 × 6.73 = 7537.60, WC 1120 × 0.53 = 593.60, DC 200 kVA (not the 180 kW)
+    # × 472 = 94400.00. Mar: 980 kVAh × 7.26 = 7114.80; DC 75% of 200 = 150 kVA × 472.
+    assert feb.total_paise == paise("102531.20") and feb.max_demand_w == 200_000
+    assert mar.total_paise == paise("77914.80")
+    dc = await BillLine.get(bill_id=mar.id, code="DC")
+    assert (dc.quantity, dc.unit) == ("150", "kVA·month")
+    text = pdf_text(await render_bill(mar.id, settings))
+    assert "maximum demand 100 kVA" in text and "earlier bills, latest first: 200 kVA." in text
 
 
 async def test_a_power_factor_band_surcharges_a_kwh_bill(db: Any, settings: Settings) -> None:
