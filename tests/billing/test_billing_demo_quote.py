@@ -94,14 +94,16 @@ async def quote_args(
             ).order_by("-period_end")  # fmt: skip
             for bill in earlier:  # latest first, as the ratchet looks back
                 args += ["--past-demand-kw", kwh(bill.max_demand_w)]
-    if "1.8.1" in advance:
+    if "1.8.1" in advance and version.document.get("calendars"):  # a TOU tariff reads them
         peak, night = advance["1.8.1"], advance["1.8.2"]
         normal = advance["1.8.0"] - peak - night
         args += ["--period-kwh", f"peak={peak}", "--period-kwh", f"off_peak={night}",
                  "--period-kwh", f"normal={normal}"]  # fmt: skip
     else:
         args += ["--kwh", str(advance["1.8.0"])]
-    if "2.8.0" in advance:  # a net-metered solar home: export, and what its last bill banked
+    if "9.8.0" in advance:  # a kVAh-billed factory: apparent energy
+        args += ["--kvah", str(advance["9.8.0"])]
+    if "2.8.0" in advance:  # a solar home: export, and what its last bill banked
         args += ["--export-kwh", str(advance["2.8.0"])]
         last = (
             await Bill.filter(
