@@ -27,12 +27,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from api.persisted_queries import MY_BILLS  # noqa: E402
+
 SECRET = "bench-secret-key-" + "b" * 40
-BILLS_QUERY = """query MyBills { myBills(first: 12) { edges { node {
-  id number periodStart periodEnd status totalPaise payablePaise paidPaise dueDate
-  lines { code description quantity unit rate amountPaise }
-  payments { reference amountPaise status }
-} } } }"""
+BILLS_QUERY = MY_BILLS  # the customer app's bills screen, a persisted query
+BILLS_VARIABLES = {"first": 12}
+GENERAL_BILLS_QUERY = MY_BILLS + "\n# not persisted: the general executor answers it"
+"""The same document under another text, so the server executes it field by field."""
 USAGE_QUERY = """query Usage($a: ID!) { usage(accountId: $a, granularity: MONTHLY) {
   current { totalWh points { start wh averaged } } lastYear { totalWh } changePercent } }"""
 
