@@ -11,7 +11,8 @@ process through an ASGI transport, one request at a time, beside the plain endpo
 document through the general executor. No network and no concurrency: what it measures
 is the server's CPU per request. It prints the mean time per request of each path, then
 each GraphQL path's own time by component under cProfile (a built-in's time counted for
-its caller's component; the profiler slows everything about twofold), and as its last
+its callers' components, as is a standard-library helper's; the profiler slows
+everything about twofold), and as its last
 line one JSON object.
 """
 
@@ -48,7 +49,7 @@ from bench.customer_app import (  # noqa: E402
 # Where a function's own time goes: the first matching fragment of its file's path.
 # Built-in functions (isinstance, socket.send…) count for the component that called them.
 COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
-    ("bench client (httpx, not the server)", ("httpx2/", "httpcore", "bench/")),
+    ("bench client (httpx, not the server)", ("httpx2/", "httpcore", "bench/", "<frozen")),
     ("waiting for the database (epoll, not CPU)", ("select.epoll",)),
     ("database driver and socket I/O", ("asyncpg/", "aiosqlite/", "_socket")),
     ("ORM (tortoise, pypika)", ("tortoise/", "pypika_tortoise/")),
@@ -77,20 +78,41 @@ def component(filename: str, name: str) -> str:
     return "other"
 
 
+def _helper(filename: str, name: str) -> bool:
+    """Built-ins and the standard library's small helpers (copy, contextlib, typing…): their
+    time counts for whoever called them. The event loop, JSON and socket calls do not."""
+    if "socket" in name or "epoll" in name:
+        return False
+    stdlib = "/lib/python3" in filename and "site-packages" not in filename
+    own_component = any(part in filename for part in ("asyncio/", "json/", "selectors"))
+    return filename == "~" or filename.startswith("<frozen") or (stdlib and not own_component)
+
+
 def breakdown(stats: pstats.Stats, requests: int) -> dict[str, float]:
-    """Mean ms of own time per request by component; a built-in's time goes to its callers."""
+    """Mean ms of own time per request by component; a helper's time goes to its callers."""
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    memo: dict[Any, dict[str, float]] = {}
+
+    def shares(function: Any, depth: int = 0) -> dict[str, float]:
+        """How ``function``'s own time divides among components (fractions summing to 1)."""
+        filename, _, name = function
+        if not _helper(filename, name) or depth > 8 or function not in raw:
+            return {component(filename, name): 1.0}
+        if function not in memo:
+            memo[function] = {}  # a cycle resolves to nothing rather than forever
+            callers = {caller: t[2] for caller, t in raw[function][4].items()}
+            total = sum(callers.values())
+            out: dict[str, float] = {}
+            for caller, spent in callers.items():
+                for label, fraction in shares(caller, depth + 1).items():
+                    out[label] = out.get(label, 0.0) + fraction * (spent / total if total else 0)
+            memo[function] = out or {"other": 1.0}
+        return memo[function]
+
     out: dict[str, float] = {}
-    for (filename, _, name), (_, _, own, _, callers) in raw.items():
-        if filename != "~" or "socket" in name or "epoll" in name:
-            label = component(filename, name)
-            out[label] = out.get(label, 0.0) + own
-            continue
-        shares = {caller: t[2] for caller, t in callers.items()} or {("~", 0, "?"): 1.0}
-        total = sum(shares.values()) or 1.0
-        for (caller_file, _, caller_name), share in shares.items():
-            label = component(caller_file, caller_name)
-            out[label] = out.get(label, 0.0) + own * share / total
+    for function, (_, _, own, _, _) in raw.items():
+        for label, fraction in shares(function).items():
+            out[label] = out.get(label, 0.0) + own * fraction
     ordered = sorted(out.items(), key=lambda kv: -kv[1])
     return {label: round(seconds / requests * 1000, 3) for label, seconds in ordered}
 
@@ -176,9 +198,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--viewers", type=int, default=30)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--top", type=int, default=0, help="also list this many functions")
+    parser.add_argument(
+        "--database-url", help="an empty, migrated PostgreSQL database to use as is"
+    )
     parser.add_argument("--save", help="write the raw profiles to SAVE.general and SAVE.persisted")
     args = parser.parse_args(argv)
-    result = with_postgres_run(lambda url: run(url, args))
+    if args.database_url:
+        result = run(args.database_url, args)
+    else:
+        result = with_postgres_run(lambda url: run(url, args))
     profiles = result.pop("profiles")
     components: dict[str, dict[str, float]] = {}
     for name, profile in profiles.items():
