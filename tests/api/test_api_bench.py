@@ -43,7 +43,7 @@ def test_api_profile_runs_at_a_tiny_size(
 ) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "api_profile.py"), "--database-url", database_url,
-         "--customers", "5",
+         "--customers", "20",
          "--viewers", "3", "--requests", "5"],
         env=subprocess_env, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
     )  # fmt: skip
