@@ -41,6 +41,7 @@ from bench.customer_app import (  # noqa: E402
     BILLS_VARIABLES,
     GENERAL_BILLS_QUERY,
     SECRET,
+    billed_viewers,
     prepare,
     tokens,
     with_postgres_run,
@@ -176,6 +177,13 @@ async def drive(settings: Any, viewers: list[tuple[str, int]], requests: int) ->
     return {"ms_per_request": {k: round(v, 3) for k, v in timings.items()}, "profiles": profiles}
 
 
+async def _billed_viewers(settings: Any) -> list[tuple[int, int, int]]:
+    from store.db import open_database
+
+    async with open_database(settings.database_url):
+        return (await billed_viewers())[1]
+
+
 def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
     from gridbill.settings import get_settings
 
@@ -187,9 +195,12 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
         )  # fmt: skip
         get_settings.cache_clear()
         settings = get_settings()
-        print(f"loading {args.customers} demo customers and billing their months…", flush=True)
-        prepared = asyncio.run(prepare(settings, args.customers))
-        viewers = tokens(settings, prepared["viewers"][: args.viewers])
+        if args.prepared:
+            viewers = tokens(settings, asyncio.run(_billed_viewers(settings))[: args.viewers])
+        else:
+            print(f"loading {args.customers} demo customers and billing their months…", flush=True)
+            prepared = asyncio.run(prepare(settings, args.customers))
+            viewers = tokens(settings, prepared["viewers"][: args.viewers])
         return asyncio.run(drive(settings, viewers, args.requests))
 
 
@@ -202,6 +213,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--database-url", help="an empty, migrated PostgreSQL database to use as is"
     )
+    parser.add_argument(
+        "--prepared", action="store_true",
+        help="the database already holds the billed demo (a run of bench/api.py on it)",
+    )  # fmt: skip
     parser.add_argument("--save", help="write the raw profiles to SAVE.general and SAVE.persisted")
     args = parser.parse_args(argv)
     if args.database_url:

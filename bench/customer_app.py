@@ -65,7 +65,7 @@ async def prepare(settings: Any, customers: int) -> dict[str, Any]:
     from services.billing.runs import run_bill_run
     from services.viewer import acting_as
     from store.db import open_database
-    from store.models import Bill, BillingCycle
+    from store.models import BillingCycle
 
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
@@ -87,21 +87,31 @@ async def prepare(settings: Any, customers: int) -> dict[str, Any]:
                         acting_as("bench"), ids, issue_date=issue_day,
                         utility_name=settings.utility_name, payee_vpa=settings.upi_vpa,
                     )  # fmt: skip
-        rows = await Bill.filter(status="issued").values("customer_id", "account_id")
-        issued = await Bill.filter(status="issued").count()
-        per_customer: dict[int, int] = {}
-        for row in rows:
-            per_customer[row["customer_id"]] = row["account_id"]
-        viewers = [
-            (await _viewer_user(customer_id), customer_id, account_id)
-            for customer_id, account_id in sorted(per_customer.items())
-        ]
+        issued, viewers = await billed_viewers()
     return {
         "load_s": loaded,
         "bill_s": time.perf_counter() - started - loaded,
         "bills": issued,
         "viewers": viewers,
     }
+
+
+async def billed_viewers() -> tuple[int, list[tuple[int, int, int]]]:
+    """The issued bills' count, and (user, customer, account) of each customer with one.
+
+    A bench given a database :func:`prepare` already filled starts from here.
+    """
+    from store.models import Bill
+
+    rows = await Bill.filter(status="issued").values("customer_id", "account_id")
+    per_customer: dict[int, int] = {}
+    for row in rows:
+        per_customer[row["customer_id"]] = row["account_id"]
+    viewers = [
+        (await _viewer_user(customer_id), customer_id, account_id)
+        for customer_id, account_id in sorted(per_customer.items())
+    ]
+    return len(rows), viewers
 
 
 async def _viewer_user(customer_id: int) -> int:
