@@ -109,7 +109,7 @@ def plain_app() -> Any:
         payments: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
         for p in await Payment.filter(bill_id__in=ids).order_by("-created_at", "-id"):
             payments[p.bill_id].append(  # type: ignore[attr-defined]
-                {"reference": p.reference, "amountPaise": p.amount_paise, "status": p.status.value}
+                {"reference": p.reference, "amountPaise": p.amount_paise, "status": p.status.name}
             )
         edges = [
             {"cursor": encode_cursor(b.period_start, b.id), "node": {
