@@ -11,6 +11,7 @@ the pages together must be that customer's visible bills, newest first.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.auth import viewer_from_token
+from api.pagination import encode_cursor
 from api.persisted_queries import MY_BILLS, answer
 from domain.enums import BillStatus, PaymentMethod, PaymentStatus, Role
 from services.viewer import CUSTOMER_VISIBLE_BILLS
@@ -158,3 +160,20 @@ def test_what_the_fast_path_does_not_answer_the_general_executor_refuses_alike(
     staff = viewer_from_token(api.settings, api.token(api.run(f.user, Role.STAFF)))
     assert api.run(answer, staff, MY_BILLS, None, None) is None  # staff: the executor
     assert len(api.data(MY_BILLS, token=api.token(other.user))["myBills"]["edges"]) == 1
+
+
+def test_a_failure_inside_the_fast_path_is_the_executors_typed_error_never_a_500(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    home = api.run(f.household)
+    api.run(f.bill, home, date(2025, 1, 1))
+    token = api.token(home.user)
+    # a well-formed cursor whose id no database integer holds: the statement itself fails
+    variables = {"after": encode_cursor(date(2025, 2, 1), 10**30)}
+    same_id = {"X-Request-ID": "persisted-failure-1"}  # the errors carry the request id
+    with caplog.at_level(logging.ERROR, logger="api.persisted_queries"):
+        response = api.post(MY_BILLS, variables, token=token, headers=same_id)
+    assert response.status_code == 200, response.text
+    assert response.json() == api.gql(GENERAL, variables, token=token, headers=same_id)
+    assert response.json()["errors"][0]["extensions"]["code"]
+    assert "persisted query MyBills failed" in caplog.text
