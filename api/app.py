@@ -12,6 +12,9 @@ Routes:
 * ``/console/``: the staff console (``console``, docs/console.md);
 * ``/healthz`` (liveness) and ``/readyz`` (readiness: the database answers).
 
+A customer app's persisted query is answered by ``api.persisted_queries`` without the
+general executor (the same SQL and the same JSON); every other request is executed.
+
 Middleware: a request id on every request, and a cap on request bodies (413). A bug
 outside GraphQL is answered by :func:`last_resort`: 500 with the request id, never a
 traceback.
@@ -38,6 +41,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
+from api import persisted_queries
 from api.auth import authenticate, bearer_token, token_from_connection_params
 from api.cache import ResponseCache
 from api.context import Context
@@ -139,9 +143,15 @@ class GridbillGraphQL(GraphQL[Context, None]):
             if cached is not None:
                 return ExecutionResult(data=cached, errors=None)
             generation = self.cache.generation(key[0])
-        result = await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
+        fast = await persisted_queries.answer(
+            context.viewer, request_data.query, request_data.operation_name, request_data.variables
         )
+        if fast is not None:
+            result = ExecutionResult(data=fast, errors=None)
+        else:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
         if key is not None and not result.errors and result.data is not None:
             self.cache.put(key, generation, result.data)
         return result

@@ -77,6 +77,19 @@ async def paginate(
     ``key_kind`` is ``int``, ``date``, ``datetime`` or ``str``: how a cursor's key is read.
     """
     size = check_first(first)
+    page = page_query(queryset, size=size, after=after, key=key, key_kind=key_kind,
+                      descending=descending)  # fmt: skip
+    return page_of(await page, size=size, after=after, key=key)
+
+
+def page_query(
+    queryset: QuerySet[M], *, size: int, after: str | None, key: str = "id",
+    key_kind: str = "int", descending: bool = True,
+) -> QuerySet[M]:  # fmt: skip
+    """The statement of :func:`paginate`: rows after the cursor, in page order, ``size`` + 1.
+
+    Shared with ``api.persisted_queries``, which reads the same rows as plain values.
+    """
     if after:
         if key == "id":
             (last_id,) = decode_cursor(after, [int])
@@ -91,8 +104,7 @@ async def paginate(
             )
     sign = "-" if descending else ""
     order = [f"{sign}{key}", f"{sign}id"] if key != "id" else [f"{sign}id"]
-    rows = await queryset.order_by(*order).limit(size + 1)
-    return page_of(rows, size=size, after=after, key=key)
+    return queryset.order_by(*order).limit(size + 1)
 
 
 def page_of(

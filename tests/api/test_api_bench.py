@@ -1,4 +1,5 @@
-"""bench/api.py runs end to end at a tiny size: demo data, bills, three servers, all rounds."""
+"""bench/api.py runs end to end at a tiny size: demo data, bills, three servers, all rounds;
+bench/api_profile.py too."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_api_bench_runs_at_a_tiny_size(
+def test_api_bench_and_profile_run_at_a_tiny_size(
     on_postgres: None, database_url: str, subprocess_env: dict[str, str]
 ) -> None:
     done = subprocess.run(
@@ -24,9 +25,26 @@ def test_api_bench_runs_at_a_tiny_size(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
+    ratios, memory = figures.pop("ratios"), figures.pop("peak_mb")
     assert set(figures) == {
-        "plain-bills", "graphql-bills", "graphql-bills (no cache)", "plain-usage", "graphql-usage",
+        "plain-bills", "graphql-bills", "graphql-bills (no cache)",
+        "graphql-bills (no cache, general executor)", "plain-usage", "graphql-usage",
     }  # fmt: skip
     for name, row in figures.items():
         assert row["rps"] > 0 and row["errors"] == 0, (name, row)
-    assert "plain is" in done.stdout
+    assert ratios["graphql-bills (no cache) / plain-bills"] > 0
+    assert set(memory) == {"bench", "server"}
+    assert "of the plain endpoint's throughput" in done.stdout
+
+    profiled = subprocess.run(  # bench/api_profile.py on the demo the bench billed
+        [sys.executable, str(ROOT / "bench" / "api_profile.py"), "--database-url", database_url,
+         "--prepared", "--viewers", "3", "--requests", "5"],
+        env=subprocess_env, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert profiled.returncode == 0, profiled.stderr[-3000:]
+    figures = json.loads(profiled.stdout.strip().splitlines()[-1])
+    assert set(figures["ms_per_request"]) == {
+        "plain-bills", "graphql-bills (no cache)", "graphql-bills (no cache, general executor)"
+    }  # fmt: skip
+    general = figures["components_ms"]["graphql-bills (no cache, general executor)"]
+    assert general["executor and field resolution (graphql-core, strawberry, resolvers)"] > 0
