@@ -36,8 +36,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from PIL import Image as PILImage
-from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
@@ -55,12 +53,11 @@ from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.billing import bill_fonts
 from services.billing.bill_fonts import markup, needs_shaping
+from services.billing.bill_qr import qr_png
 from services.billing.bill_wording import category, day, describe, language_of, text
 from services.billing.energy_block import energy_lines
 from store.models import Bill
 
-QR_QUIET_MODULES = 4
-QR_PIXELS_PER_MODULE = 8
 GREY = colors.HexColor("#555555")
 ACCENT = colors.HexColor("#1f4e79")
 RULE = colors.HexColor("#bbbbbb")
@@ -83,35 +80,6 @@ def relative_path(number: str) -> Path:
     """``bills/2026-27/BL-2026-27-000123.pdf`` for bill ``BL/2026-27/000123``."""
     year = number.split("/")[1]
     return Path("bills") / year / f"{number.replace('/', '-')}.pdf"
-
-
-# --- the QR code ------------------------------------------------------------------------
-
-
-def qr_matrix(text: str) -> list[list[bool]]:
-    """The QR code's modules (True is dark), error correction M, smallest version."""
-    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
-    code.addData(text)
-    code.make()
-    return [[bool(cell) for cell in row] for row in code.modules]
-
-
-def qr_png(text: str) -> bytes:
-    """The QR code as a 1-bit PNG with its quiet zone, crisp at any print size."""
-    matrix = qr_matrix(text)
-    size = len(matrix) + 2 * QR_QUIET_MODULES
-    image = PILImage.new("1", (size, size), 1)
-    pixels = image.load()
-    assert pixels is not None
-    for r, row in enumerate(matrix):
-        for c, dark in enumerate(row):
-            if dark:
-                pixels[c + QR_QUIET_MODULES, r + QR_QUIET_MODULES] = 0
-    scale = QR_PIXELS_PER_MODULE
-    image = image.resize((size * scale, size * scale), PILImage.Resampling.NEAREST)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
 
 
 # --- the document -----------------------------------------------------------------------
