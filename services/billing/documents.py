@@ -119,7 +119,26 @@ def _p(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
 def _paragraph(marked: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph, shaped only if it holds Devanagari: shaping Latin text would join
     "ff" into a ligature, and the PDF's text would no longer read "Tariff"."""
-    return Paragraph(marked, style if needs_shaping(marked) else _unshaped(style))
+    return _OnceParagraph(marked, style if needs_shaping(marked) else _unshaped(style))
+
+
+class _OnceParagraph(Paragraph):  # type: ignore[misc]
+    """A paragraph that breaks (and shapes) its lines once per width.
+
+    A table measures every cell and then draws it, and ReportLab wraps a paragraph anew
+    each time: half of a page's line breaking, and for a Hindi bill half of its HarfBuzz
+    shaping, was done twice for the same width. The lines depend on the width alone (not
+    the height offered), so the second wrap can only repeat the first.
+    """
+
+    _wrapped: tuple[float, tuple[float, float]] | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        if self._wrapped is not None and self._wrapped[0] == availWidth:
+            return self._wrapped[1]
+        size: tuple[float, float] = super().wrap(availWidth, availHeight)
+        self._wrapped = (availWidth, size)
+        return size
 
 
 @cache
