@@ -3,11 +3,13 @@
 ReportLab's ``qrencoder`` picks the mask (one of eight) by laying the whole symbol out
 eight times and scoring each layout with list-walking Python: a fifth of the time of a
 bill page went there. Here the symbol is laid out once, each row is a bit string, and a
-mask is an exclusive-or of the data modules; the four penalty rules are scored on those
+mask is an exclusive-or of the data modules (what all symbols of a version share is made
+once); the four penalty rules are scored on those
 rows with string and integer operations. The scores are ReportLab's (the same rules with
 the same quirks: the finder-like pattern is looked for in rows only, and not where it
 ends on the last column), so the chosen mask and hence every module are the same as
-ReportLab's. A property test compares the two on random texts.
+ReportLab's (whose own format and version bits are written last). A property test
+compares the two on random texts.
 """
 
 from __future__ import annotations
@@ -29,18 +31,29 @@ _FINDER = "10111010000"  # rule 3: the finder-like pattern ReportLab looks for
 
 def qr_matrix(text: str) -> list[list[bool]]:
     """The QR code's modules (True is dark), error correction M, smallest version."""
-    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    level = qrencoder.QRErrorCorrectLevel.M
+    code = qrencoder.QRCode(None, level)
     code.addData(text)
     code.version = code.calculate_version()
-    code.makeImpl(True, 0)  # function patterns, data under mask 0, format bits left light
-    size = code.moduleCount
-    data, flips = _data_cells(code.version, size)
-    laid = [_bits(row) for row in code.modules]
-    plain = [row ^ (data[r] & flips[0][r]) for r, row in enumerate(laid)]  # mask 0 undone
+    size = code.moduleCount = code.version * 4 + 17
+    fixed, positions, data, flips = _layout(code.version)
+    plain = list(fixed)  # the data unmasked; modules past the data stay light
+    codewords = qrencoder.QRCode.createData(code.version, level, code.dataList)
+    bits = (byte & (0x80 >> i) for byte in codewords for i in range(8))
+    for (col, row), dark in zip(positions, bits, strict=False):
+        if dark:
+            plain[row] |= 1 << (size - 1 - col)
     scores = [
         _penalty([row ^ (data[r] & f[r]) for r, row in enumerate(plain)], size) for f in flips
     ]
-    code.makeImpl(False, scores.index(min(scores)))  # ReportLab keeps the first lowest
+    best = scores.index(min(scores))  # ReportLab keeps the first lowest
+    code.modules = [
+        [bool(row >> (size - 1 - c) & 1) for c in range(size)]
+        for row in (row ^ (data[r] & flips[best][r]) for r, row in enumerate(plain))
+    ]
+    code.setupTypeInfo(False, best)
+    if code.version >= 7:
+        code.setupTypeNumber(False)
     return [[bool(cell) for cell in row] for row in code.modules]
 
 
@@ -72,20 +85,26 @@ def _bits(row: list[bool]) -> int:
 
 
 @cache
-def _data_cells(version: int, size: int) -> tuple[list[int], list[list[int]]]:
-    """Per row, the data modules of a symbol of ``version``, and the modules each mask flips."""
+def _layout(version: int) -> tuple[list[int], list[tuple[int, int]], list[int], list[list[int]]]:
+    """What every symbol of ``version`` shares, made once: per row, its function patterns
+    (format areas light, as when masks are scored), the data modules' places in filling
+    order, per row the data modules, and per mask the modules it flips."""
     code = qrencoder.QRCode(version, qrencoder.QRErrorCorrectLevel.M)
-    code.moduleCount = size
+    code.addData("")
+    code.makeImpl(True, 0)
+    size = code.moduleCount
+    positions = list(code.dataPosIterator())
     data = [0] * size
-    for col, row in code.dataPosIterator():
+    for col, row in positions:
         data[row] |= 1 << (size - 1 - col)
+    fixed = [_bits(row) & ~data[r] for r, row in enumerate(code.modules)]
     flips = []
     for mask in range(MASKS):
         flip = qrencoder.QRUtil.getMask(mask)
         flips.append(
             [sum(1 << (size - 1 - c) for c in range(size) if flip(r, c)) for r in range(size)]
         )
-    return data, flips
+    return fixed, positions, data, flips
 
 
 def _penalty(rows: list[int], size: int) -> int:
