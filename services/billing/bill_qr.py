@@ -2,14 +2,13 @@
 
 ReportLab's ``qrencoder`` picks the mask (one of eight) by laying the whole symbol out
 eight times and scoring each layout with list-walking Python: a fifth of the time of a
-bill page went there. Here the symbol is laid out once, each row is a bit string, and a
-mask is an exclusive-or of the data modules (what all symbols of a version share is made
-once); the four penalty rules are scored on those
-rows with string and integer operations. The scores are ReportLab's (the same rules with
-the same quirks: the finder-like pattern is looked for in rows only, and not where it
-ends on the last column), so the chosen mask and hence every module are the same as
-ReportLab's (whose own format and version bits are written last). A property test
-compares the two on random texts.
+bill page went there. Here what every symbol of a version shares (its function patterns,
+the places of its data modules, what each mask flips) is made once, each row is an
+integer, a mask is an exclusive-or, and the four penalty rules are scored with string and
+integer operations. The scores are ReportLab's, quirks included (the finder-like pattern
+is looked for in rows only, and not where it would end on the last column), so the mask
+chosen and every module are ReportLab's; its own code writes the format and version
+bits. A property test compares the two on random texts.
 """
 
 from __future__ import annotations
