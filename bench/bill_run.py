@@ -40,7 +40,6 @@ PERIOD = "2026-03"
 CYCLE = "SYN-01"
 ZONE = "Asia/Kolkata"
 ISSUE_DATE = date(2026, 3, 11)
-PDF_JOB_BILLS = 100  # bills per render_bill_pdfs job, as `gridbill bill-run --issue` defers
 
 
 async def _prepare(url: str, accounts: int) -> float:
@@ -124,8 +123,9 @@ async def _run(url: str, chunk: int, pdfs: int, var_dir: str) -> dict[str, Any]:
 async def _render(settings: Any, bill_ids: list[int], workers: int) -> float:
     """Seconds to render ``bill_ids``: in-process on SQLite, else queued as the command
     queues them and drained by ``workers`` worker processes."""
+    from jobs.billing import defer_bill_pdfs
     from jobs.procrastinate_app import ensure_schema
-    from jobs.runtime import background_jobs, defer
+    from jobs.runtime import background_jobs
     from services.billing.documents import render_bills
 
     if not bill_ids:
@@ -136,8 +136,7 @@ async def _render(settings: Any, bill_ids: list[int], workers: int) -> float:
         return time.perf_counter() - started
     await ensure_schema(settings)
     async with background_jobs(settings):
-        for start in range(0, len(bill_ids), PDF_JOB_BILLS):
-            await defer("render_bill_pdfs", bill_ids=bill_ids[start : start + PDF_JOB_BILLS])
+        await defer_bill_pdfs(bill_ids)
     gridbill = str(Path(sys.executable).with_name("gridbill"))
     started = time.perf_counter()
     children = [
