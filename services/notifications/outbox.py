@@ -150,43 +150,52 @@ def _recipients(
     return recipients
 
 
-def _bill_payload(bill: Bill, account_number: str) -> dict[str, Any]:
+def _bill_payload(bill: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "bill_id": bill.id,
-        "bill_number": bill.number,
-        "account_number": account_number,
-        "period_start": bill.period_start.isoformat(),
-        "period_end": bill.period_end.isoformat(),
-        "due_date": bill.due_date.isoformat() if bill.due_date else None,
-        "payable_paise": bill.payable_paise,
-        "total_paise": bill.total_paise,
-        "consumption_wh": bill.consumption_wh,
+        "bill_id": bill["id"],
+        "bill_number": bill["number"],
+        "account_number": bill["account_number"],
+        "period_start": bill["period_start"].isoformat(),
+        "period_end": bill["period_end"].isoformat(),
+        "due_date": bill["due_date"].isoformat() if bill["due_date"] else None,
+        "payable_paise": bill["payable_paise"],
+        "total_paise": bill["total_paise"],
+        "consumption_wh": bill["consumption_wh"],
     }
+
+
+BILL_FIELDS = ("id", "number", "period_start", "period_end", "due_date", "payable_paise",
+               "total_paise", "consumption_wh", "is_estimated", "estimate_basis",
+               "late_fee_paise", "customer_id")  # fmt: skip
 
 
 async def notify_bills_issued(bill_ids: list[int]) -> None:
     """Bill issued (with its PDF), and where it applies: estimated, surcharge, high usage.
 
-    One pass for the whole chunk: the bills with their account and customer, the last
-    issued bills before each (for high usage) and then :func:`notify_customers`."""
-    bills = await Bill.filter(id__in=bill_ids).prefetch_related("account", "customer")
-    history = await _usage_history([bill.id for bill in bills])
+    One pass for the whole chunk: the bills' fields with their account number and
+    customer's threshold (plain values, not models: the snapshot stays unread), the last
+    issued bills before each (for high usage), then :func:`notify_customers`."""
+    bills = await Bill.filter(id__in=bill_ids).order_by("id").values(
+        *BILL_FIELDS, account_number="account__number",
+        threshold="customer__high_usage_threshold_wh",
+    )  # fmt: skip
+    history = await _usage_history([bill["id"] for bill in bills])
     notices: list[Notice] = []
     for bill in bills:
-        payload = _bill_payload(bill, bill.account.number)
-        customer, key = bill.customer.id, str(bill.id)
+        payload = _bill_payload(bill)
+        customer, key = bill["customer_id"], str(bill["id"])
         notices.append(Notice("bill.issued", customer, key, payload))
-        if bill.is_estimated:
-            basis = bill.estimate_basis or "no reading"
+        if bill["is_estimated"]:
+            basis = bill["estimate_basis"] or "no reading"
             notices.append(
                 Notice("bill.estimated", customer, key, {**payload, "estimate_basis": basis})
             )
-        if bill.late_fee_paise > 0:
-            fee = {**payload, "late_fee_paise": bill.late_fee_paise}
+        if bill["late_fee_paise"] > 0:
+            fee = {**payload, "late_fee_paise": bill["late_fee_paise"]}
             notices.append(Notice("late_fee.applied", customer, key, fee))
-        threshold = bill.customer.high_usage_threshold_wh
+        threshold = bill["threshold"]
         reason = is_high(
-            bill.consumption_wh, threshold_wh=threshold, history_wh=history.get(bill.id, [])
+            bill["consumption_wh"], threshold_wh=threshold, history_wh=history.get(bill["id"], [])
         )
         if reason is not None:
             high = {**payload, "reason": reason, "threshold_wh": threshold}
