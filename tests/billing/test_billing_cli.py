@@ -121,3 +121,16 @@ def test_the_benchmark_runs_at_a_tiny_size(backend: str) -> None:
     assert figures["pdfs_per_s_1_worker"] > 0 and figures["cycle_per_s"] > 0
     # PostgreSQL: two `gridbill worker --once` processes drain the render_bill_pdfs jobs.
     assert (figures["pdfs_per_s_2_workers"] is None) == (backend == "sqlite")
+
+
+def test_the_page_benchmark_runs_at_a_tiny_size() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/bill_page.py", "--pages", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.splitlines()[-1])
+    assert figures["rl_accel"] is True  # pyproject's rl-accel is installed and used
+    for language in ("en", "hi"):
+        assert figures[language]["cpu_ms_per_page"] > 0
+        assert f"{language}  " in result.stdout
