@@ -22,9 +22,7 @@ from services.billing.issue import issue_run
 from services.billing.runs import draft_due_runs, run_bill_run
 from services.viewer import acting_as
 
-PDF_JOB_BILLS = (
-    100  # bills a render_bill_pdfs job renders: small enough to spread, big enough to batch
-)
+PDF_JOB_BILLS = 100  # bills a render_bill_pdfs job renders: spread, yet few jobs
 
 
 async def defer_bill_pdfs(bill_ids: Sequence[int]) -> int:

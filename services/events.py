@@ -213,8 +213,7 @@ async def publish_each(name: str, items: Sequence[Mapping[str, Any]]) -> None:
         connection = None
     if connection is not None and connection.capabilities.dialect == "postgres":
         await connection.execute_query(
-            "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY "
-            "AS sent(payload, n) ORDER BY n",
+            "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",  # in order
             [CHANNEL, payloads],
         )
         if _hub is not None:

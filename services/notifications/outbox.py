@@ -103,8 +103,10 @@ async def notify_customers(notices: Sequence[Notice]) -> list[OutboxMessage]:
     keys = sorted({f"{n.event}:{n.key}:{channel}" for n, channel, *_ in planned})
     taken: set[str] = set()
     for start in range(0, len(keys), IN_LIST):
-        found = await OutboxMessage.filter(dedupe_key__in=keys[start : start + IN_LIST])
-        taken.update(m.dedupe_key for m in found)
+        chunk = keys[start : start + IN_LIST]
+        taken.update(
+            await OutboxMessage.filter(dedupe_key__in=chunk).values_list("dedupe_key", flat=True)  # type: ignore[arg-type]
+        )
     written: list[OutboxMessage] = []
     now = datetime.now(UTC)
     for notice, channel, recipient, user, has_email in planned:
