@@ -1,13 +1,19 @@
-"""Bill-run benchmark: bills per second and peak memory, on SQLite and on PostgreSQL.
+"""Bill-cycle benchmark: drafts, issue and PDFs per second, and peak memory.
 
-    python bench/bill_run.py                       # 100,000 accounts, both databases
-    python bench/bill_run.py --accounts 20000 --database postgres
+    python bench/bill_run.py                       # 100,000 accounts, PostgreSQL
+    python bench/bill_run.py --accounts 5000 --pdfs 500 --database both
 
 For each database it creates a new, migrated database (PostgreSQL: a throwaway cluster
 from scripts/pg_cluster.py, unless BENCH_PG_URL names a server to create databases on),
-loads a synthetic utility (demo/synthetic.py) and then runs one bill run (drafts, PDFs
-excluded) in a fresh process, which reports its wall time and its peak resident memory.
-Running it at two sizes shows whether memory grows with the number of accounts.
+loads a synthetic utility (demo/synthetic.py) and then, in a fresh process (so its memory
+is its own), drafts the cycle's bills (one bill run), issues them all, and renders the
+PDFs of a sample of ``--pdfs`` issued bills twice: with one worker and with two. On
+PostgreSQL the sample goes to the queue as ``render_bill_pdfs`` jobs of 100 bills, as
+``gridbill bill-run --issue`` defers them, and 1 or 2 ``gridbill worker --once``
+processes drain it (the time includes their start); SQLite renders in-process, so it has
+no two-worker figure. The whole cycle is bills / (draft time + issue time + the time to
+render every bill at the sample's rate on the most workers measured).
+The last line is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +39,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 PERIOD = "2026-03"
 CYCLE = "SYN-01"
 ZONE = "Asia/Kolkata"
+ISSUE_DATE = date(2026, 3, 11)
 
 
 async def _prepare(url: str, accounts: int) -> float:
@@ -53,36 +61,106 @@ async def _prepare(url: str, accounts: int) -> float:
     return time.perf_counter() - started
 
 
-async def _run(url: str, chunk: int) -> dict[str, Any]:
+def _mib(kib: int) -> float:
+    return round(kib / 1024, 1)
+
+
+async def _run(url: str, chunk: int, pdfs: int, var_dir: str) -> dict[str, Any]:
+    """Draft, issue, then render a sample of PDFs with 1 and (PostgreSQL) 2 workers."""
     from zoneinfo import ZoneInfo
 
+    from services.billing.issue import draft_ids, issue_bills
     from services.billing.runs import run_bill_run
+    from services.viewer import acting_as
     from store.db import open_database
 
+    os.environ.update({"DATABASE_URL": url, "GRIDBILL_VAR_DIR": var_dir})
+    from gridbill.settings import get_settings
+
+    settings = get_settings()
     async with open_database(url):
         started = time.perf_counter()
         summary = await run_bill_run(
             cycle_code=CYCLE, period=PERIOD, zone=ZoneInfo(ZONE), chunk_size=chunk
         )
-        elapsed = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        draft_s = time.perf_counter() - started
+        ids = await draft_ids(cycle_code=CYCLE, period=PERIOD)
+        started = time.perf_counter()
+        issued = await issue_bills(
+            acting_as("bench:bill_run"), ids, issue_date=ISSUE_DATE,
+            utility_name=settings.utility_name, payee_vpa=settings.upi_vpa,
+            letterhead=settings.letterhead, chunk_size=chunk,
+        )  # fmt: skip
+        issue_s = time.perf_counter() - started
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        sample = issued.issued[:pdfs]
+        pdf_s = {1: await _render(settings, sample, 1)}
+        if settings.is_postgres:
+            pdf_s[2] = await _render(settings, sample, 2)
+    bills = summary.bills
+    rates = {n: len(sample) / s if s else 0.0 for n, s in pdf_s.items()}
+    most = max(rates)
+    cycle_s = draft_s + issue_s + (bills / rates[most] if rates[most] else 0.0)
+    worker_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
-        "bills": summary.bills,
+        "bills": bills,
         "skipped": summary.skipped,
-        "elapsed_s": elapsed,
-        "peak_rss_kib": peak_kib,
+        "issued": len(issued.issued),
+        "draft_s": draft_s,
+        "drafts_per_s": bills / draft_s if draft_s else 0.0,
+        "issue_s": issue_s,
+        "issue_per_s": len(issued.issued) / issue_s if issue_s else 0.0,
+        "pdf_sample": len(sample),
+        "pdfs_per_s_1_worker": rates[1],
+        "pdfs_per_s_2_workers": rates.get(2),
+        "cycle_workers": most,
+        "cycle_per_s": bills / cycle_s if cycle_s else 0.0,
+        "peak_rss_mib": _mib(peak_kib),
+        "worker_peak_rss_mib": _mib(worker_kib) if settings.is_postgres else None,
     }
 
 
-def measure(url: str, accounts: int, chunk: int) -> dict[str, Any]:
-    """Load in this process, run the bill run in a fresh one (so its memory is its own)."""
+async def _render(settings: Any, bill_ids: list[int], workers: int) -> float:
+    """Seconds to render ``bill_ids``: in-process on SQLite, else queued as the command
+    queues them and drained by ``workers`` worker processes."""
+    from jobs.billing import defer_bill_pdfs
+    from jobs.procrastinate_app import ensure_schema
+    from jobs.runtime import background_jobs
+    from services.billing.documents import render_bills
+
+    if not bill_ids:
+        return 0.0
+    if not settings.is_postgres:
+        started = time.perf_counter()
+        await render_bills(bill_ids, settings)
+        return time.perf_counter() - started
+    await ensure_schema(settings)
+    async with background_jobs(settings):
+        await defer_bill_pdfs(bill_ids)
+    gridbill = str(Path(sys.executable).with_name("gridbill"))
+    started = time.perf_counter()
+    children = [
+        await asyncio.create_subprocess_exec(
+            gridbill, "worker", "--once", cwd=ROOT, stdout=asyncio.subprocess.DEVNULL
+        )
+        for _ in range(workers)
+    ]
+    codes = [await child.wait() for child in children]
+    elapsed = time.perf_counter() - started
+    if any(codes):
+        raise SystemExit(f"a worker failed: exit codes {codes}")
+    return elapsed
+
+
+def measure(url: str, accounts: int, chunk: int, pdfs: int) -> dict[str, Any]:
+    """Load in this process, run the cycle in a fresh one (so its memory is its own)."""
     load_s = asyncio.run(_prepare(url, accounts))
-    child = subprocess.run(
-        [sys.executable, __file__, "--run-only", url, "--chunk-size", str(chunk)],
-        capture_output=True, text=True, check=False, cwd=ROOT,
-    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="gridbill-bench-var-") as var_dir:
+        command = [sys.executable, __file__, "--run-only", url, "--chunk-size", str(chunk),
+                   "--pdfs", str(pdfs), "--var-dir", var_dir]  # fmt: skip
+        child = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if child.returncode != 0:
-        raise SystemExit(f"bill run failed:\n{child.stderr}")
+        raise SystemExit(f"bill cycle failed:\n{child.stderr}")
     result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
     result["load_s"] = load_s
     result["accounts"] = accounts
@@ -90,61 +168,84 @@ def measure(url: str, accounts: int, chunk: int) -> dict[str, Any]:
 
 
 def report(database: str, r: dict[str, Any]) -> None:
-    rate = r["bills"] / r["elapsed_s"] if r["elapsed_s"] else 0.0
+    two = r["pdfs_per_s_2_workers"]
+    workers = f"{two:6,.1f} PDFs/s with 2 workers" if two is not None else "(in-process)"
+    memory = f"peak memory {r['peak_rss_mib']:6.0f} MiB"
+    if r["worker_peak_rss_mib"] is not None:
+        memory += f", a worker {r['worker_peak_rss_mib']:.0f} MiB"
     print(
         f"{database:<10} accounts {r['accounts']:>9,}  bills {r['bills']:>9,}  "
-        f"{r['elapsed_s']:7.1f} s  {rate:8,.0f} bills/s  peak memory {r['peak_rss_kib'] / 1024:6.0f} MiB"
-        f"  (load {r['load_s']:.1f} s)",
+        f"{r['draft_s']:7.1f} s  {r['drafts_per_s']:8,.0f} bills/s  {memory}"
+        f"  (load {r['load_s']:.1f} s)\n"
+        f"           issue    {r['issued']:>9,} bills in {r['issue_s']:6.1f} s  "
+        f"{r['issue_per_s']:8,.0f} bills/s\n"
+        f"           PDFs     {r['pdf_sample']:>9,} bills  {r['pdfs_per_s_1_worker']:6,.1f} PDFs/s "
+        f"with 1 worker  {workers}\n"
+        f"           cycle    {r['cycle_per_s']:8,.1f} bills/s (draft + issue + PDFs on "
+        f"{r['cycle_workers']} worker{'s' if r['cycle_workers'] > 1 else ''})",
         flush=True,
     )
     if r["skipped"]:
         print(f"           skipped: {r['skipped']}", flush=True)
 
 
-def bench_sqlite(accounts: int, chunk: int) -> None:
+def bench_sqlite(accounts: int, chunk: int, pdfs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gridbill-bench-") as tmp:
-        report("sqlite", measure(f"sqlite://{Path(tmp) / 'bench.sqlite3'}", accounts, chunk))
+        result = measure(f"sqlite://{Path(tmp) / 'bench.sqlite3'}", accounts, chunk, pdfs)
+    report("sqlite", result)
+    return result
 
 
-def bench_postgres(accounts: int, chunk: int) -> None:
+def bench_postgres(accounts: int, chunk: int, pdfs: int) -> dict[str, Any]:
     import psycopg
     from pg_cluster import TempPostgres
 
-    def run_on(admin: str) -> None:
+    def run_on(admin: str) -> dict[str, Any]:
         name = f"gridbill_bench_{uuid.uuid4().hex[:8]}"
         libpq = admin.replace("postgres://", "postgresql://", 1)
         with psycopg.connect(libpq, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         try:
             url = admin.rsplit("/", 1)[0] + f"/{name}"
-            report("postgresql", measure(url, accounts, chunk))
+            result = measure(url, accounts, chunk, pdfs)
         finally:
             with psycopg.connect(libpq, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        report("postgresql", result)
+        return result
 
     given = os.environ.get("BENCH_PG_URL")
     if given:
-        run_on(given)
-        return
+        return run_on(given)
     with TempPostgres() as pg:
-        run_on(pg.url)
+        return run_on(pg.url)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
-    parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="postgres")
     parser.add_argument("--chunk-size", type=int, default=500)
+    parser.add_argument(
+        "--pdfs", type=int, default=2_000, help="issued bills whose PDFs are rendered (a sample)"
+    )
     parser.add_argument("--run-only", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--var-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run_only:
-        print(json.dumps(asyncio.run(_run(args.run_only, args.chunk_size))))
+        result = asyncio.run(_run(args.run_only, args.chunk_size, args.pdfs, args.var_dir))
+        print(json.dumps(result))
         return 0
-    print(f"bill run of {args.accounts:,} synthetic accounts, PDFs excluded", flush=True)
+    print(
+        f"bill cycle of {args.accounts:,} synthetic accounts, PDFs of {args.pdfs:,} of them",
+        flush=True,
+    )
+    figures: dict[str, Any] = {"accounts": args.accounts, "pdf_sample": args.pdfs}
     if args.database in ("sqlite", "both"):
-        bench_sqlite(args.accounts, args.chunk_size)
+        figures["sqlite"] = bench_sqlite(args.accounts, args.chunk_size, args.pdfs)
     if args.database in ("postgres", "both"):
-        bench_postgres(args.accounts, args.chunk_size)
+        figures["postgresql"] = bench_postgres(args.accounts, args.chunk_size, args.pdfs)
+    print(json.dumps(figures))
     return 0
 
 

@@ -111,7 +111,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 async def _issue(settings: Settings, args: argparse.Namespace, day: date) -> int:
     from cli.actor import cli_actor
     from domain.indian_format import ASCII_RUPEE, count, rupees
-    from jobs.runtime import background_jobs, defer
+    from jobs.billing import defer_bill_pdfs
+    from jobs.runtime import background_jobs
     from services.billing.documents import render_bills
     from services.billing.issue import issue_run
     from store.db import open_database
@@ -142,8 +143,7 @@ async def _issue(settings: Settings, args: argparse.Namespace, day: date) -> int
             return 0
         if settings.is_postgres:
             async with background_jobs(settings):
-                for start in range(0, len(result.issued), 100):
-                    await defer("render_bill_pdfs", bill_ids=result.issued[start : start + 100])
+                await defer_bill_pdfs(result.issued)
             print("  PDFs     queued for the workers (gridbill worker)")
         else:
             bar = tqdm(

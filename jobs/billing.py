@@ -2,21 +2,35 @@
 
 Each is a plain async function over the services, so a worker (PostgreSQL), the server's
 in-process runner (SQLite) and the ``gridbill bill-run`` command do the same work.
+Issued bills' PDFs are queued as ``render_bill_pdfs`` jobs of :data:`PDF_JOB_BILLS` bills
+(:func:`defer_bill_pdfs`), so on PostgreSQL every ``gridbill worker`` takes a share.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from domain.deposit import FinancialYear
 from gridbill.settings import get_settings
 from jobs.registry import task
+from jobs.runtime import defer
 from services.accounts import deposits
 from services.billing.documents import render_bills
 from services.billing.issue import issue_run
 from services.billing.runs import draft_due_runs, run_bill_run
 from services.viewer import acting_as
+
+PDF_JOB_BILLS = 100  # bills a render_bill_pdfs job renders: spread, yet few jobs
+
+
+async def defer_bill_pdfs(bill_ids: Sequence[int]) -> int:
+    """Queue the PDFs of issued bills, :data:`PDF_JOB_BILLS` to a job; returns the jobs."""
+    ids = list(bill_ids)
+    for start in range(0, len(ids), PDF_JOB_BILLS):
+        await defer("render_bill_pdfs", bill_ids=ids[start : start + PDF_JOB_BILLS])
+    return -(-len(ids) // PDF_JOB_BILLS)
 
 
 @task(name="bill_run")
@@ -64,7 +78,8 @@ async def deposit_year_end() -> dict[str, Any]:
 async def issue_bill_run(
     cycle: str, period: str, issue_date: str | None = None, requested_by: int | None = None
 ) -> dict[str, Any]:
-    """Issue a completed run's reviewed drafts (refused otherwise), then render their PDFs.
+    """Issue a completed run's reviewed drafts (refused otherwise), then queue their PDFs
+    (``render_bill_pdfs`` jobs, which the workers share).
 
     The audit rows name the job and the user who asked for it (``requested_by``)."""
     settings = get_settings()
@@ -78,8 +93,8 @@ async def issue_bill_run(
         payee_vpa=settings.upi_vpa,
         letterhead=settings.letterhead,
     )
-    rendered = await render_bills(result.issued, settings)
-    return {"issued": len(result.issued), "payable_paise": result.payable_paise, "pdfs": rendered}
+    jobs = await defer_bill_pdfs(result.issued)
+    return {"issued": len(result.issued), "payable_paise": result.payable_paise, "pdf_jobs": jobs}
 
 
 @task(name="render_bill_pdfs")

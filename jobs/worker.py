@@ -12,6 +12,7 @@ import os
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from jobs.procrastinate_app import build_app, ensure_schema
+from jobs.runtime import background_jobs
 from store.db import open_database
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ async def run_worker(settings: Settings, *, concurrency: int, once: bool) -> int
     async with (
         open_database(settings.database_url, pool_max=max(settings.db_pool_max, concurrency)),
         app.open_async(),
+        background_jobs(settings),  # a task may queue follow-ups (issue_bills: the PDFs)
     ):
         log.info(
             "worker %s started: %d job(s) at a time%s", name, concurrency, ", once" if once else ""

@@ -37,6 +37,7 @@ from api.schema.common import BigInt, OperationError
 from api.schema.decorators import mutation
 from domain import enums
 from domain.access import Operation
+from jobs.billing import defer_bill_pdfs
 from jobs.runtime import defer
 from services import audit
 from services.billing import adjustments
@@ -113,7 +114,7 @@ class BillingMutations:
                 letterhead=settings.letterhead,
             )  # fmt: skip
             if issued.issued:
-                await defer("render_bill_pdfs", bill_ids=issued.issued)
+                await defer_bill_pdfs(issued.issued)
             return IssueBillsSuccess(
                 issued_count=len(issued.issued), numbers=issued.numbers,
                 payable_paise=BigInt(issued.payable_paise),

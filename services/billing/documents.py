@@ -36,8 +36,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from PIL import Image as PILImage
-from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
@@ -63,12 +61,11 @@ from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.billing import bill_fonts
 from services.billing.bill_fonts import markup, needs_shaping
+from services.billing.bill_qr import qr_png
 from services.billing.bill_wording import category, day, describe, language_of, text
 from services.billing.energy_block import energy_lines
 from store.models import Bill
 
-QR_QUIET_MODULES = 4
-QR_PIXELS_PER_MODULE = 8
 GREY = colors.HexColor("#555555")
 ACCENT = colors.HexColor("#1f4e79")
 RULE = colors.HexColor("#bbbbbb")
@@ -91,35 +88,6 @@ def relative_path(number: str) -> Path:
     """``bills/2026-27/BL-2026-27-000123.pdf`` for bill ``BL/2026-27/000123``."""
     year = number.split("/")[1]
     return Path("bills") / year / f"{number.replace('/', '-')}.pdf"
-
-
-# --- the QR code ------------------------------------------------------------------------
-
-
-def qr_matrix(text: str) -> list[list[bool]]:
-    """The QR code's modules (True is dark), error correction M, smallest version."""
-    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
-    code.addData(text)
-    code.make()
-    return [[bool(cell) for cell in row] for row in code.modules]
-
-
-def qr_png(text: str) -> bytes:
-    """The QR code as a 1-bit PNG with its quiet zone, crisp at any print size."""
-    matrix = qr_matrix(text)
-    size = len(matrix) + 2 * QR_QUIET_MODULES
-    image = PILImage.new("1", (size, size), 1)
-    pixels = image.load()
-    assert pixels is not None
-    for r, row in enumerate(matrix):
-        for c, dark in enumerate(row):
-            if dark:
-                pixels[c + QR_QUIET_MODULES, r + QR_QUIET_MODULES] = 0
-    scale = QR_PIXELS_PER_MODULE
-    image = image.resize((size * scale, size * scale), PILImage.Resampling.NEAREST)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
 
 
 # --- the document -----------------------------------------------------------------------
@@ -159,7 +127,26 @@ def _p(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
 def _paragraph(marked: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph, shaped only if it holds Devanagari: shaping Latin text would join
     "ff" into a ligature, and the PDF's text would no longer read "Tariff"."""
-    return Paragraph(marked, style if needs_shaping(marked) else _unshaped(style))
+    return _OnceParagraph(marked, style if needs_shaping(marked) else _unshaped(style))
+
+
+class _OnceParagraph(Paragraph):  # type: ignore[misc]
+    """A paragraph that breaks (and shapes) its lines once per width.
+
+    A table measures every cell and then draws it, and ReportLab wraps a paragraph anew
+    each time: half of a page's line breaking, and for a Hindi bill half of its HarfBuzz
+    shaping, was done twice for the same width. The lines depend on the width alone (not
+    the height offered), so the second wrap can only repeat the first.
+    """
+
+    _wrapped: tuple[float, tuple[float, float]] | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        if self._wrapped is not None and self._wrapped[0] == availWidth:
+            return self._wrapped[1]
+        size: tuple[float, float] = super().wrap(availWidth, availHeight)
+        self._wrapped = (availWidth, size)
+        return size
 
 
 @cache

@@ -38,7 +38,7 @@ from services.accounts.ledger import (
 from services.billing import snapshot, subsidies
 from services.billing.inputs import HISTORY_DAYS, load_tariff_book
 from services.errors import Refused
-from services.events import publish
+from services.events import publish_each
 from services.notifications.outbox import notify_bills_issued
 from services.numbering import take
 from services.payments.rebates import credit_earned
@@ -174,12 +174,19 @@ async def issue_run(
 
 async def announce_bills(name: str, bill_ids: list[int]) -> None:
     """Publish one event per bill to its customer; call after the change committed."""
-    rows = await Bill.filter(id__in=bill_ids).values("id", "customer_id", "account_id", "status")
-    for row in rows:
-        await publish(
-            name, customer_id=row["customer_id"], bill_id=row["id"], account_id=row["account_id"],
-            status=str(row["status"]),
-        )  # fmt: skip
+    rows = (
+        await Bill.filter(id__in=bill_ids)
+        .order_by("id")
+        .values("id", "customer_id", "account_id", "status")
+    )
+    await publish_each(
+        name,
+        [
+            {"customer_id": row["customer_id"], "bill_id": row["id"],
+             "account_id": row["account_id"], "status": str(row["status"])}
+            for row in rows
+        ],
+    )  # fmt: skip
 
 
 async def _apply_held_credit(bill_ids: Sequence[int]) -> None:

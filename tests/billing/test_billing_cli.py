@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -108,9 +109,29 @@ def test_the_benchmark_runs_at_a_tiny_size(backend: str) -> None:
         env["BENCH_PG_URL"] = pg_admin_url() or ""
         database = "postgres"
     result = subprocess.run(
-        [sys.executable, "bench/bill_run.py", "--accounts", "50", "--database", database],
+        [sys.executable, "bench/bill_run.py", "--accounts", "50", "--pdfs", "3", "--database", database],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    line = next(ln for ln in result.stdout.splitlines() if ln.startswith(("sqlite", "postgresql")))
+    lines = result.stdout.splitlines()
+    line = next(ln for ln in lines if ln.startswith(("sqlite", "postgresql")))
     assert re.search(r"accounts\s+50\s+bills\s+50\s+.*bills/s\s+peak memory\s+\d+ MiB", line)
+    assert re.search(r"issue\s+50 bills in .* bills/s", result.stdout)
+    figures = json.loads(lines[-1])["sqlite" if backend == "sqlite" else "postgresql"]
+    assert figures["issued"] == 50 and figures["pdf_sample"] == 3
+    assert figures["pdfs_per_s_1_worker"] > 0 and figures["cycle_per_s"] > 0
+    # PostgreSQL: two `gridbill worker --once` processes drain the render_bill_pdfs jobs.
+    assert (figures["pdfs_per_s_2_workers"] is None) == (backend == "sqlite")
+
+
+def test_the_page_benchmark_runs_at_a_tiny_size() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/bill_page.py", "--pages", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.splitlines()[-1])
+    assert figures["rl_accel"] is True  # pyproject's rl-accel is installed and used
+    for language in ("en", "hi"):
+        assert figures[language]["cpu_ms_per_page"] > 0
+        assert f"{language}  " in result.stdout

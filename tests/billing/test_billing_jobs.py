@@ -54,6 +54,31 @@ async def test_bill_run_task_in_process(on_sqlite: None, process_settings: Setti
         assert await Bill.filter(status="draft").count() == 3
 
 
+async def test_the_issue_task_in_process_queues_the_pdfs(
+    on_sqlite: None, process_settings: Settings
+) -> None:
+    """SQLite: the issue job queues render_bill_pdfs from inside the in-process runner."""
+    async with open_database(process_settings.database_url):
+        await three_accounts()
+        async with background_jobs(process_settings):
+            for name, kwargs, then in (
+                ("bill_run", {}, "bill_run"),  # the run completes before it is issued
+                ("issue_bills", {"issue_date": "2026-03-11"}, "render_bill_pdfs"),
+            ):
+                await defer(name, cycle="C08", period="2026-03", **kwargs)
+                for _ in range(1000):
+                    if await JobRun.filter(task=then, succeeded__not_isnull=True).exists():
+                        break
+                    await asyncio.sleep(0.02)
+        issued = await JobRun.get(task="issue_bills")
+        assert issued.succeeded and issued.result == {
+            "issued": 3, "payable_paise": issued.result["payable_paise"], "pdf_jobs": 1,
+        }  # fmt: skip
+        assert (await JobRun.get(task="render_bill_pdfs")).result == {"rendered": 3}
+        bills = await Bill.filter(status="issued")
+        assert len(bills) == 3 and all(b.pdf_path for b in bills)
+
+
 async def test_bill_run_task_on_a_worker(
     on_postgres: None, process_settings: Settings, subprocess_env: dict[str, str]
 ) -> None:
@@ -73,4 +98,6 @@ async def test_bill_run_task_on_a_worker(
         assert (await BillRun.get()).bills_created == 3
         bills = await Bill.filter(status="issued")
         assert len(bills) == 3 and all(b.pdf_path for b in bills)
-        assert {j.task for j in await JobRun.filter(succeeded=True)} == {"bill_run", "issue_bills"}
+        # issue_bills queued the PDFs as a render_bill_pdfs job, which the worker ran too.
+        done = {j.task for j in await JobRun.filter(succeeded=True)}
+        assert done == {"bill_run", "issue_bills", "render_bill_pdfs"}
