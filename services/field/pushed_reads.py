@@ -34,6 +34,7 @@ from domain.vee import VeeConfig
 from services.field.push_facts import BilledRead, FieldPush, ReadRecord
 from services.meter_data.vee_pending import validate_pending_reads
 from store.models import RegisterRead
+from store.sql import Sql
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +75,16 @@ async def store_reads(
             read.quality_flags = windows[register.id].flags[str(read.client_uuid)]
         if new_reads:
             await RegisterRead.bulk_create(list(new_reads.values()), using_db=conn)
-        for window in windows.values():
-            for read_uuid in window.changed:
-                if UUID(read_uuid) not in new_reads:
-                    await (
-                        RegisterRead.filter(client_uuid=read_uuid)
-                        .using_db(conn)
-                        .update(quality_flags=window.flags[read_uuid])
-                    )
+        sql = Sql(conn)
+        await sql.many(
+            "UPDATE register_reads SET quality_flags = ? WHERE client_uuid = ?",
+            [
+                [Sql.json(window.flags[read_uuid]), sql.uuid(UUID(read_uuid))]
+                for window in windows.values()
+                for read_uuid in sorted(window.changed)
+                if UUID(read_uuid) not in new_reads
+            ],
+        )
         await record(conn, results)
     push.existing_reads.update(new_reads)
     for read in new_reads.values():
