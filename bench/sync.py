@@ -247,7 +247,9 @@ def _count_statements(into: Counter[str]) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def run(database_url: str, reads: int, *, fresh: bool, profile_to: Path | None = None) -> dict[str, Any]:
+def run(
+    database_url: str, reads: int, *, fresh: bool, profile_to: Path | None = None
+) -> dict[str, Any]:
     settings = settings_for(database_url, Path(tempfile.mkdtemp()))
     if fresh:
         asyncio.run(migrate(database_url))
