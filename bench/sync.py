@@ -22,12 +22,18 @@ It prints the push's time (request sent to answer read), items per second, the r
 by kind and the peak memory of the bench and of the server, and, as its last line, one
 JSON object of those figures. It exits 1 if any item's result differs from the mix's.
 Not a test: the figure depends on the machine (docs/performance.md).
+
+``--profile FILE`` pushes the same two batches in this process instead (the use case
+``sync.push.push``, no HTTP), under cProfile, writes the statistics of the timed push to
+FILE (read them with ``python -m pstats FILE``), and prints its 25 costliest functions
+and the SQL statements it sent, by kind.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
@@ -35,6 +41,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,7 +183,73 @@ def push(base: str, auth: str, items: list[dict[str, Any]]) -> tuple[float, dict
     return time.perf_counter() - started, answer
 
 
-def run(database_url: str, reads: int, *, fresh: bool) -> dict[str, Any]:
+def profile(settings: Any, auth: str, batches: list[list[dict[str, Any]]], out: Path) -> None:
+    """Push ``batches`` through ``sync.push.push`` in this process; the last one profiled."""
+    import cProfile
+    import pstats
+
+    from services.meter_data.vee_config import load_config
+    from store.models import FieldDevice
+    from sync.protocol import parse_batch
+    from sync.push import push as push_batch
+
+    statements: Counter[str] = Counter()
+
+    async def go() -> None:
+        async with open_database(settings.database_url):
+            device = await FieldDevice.get(device_uid=auth.split(" ")[1].split(":")[0])
+            for number, items in enumerate(batches):
+                body = {"protocol": 1, "batch_id": str(uuid.uuid4()),
+                        "device_clock": datetime.now(UTC).isoformat(),
+                        "time_zone": "Asia/Kolkata", "items": items}  # fmt: skip
+                batch = parse_batch(json.dumps(body).encode())
+                timed = number == len(batches) - 1
+                log = _count_statements(statements) if timed else contextlib.nullcontext()
+                profiler = cProfile.Profile()
+                started = time.perf_counter()
+                with log:
+                    if timed:
+                        profiler.enable()
+                    await push_batch(device, batch, zone=settings.zone,
+                                     postgres=settings.is_postgres, vee_config=load_config(settings))  # fmt: skip
+                    if timed:
+                        profiler.disable()
+                if timed:
+                    print(f"push of {len(items)} items in process: "
+                          f"{time.perf_counter() - started:.2f} s (under cProfile)")  # fmt: skip
+                    profiler.dump_stats(out)
+
+    asyncio.run(go())
+    pstats.Stats(str(out)).sort_stats("cumulative").print_stats(25)
+    print(f"{sum(statements.values())} SQL statements:")
+    for kind, count in statements.most_common(20):
+        print(f"  {count:6d}  {kind}")
+
+
+@contextlib.contextmanager
+def _count_statements(into: Counter[str]) -> Iterator[None]:
+    """Count the statements the database clients log (the first words of each, by kind)."""
+    import logging
+
+    class Counting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = str(record.msg if not record.args else record.args[0]).strip()
+            into[" ".join(text.split()[:4])[:70]] += 1
+
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = Counting(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def run(
+    database_url: str, reads: int, *, fresh: bool, profile_to: Path | None = None
+) -> dict[str, Any]:
     settings = settings_for(database_url, Path(tempfile.mkdtemp()))
     if fresh:
         asyncio.run(migrate(database_url))
@@ -190,6 +263,9 @@ def run(database_url: str, reads: int, *, fresh: bool) -> dict[str, Any]:
     print(f"seeded {reads} meters in {time.perf_counter() - started:.1f} s", flush=True)
     lunch, rest, expected = day_of_work(stops, datetime.now(UTC))
     auth = f"Device {uid}:{credential}"
+    if profile_to is not None:
+        profile(settings, auth, [lunch, rest], profile_to)
+        return {"items": len(rest), "profile": str(profile_to)}
     with server("api.app:create_app", settings, {}) as base:
         push(base, auth, lunch)
         elapsed, answer = push(base, auth, rest)
@@ -215,11 +291,17 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url", help="a migrated database, empty of this bench's data (default: a "
         "new database on BENCH_PG_URL or a throwaway PostgreSQL)",
     )  # fmt: skip
+    parser.add_argument(
+        "--profile", type=Path, metavar="FILE",
+        help="push in this process under cProfile, write the statistics to FILE",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.database_url:
-        figures = run(args.database_url, args.reads, fresh=False)
+        figures = run(args.database_url, args.reads, fresh=False, profile_to=args.profile)
     else:
-        figures = with_postgres_run(lambda url: run(url, args.reads, fresh=True))
+        figures = with_postgres_run(
+            lambda url: run(url, args.reads, fresh=True, profile_to=args.profile)
+        )
     print(json.dumps({"reads": args.reads, **figures}))
     return 0
 

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -87,6 +88,9 @@ class Sql:
 
     def flag(self, value: bool) -> Any:
         return value if self.postgres else int(value)
+
+    def uuid(self, value: UUID) -> Any:
+        return value if self.postgres else str(value)
 
     @staticmethod
     def json(value: Any) -> str:

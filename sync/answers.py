@@ -13,7 +13,7 @@ from domain import field_conflicts as conflicts
 from domain.enums import SyncItemResult
 from domain.field_conflicts import ReadPoint, Rule
 from domain.field_reads import FieldRegister, Refusal
-from services.field.push_facts import FieldPush
+from services.field.push_facts import FieldPush, PushedRead
 from services.field.pushed_edits import EditResult
 from services.field.pushed_reads import ReadResult
 from services.field.skips import SkipResult
@@ -30,7 +30,7 @@ def _refused(refusal: Refusal | None) -> Outcome:
     return Outcome(SyncItemResult.REJECTED, "", reason(refusal.code, refusal.message))
 
 
-def read_json(read: RegisterRead | ReadPoint) -> dict[str, Any]:
+def read_json(read: RegisterRead | PushedRead | ReadPoint) -> dict[str, Any]:
     if isinstance(read, ReadPoint):
         return {
             "read_uuid": read.uuid,
@@ -58,7 +58,7 @@ def read_outcome(push: FieldPush, done: ReadResult) -> Outcome:
         detail["device_captured_at"] = done.captured_at.isoformat()
     if decision.rule is None:
         return Outcome(SyncItemResult.ACCEPTED, "", detail)
-    register = push.registers[done.read.register_id]  # type: ignore[attr-defined]
+    register = push.registers[done.read.register_id]  # type: ignore[union-attr]
     detail.update(_explain(push, register, done))
     return Outcome(SyncItemResult.CONFLICT_RESOLVED, decision.rule.value, detail)
 

@@ -18,12 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.fields.data import JSON_DUMPS
 from tortoise.transactions import in_transaction
 
 from domain import field_conflicts as conflicts
 from domain.enums import SyncItemResult
 from domain.nesting import without_nul
 from store.models import FieldDevice, SyncBatch, SyncItem
+from store.sql import Sql
 from sync.protocol import NIL_UUID, Batch, sent_uuid
 
 
@@ -113,20 +115,46 @@ async def finish(stored: SyncBatch, replayed: bool, item_count: int) -> None:
         )
 
 
-def item_row(
-    stored: SyncBatch, position: int, kind: str, item_uuid: uuid.UUID, raw: Any, outcome: Outcome
-) -> SyncItem:
-    """An item's ``sync_items`` row (unsaved)."""
-    return SyncItem(
-        batch_id=stored.id,
-        position=position,
-        kind=kind,
-        client_uuid=item_uuid,
-        payload=stored_payload(raw),
-        result=outcome.result,
-        rule=outcome.rule,
-        detail=outcome.detail,
-    )
+@dataclass(frozen=True)
+class ItemRow:
+    """An item's ``sync_items`` row as written (the columns :class:`SyncItem` reads back)."""
+
+    position: int
+    kind: str
+    client_uuid: uuid.UUID
+    payload: Any
+    result: SyncItemResult
+    rule: str
+    detail: dict[str, Any]
+
+
+def item_row(position: int, kind: str, item_uuid: uuid.UUID, raw: Any, outcome: Outcome) -> ItemRow:
+    return ItemRow(
+        position, kind, item_uuid, stored_payload(raw), outcome.result, outcome.rule,
+        outcome.detail,
+    )  # fmt: skip
+
+
+ITEM_COLUMNS = (
+    "batch_id", "position", "kind", "client_uuid", "payload", "result", "rule", "detail",
+    "processed_at",
+)  # fmt: skip
+
+
+async def write_items(conn: Any, stored: SyncBatch, rows: Sequence[ItemRow]) -> None:
+    """The rows of applied items, in one multi-row insert on the items' transaction (JSON
+    encoded as the ORM encodes it, so a row reads back as if saved through the model)."""
+    sql = Sql(conn)
+    now = sql.ts(datetime.now(UTC))
+    await sql.insert(
+        "sync_items",
+        ITEM_COLUMNS,
+        [
+            (stored.id, r.position, r.kind, sql.uuid(r.client_uuid), JSON_DUMPS(r.payload),
+             r.result.value, r.rule, JSON_DUMPS(r.detail), now)
+            for r in rows
+        ],
+    )  # fmt: skip
 
 
 def stored_payload(raw: Any) -> Any:
@@ -136,13 +164,13 @@ def stored_payload(raw: Any) -> Any:
     return without_nul(raw if isinstance(raw, dict | list) else {"item": raw})
 
 
-def echoed_uuid(item: SyncItem) -> str | None:
+def echoed_uuid(item: SyncItem | ItemRow) -> str | None:
     """The item's uuid as the device sent it: an invalid one is stored as the nil UUID
     but answered as sent, so the device can match the result to its record."""
     return str(item.client_uuid) if item.client_uuid != NIL_UUID else sent_uuid(item.payload)
 
 
-def item_json(item: SyncItem, replayed: bool) -> dict[str, Any]:
+def item_json(item: SyncItem | ItemRow, replayed: bool) -> dict[str, Any]:
     """An item's result on the wire."""
     return {
         "position": item.position,

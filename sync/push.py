@@ -1,23 +1,25 @@
-"""Push: apply a device's batch of offline records, item by item, exactly once.
+"""Push: apply a device's batch of offline records, in runs, exactly once.
 
 The transport over the field services: the batch is opened (``sync/batches.py``: its row,
 and the items already recorded, answered again as ``replayed``), what the records need is
-loaded once (``services.field.push_facts``), then the items are applied in order, each by
-its service (reads ``services.field.pushed_reads``, edits ``pushed_edits``, skips
-``skips``), which writes the item's ``sync_items`` row in its own transaction through the
-``record`` callback given here, and the results are put in the wire format
+loaded once (``services.field.push_facts``), then the items are applied in order, in runs
+of up to :data:`CHUNK` items of one kind: reads (with the malformed items among them)
+through ``services.field.pushed_reads``, edits through ``pushed_edits``, skips through
+``skips``. Each service decides every item of its run in order, as if it had been applied
+alone after the ones before it, and writes the run with multi-row statements in one
+transaction, in which it calls the ``record`` callback given here to write the items'
+``sync_items`` rows (one multi-row insert). The results are put in the wire format
 (``sync/answers.py``).
 
-For speed, runs of up to :data:`CHUNK` reads (with the malformed items among them) are
-stored together. If such a run fails at the database (a read UUID taken by a concurrent
-push of the same records), it is rolled back and its items are applied one by one, each
-in its own transaction, so one bad item never blocks the others. Edits and skips always
-take one transaction each.
+If a run fails at the database (a UUID taken by a concurrent push of the same records),
+it is rolled back and its items are applied one by one, each in its own transaction, so
+one bad item never blocks the others.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,16 +32,14 @@ from domain.enums import SyncItemResult
 from domain.vee import VeeConfig
 from services.field import push_facts, pushed_reads, skips
 from services.field.push_facts import FieldPush
-from services.field.pushed_edits import EditResult, apply_edit
-from services.field.pushed_reads import ReadResult
-from services.field.skips import SkipResult
-from store.models import FieldDevice, SyncBatch, SyncItem
+from services.field.pushed_edits import apply_edits
+from store.models import FieldDevice, SyncBatch
 from sync import answers, batches
-from sync.batches import Outcome
+from sync.batches import ItemRow, Outcome
 from sync.protocol import BadItem, Batch, EditItem, Item, ReadItem, SkipItem
 
 CHUNK = 250
-"""Reads applied together in one transaction (each decided alone, in order)."""
+"""Items applied together in one transaction (each decided as if alone, in order)."""
 
 Entry = tuple[int, Item, Any]
 """An item to apply: its position in the batch, the item parsed, and as sent."""
@@ -98,19 +98,8 @@ async def push(
         applier = _Applier(
             facts, stored, await batches.applied_edits(device, [e.uuid for e in edits])
         )
-        run: list[Entry] = []
-        for position, item in pending:
-            entry = (position, item, batch.raw_items[position])
-            if isinstance(item, ReadItem | BadItem):
-                run.append(entry)
-                if len(run) >= CHUNK:
-                    results.update(await applier.apply_run(run))
-                    run = []
-            else:
-                results.update(await applier.apply_run(run))
-                run = []
-                results[position] = await applier.apply(entry)
-        results.update(await applier.apply_run(run))
+        for run in _runs([(p, item, batch.raw_items[p]) for p, item in pending]):
+            results.update(await applier.apply_run(run))
         rejudge = facts.rejudge
     await batches.finish(stored, replayed, len(batch.items))
     await pushed_reads.judge(touched | set(rejudge), rejudge, zone=zone, config=vee_config)
@@ -122,8 +111,33 @@ async def push(
     )
 
 
+def _kind(item: Item) -> str:
+    """Reads and malformed items are stored together; edits and skips each on their own."""
+    return (
+        "edit" if isinstance(item, EditItem) else "skip" if isinstance(item, SkipItem) else "read"
+    )
+
+
+def _runs(entries: list[Entry]) -> Iterator[list[Entry]]:
+    """The items in order, cut into runs of one kind of up to :data:`CHUNK` items. An edit
+    whose UUID is already in its run starts a new one: it is then answered as the first."""
+    run: list[Entry] = []
+    edits: set[uuid.UUID] = set()
+    for entry in entries:
+        item = entry[1]
+        repeated = isinstance(item, EditItem) and item.uuid in edits
+        if run and (len(run) >= CHUNK or _kind(run[0][1]) != _kind(item) or repeated):
+            yield run
+            run, edits = [], set()
+        run.append(entry)
+        if isinstance(item, EditItem):
+            edits.add(item.uuid)
+    if run:
+        yield run
+
+
 class _Applier:
-    """Applies the pending items of one batch and records each in its transaction."""
+    """Applies the pending items of one batch, a run of them in each transaction."""
 
     def __init__(
         self, facts: FieldPush, stored: SyncBatch, done_edits: dict[uuid.UUID, Outcome]
@@ -133,46 +147,73 @@ class _Applier:
         self.done_edits = done_edits
         """Edits applied before (in this batch or an earlier one): answered the same again."""
 
-    def _row(self, entry: Entry, outcome: Outcome) -> SyncItem:
+    @staticmethod
+    def _row(entry: Entry, outcome: Outcome) -> ItemRow:
         position, item, raw = entry
-        return batches.item_row(self.stored, position, item.kind, item.uuid, raw, outcome)
+        return batches.item_row(position, item.kind, item.uuid, raw, outcome)
 
     async def apply_run(self, run: list[Entry]) -> dict[int, dict[str, Any]]:
-        """Apply a run of reads together; if the run fails, apply them one by one instead."""
-        if not run:
-            return {}
+        """Apply a run of items together; if the run fails, apply them one by one instead."""
         try:
             return await self._store_run(run)
         except IntegrityError:
             return {entry[0]: await self.apply(entry) for entry in run}
 
     async def _store_run(self, run: list[Entry]) -> dict[int, dict[str, Any]]:
-        """Reads (and malformed items) with their ``sync_items`` rows, in one transaction."""
-        reads = [(position, item) for position, item, _ in run if isinstance(item, ReadItem)]
-        rows: list[SyncItem] = []
+        """A run of one kind with its ``sync_items`` rows, in one transaction."""
+        rows: list[ItemRow] = []
 
-        async def record(conn: Any, done: dict[int, ReadResult]) -> None:
-            for entry in run:
-                position, item, _ = entry
-                if isinstance(item, BadItem):
-                    outcome = Outcome(
-                        SyncItemResult.REJECTED, "", answers.reason(item.code, item.message)
+        def recorder(
+            outcome_of: Callable[[Any], Outcome],
+        ) -> Callable[[Any, dict[int, Any]], Awaitable[None]]:
+            async def record(conn: Any, done: dict[int, Any]) -> None:
+                rows.extend(
+                    self._row(entry, self._outcome(entry, done, outcome_of)) for entry in run
+                )
+                await batches.write_items(conn, self.stored, rows)
+
+            return record
+
+        kind = _kind(run[0][1])
+        if kind == "read":
+            reads = [(p, item) for p, item, _ in run if isinstance(item, ReadItem)]
+            await pushed_reads.store_reads(
+                self.facts, reads, recorder(lambda r: answers.read_outcome(self.facts, r))
+            )
+        elif kind == "skip":
+            visits = [(p, item) for p, item, _ in run if isinstance(item, SkipItem)]
+            await skips.record_skips(self.facts, visits, recorder(answers.skip_outcome))
+        else:
+            fresh = [
+                (p, i)
+                for p, i, _ in run
+                if isinstance(i, EditItem) and i.uuid not in self.done_edits
+            ]
+            await apply_edits(self.facts, fresh, recorder(answers.edit_outcome))
+            for row in rows:
+                if row.result is not SyncItemResult.REJECTED:
+                    self.done_edits.setdefault(
+                        row.client_uuid, Outcome(row.result, row.rule, row.detail)
                     )
-                else:
-                    outcome = answers.read_outcome(self.facts, done[position])
-                rows.append(self._row(entry, outcome))
-            await SyncItem.bulk_create(rows, using_db=conn)
-
-        await pushed_reads.store_reads(self.facts, reads, record)
         return {row.position: batches.item_json(row, False) for row in rows}
+
+    def _outcome(
+        self, entry: Entry, done: dict[int, Any], outcome_of: Callable[[Any], Outcome]
+    ) -> Outcome:
+        position, item, _ = entry
+        if isinstance(item, BadItem):
+            return Outcome(SyncItemResult.REJECTED, "", answers.reason(item.code, item.message))
+        if position not in done:  # an edit applied before: answered the same again
+            assert isinstance(item, EditItem)
+            earlier = self.done_edits[item.uuid]
+            return Outcome(SyncItemResult.DUPLICATE, earlier.rule, earlier.detail)
+        return outcome_of(done[position])
 
     async def apply(self, entry: Entry, *, retry: bool = True) -> dict[str, Any]:
         """Apply one item and record it, in one transaction."""
         position, item, _ = entry
         try:
-            if isinstance(item, ReadItem | BadItem):
-                return (await self._store_run([entry]))[position]
-            row = await self._apply_one(entry)
+            return (await self._store_run([entry]))[position]
         except IntegrityError:
             # Another request applied this very item (the same batch pushed twice at once), or
             # a UUID was taken meanwhile: answer from what is stored now.
@@ -191,37 +232,6 @@ class _Applier:
                 answers.reason("retry", "this record clashed with another push: send it again"),
             )
             row = self._row(entry, outcome)
-            await row.save()
+            async with in_transaction() as conn:
+                await batches.write_items(conn, self.stored, [row])
         return batches.item_json(row, False)
-
-    async def _apply_one(self, entry: Entry) -> SyncItem:
-        """An edit or a skip, through its service, with its row in the service's transaction."""
-        _, item, _ = entry
-        rows: list[SyncItem] = []
-        if isinstance(item, EditItem):
-            done = self.done_edits.get(item.uuid)
-            if done is not None:
-                rows.append(
-                    self._row(entry, Outcome(SyncItemResult.DUPLICATE, done.rule, done.detail))
-                )
-                async with in_transaction() as conn:
-                    await rows[0].save(using_db=conn)
-                return rows[0]
-
-            async def record_edit(conn: Any, result: EditResult) -> None:
-                outcome = answers.edit_outcome(result)
-                if outcome.result is not SyncItemResult.REJECTED:
-                    self.done_edits[item.uuid] = outcome
-                rows.append(self._row(entry, outcome))
-                await rows[0].save(using_db=conn)
-
-            await apply_edit(self.facts, item, record_edit)
-        else:
-            assert isinstance(item, SkipItem)
-
-            async def record_skip(conn: Any, result: SkipResult) -> None:
-                rows.append(self._row(entry, answers.skip_outcome(result)))
-                await rows[0].save(using_db=conn)
-
-            await skips.record_skip(self.facts, item, record_skip)
-        return rows[0]

@@ -109,6 +109,18 @@ class BilledRead:
     value_milli: int
 
 
+@dataclass(frozen=True)
+class PushedRead:
+    """A read as a push answers with it and as its later items meet it (stored by this push,
+    or edited: a snapshot, written as plain rows, without building ORM objects)."""
+
+    client_uuid: UUID
+    register_id: int
+    value_milli: int
+    read_at: datetime
+    revision: int = 1
+
+
 @dataclass
 class FieldPush:
     """One push of a device: who pushed, when, with which clock, and the facts loaded."""
@@ -124,7 +136,7 @@ class FieldPush:
     meter_route: dict[int, str] = field(default_factory=dict)
     known_meters: set[int] = field(default_factory=set)
     last_billed: dict[int, BilledRead] = field(default_factory=dict)
-    existing_reads: dict[UUID, RegisterRead] = field(default_factory=dict)
+    existing_reads: dict[UUID, RegisterRead | PushedRead] = field(default_factory=dict)
     existing_visits: dict[UUID, FieldVisit] = field(default_factory=dict)
     rejudge: dict[int, datetime] = field(default_factory=dict)
     """Per register, the earliest read this push added, edited or re-flagged: VEE judges
@@ -194,17 +206,15 @@ async def _load_billed(push: FieldPush, register_ids: set[int]) -> None:
         )
 
 
-async def register_of(push: FieldPush, register_id: int) -> FieldRegister:
-    """The facts of a register (loaded now if no read of the push named it)."""
-    info = push.registers.get(register_id)
-    if info is None:
-        register = await Register.get(id=register_id)
-        meter_id: int = register.meter_id  # type: ignore[attr-defined]
-        loads, read_days = await _account_facts({meter_id})
-        row = {"unit": register.unit, "digits": register.digits}
-        info = _register(push, register.id, meter_id, row, loads, read_days)
-        push.registers[register_id] = info
-    return info
+async def registers_of(push: FieldPush, register_ids: Sequence[int]) -> None:
+    """Load the facts of the registers no read of the push named, in a few queries."""
+    missing = {rid for rid in register_ids if rid not in push.registers}
+    if not missing:
+        return
+    rows = await Register.filter(id__in=missing).values("id", "meter_id", "unit", "digits")
+    loads, read_days = await _account_facts({r["meter_id"] for r in rows})
+    for r in rows:
+        push.registers[r["id"]] = _register(push, r["id"], r["meter_id"], r, loads, read_days)
 
 
 def _register(

@@ -27,13 +27,14 @@ from tortoise.expressions import Q
 from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
-from domain.enums import ReadQuality, ReadSource
-from domain.field_conflicts import DROP_FLAGS, ReadPoint, drop_flags, replace_flags
+from domain.enums import ReadQuality, ReadSource, ReadType
+from domain.field_conflicts import ReadPoint
 from domain.field_reads import NEIGHBOUR_WINDOW, FieldRegister, ReadDecision, Window, decide_read
 from domain.vee import VeeConfig
-from services.field.push_facts import BilledRead, FieldPush, ReadRecord
+from services.field.push_facts import BilledRead, FieldPush, PushedRead, ReadRecord
 from services.meter_data.vee_pending import validate_pending_reads
 from store.models import RegisterRead
+from store.sql import Sql
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class ReadResult:
     """A pushed read's decision, with the read it concerns and the billed read it met."""
 
     decision: ReadDecision
-    read: RegisterRead | None
+    read: RegisterRead | PushedRead | None
     """Stored now (accepted or stored under a rule) or before (a duplicate)."""
     captured_at: datetime
     """The capture time on the device's clock, as sent."""
@@ -53,14 +54,22 @@ class ReadResult:
 RecordReads = Callable[[Any, dict[int, ReadResult]], Awaitable[None]]
 """Writes the caller's record of a run, in the run's transaction (the connection is given)."""
 
+READ_COLUMNS = (
+    "client_uuid", "register_id", "value_milli", "read_at", "read_type", "source", "quality",
+    "quality_flags", "estimation_method", "captured_by_id", "device_id", "device_captured_at",
+    "received_at", "latitude", "longitude", "raw_telegram", "photo_uuid", "notes", "revision",
+    "billed", "created_at", "updated_at",
+)  # fmt: skip
+
 
 async def store_reads(
     push: FieldPush, reads: Sequence[tuple[int, ReadRecord]], record: RecordReads
 ) -> dict[int, ReadResult]:
     """Decide and store ``reads`` (keyed by the caller's position) in one transaction."""
-    new_reads: dict[UUID, RegisterRead] = {}
+    new_reads: dict[UUID, tuple[PushedRead, ReadRecord]] = {}
     results: dict[int, ReadResult] = {}
     async with in_transaction() as conn:
+        sql = Sql(conn)
         starts: dict[int, datetime] = {}
         for _, item in reads:
             if item.register_id in push.registers:
@@ -69,23 +78,28 @@ async def store_reads(
         windows = await _load_windows(push, starts, conn)
         for key, item in reads:
             results[key] = _store_one(push, item, windows, new_reads)
-        for read in new_reads.values():
-            register = push.registers[read.register_id]  # type: ignore[attr-defined]
-            read.quality_flags = windows[register.id].flags[str(read.client_uuid)]
-        if new_reads:
-            await RegisterRead.bulk_create(list(new_reads.values()), using_db=conn)
-        for window in windows.values():
-            for read_uuid in window.changed:
-                if UUID(read_uuid) not in new_reads:
-                    await (
-                        RegisterRead.filter(client_uuid=read_uuid)
-                        .using_db(conn)
-                        .update(quality_flags=window.flags[read_uuid])
-                    )
+        now = datetime.now(UTC)
+        await sql.insert(
+            "register_reads",
+            READ_COLUMNS,
+            [
+                _row(sql, push, read, item, windows[read.register_id].flags, now)
+                for read, item in new_reads.values()
+            ],
+        )
+        await sql.many(
+            "UPDATE register_reads SET quality_flags = ? WHERE client_uuid = ?",
+            [
+                [Sql.json(window.flags[read_uuid]), sql.uuid(UUID(read_uuid))]
+                for window in windows.values()
+                for read_uuid in sorted(window.changed)
+                if UUID(read_uuid) not in new_reads
+            ],
+        )
         await record(conn, results)
-    push.existing_reads.update(new_reads)
-    for read in new_reads.values():
-        push.changed_at(read.register_id, read.read_at)  # type: ignore[attr-defined]
+    for read, _ in new_reads.values():
+        push.existing_reads[read.client_uuid] = read
+        push.changed_at(read.register_id, read.read_at)
     for register_id, window in windows.items():
         for point in window.points:
             if point.uuid in window.changed:
@@ -93,14 +107,35 @@ async def store_reads(
     return results
 
 
+def _row(
+    sql: Sql,
+    push: FieldPush,
+    read: PushedRead,
+    item: ReadRecord,
+    flags: dict[str, list[str]],
+    now: datetime,
+) -> tuple[Any, ...]:
+    """A new read's ``register_reads`` row (:data:`READ_COLUMNS`), its flags as the run
+    left them: pending for VEE, captured by the device's reader."""
+    return (
+        sql.uuid(read.client_uuid), read.register_id, read.value_milli, sql.ts(read.read_at),
+        ReadType.REGULAR.value, ReadSource(item.source).value, ReadQuality.PENDING.value,
+        Sql.json(flags[str(read.client_uuid)]), "", push.reader_id, push.device.id,
+        sql.ts(item.captured_at), sql.ts(push.received_at), item.latitude, item.longitude,
+        item.raw_telegram, None if item.photo_uuid is None else sql.uuid(item.photo_uuid),
+        item.notes, read.revision, sql.flag(False), sql.ts(now), sql.ts(now),
+    )  # fmt: skip
+
+
 def _store_one(
     push: FieldPush,
     item: ReadRecord,
     windows: dict[int, Window],
-    new_reads: dict[UUID, RegisterRead],
+    new_reads: dict[UUID, tuple[PushedRead, ReadRecord]],
 ) -> ReadResult:
     """Decide one read against the run so far; a stored one joins ``new_reads``."""
-    existing = push.existing_reads.get(item.uuid) or new_reads.get(item.uuid)
+    earlier = new_reads.get(item.uuid)
+    existing = push.existing_reads.get(item.uuid) or (earlier[0] if earlier else None)
     register = push.registers.get(item.register_id)
     billed = push.last_billed.get(register.id) if register is not None else None
     read_at = push.correction.correct(item.captured_at).astimezone(UTC)
@@ -110,7 +145,7 @@ def _store_one(
         register_id=item.register_id,
         value_milli=item.value_milli,
         read_at=read_at,
-        stored_register_id=existing.register_id if existing is not None else None,  # type: ignore[attr-defined]
+        stored_register_id=existing.register_id if existing is not None else None,  # type: ignore[union-attr]
         register=register,
         window=window,
         received_at=push.received_at,
@@ -122,27 +157,8 @@ def _store_one(
         return ReadResult(decision, existing, item.captured_at)
     assert register is not None and window is not None
     window.admit(decision)
-    read = RegisterRead(
-        client_uuid=item.uuid,
-        register_id=register.id,
-        value_milli=item.value_milli,
-        read_at=read_at,
-        source=ReadSource(item.source),
-        quality=ReadQuality.PENDING,
-        quality_flags=list(decision.flags),
-        captured_by_id=push.reader_id,
-        device_id=push.device.id,
-        device_captured_at=item.captured_at,
-        received_at=push.received_at,
-        latitude=item.latitude,
-        longitude=item.longitude,
-        raw_telegram=item.raw_telegram,
-        photo_uuid=item.photo_uuid,
-        notes=item.notes,
-        revision=1,
-        billed=False,
-    )
-    new_reads[item.uuid] = read
+    read = PushedRead(item.uuid, register.id, item.value_milli, read_at)
+    new_reads[item.uuid] = (read, item)
     return ReadResult(decision, read, item.captured_at, billed)
 
 
@@ -210,48 +226,6 @@ def _point(register: FieldRegister, row: dict[str, Any]) -> ReadPoint:
     return register.point(
         str(row["client_uuid"]), row["read_at"], row["value_milli"], row["source"]
     )
-
-
-async def neighbours(register: FieldRegister, read_at: datetime, conn: Any) -> list[ReadPoint]:
-    """The register's reads from ``NEIGHBOUR_WINDOW`` before ``read_at`` on (plus the one
-    before that, if none is in the window): a read's predecessor, successor and cycle mates."""
-    start = read_at - NEIGHBOUR_WINDOW
-    columns = ("client_uuid", "read_at", "value_milli", "source", "quality")
-    rows = (
-        await RegisterRead.filter(register_id=register.id, read_at__gte=start)
-        .using_db(conn)
-        .values(*columns)
-    )
-    if not any(r["read_at"] < read_at for r in rows):
-        rows += (
-            await RegisterRead.filter(register_id=register.id, read_at__lt=start)
-            .using_db(conn)
-            .order_by("-read_at", "-client_uuid")
-            .limit(1)
-            .values(*columns)
-        )
-    return sorted(
-        (_point(register, r) for r in rows if r["quality"] != ReadQuality.REJECTED),
-        key=lambda p: p.key,
-    )
-
-
-async def reflag_successor(
-    register: FieldRegister, read: ReadPoint, successor: ReadPoint, conn: Any
-) -> None:
-    """Recompute the drop flags of the read after ``read`` (its predecessor changed)."""
-    new = drop_flags(register.facts, read, successor)
-    stored = (
-        await RegisterRead.filter(client_uuid=successor.uuid)
-        .using_db(conn)
-        .only("id", "quality_flags")
-        .first()
-    )
-    if stored is None:
-        return
-    flags = replace_flags(stored.quality_flags or [], DROP_FLAGS, new)
-    if flags != sorted(stored.quality_flags or []):
-        await RegisterRead.filter(id=stored.id).using_db(conn).update(quality_flags=flags)
 
 
 async def reload(push: FieldPush, read_uuid: UUID) -> None:

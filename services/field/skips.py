@@ -2,12 +2,13 @@
 
 The visit time is moved onto the server's clock like a read's. A skip of a meter that is
 no longer on the reader's routes is still recorded (the reader was there) and reported
-under the ``meter_moved`` rule. The visit and the caller's record of it are one transaction.
+under the ``meter_moved`` rule. A run of visits and the caller's record of them are one
+transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,32 +33,41 @@ class SkipResult:
     refusal: Refusal | None = None
 
 
-RecordSkip = Callable[[Any, SkipResult], Awaitable[None]]
-"""Writes the caller's record of the skip, in its transaction (the connection is given)."""
+RecordSkips = Callable[[Any, dict[int, SkipResult]], Awaitable[None]]
+"""Writes the caller's record of a run of skips, in its transaction (the connection is given)."""
 
 
-async def record_skip(push: FieldPush, item: SkipRecord, record: RecordSkip) -> SkipResult:
-    """Record one skipped visit and the caller's record of it, in one transaction."""
+async def record_skips(
+    push: FieldPush, items: Sequence[tuple[int, SkipRecord]], record: RecordSkips
+) -> dict[int, SkipResult]:
+    """Record a run of skipped visits (keyed by the caller's position) in order, and the
+    caller's record of them, in one transaction: each decided as if recorded alone after
+    the ones before it, the new visits written together."""
+    results: dict[int, SkipResult] = {}
+    visits: dict[UUID, FieldVisit] = {}
     async with in_transaction() as conn:
-        result, visit = await _record(push, item, conn)
-        await record(conn, result)
-    if visit is not None:
-        push.existing_visits[item.uuid] = visit
-    return result
+        for key, item in items:
+            results[key], visit = _record(push, item, visits)
+            if visit is not None:
+                visits[item.uuid] = visit
+        if visits:
+            await FieldVisit.bulk_create(list(visits.values()), using_db=conn)
+        await record(conn, results)
+    push.existing_visits.update(visits)
+    return results
 
 
-async def _record(
-    push: FieldPush, item: SkipRecord, conn: Any
+def _record(
+    push: FieldPush, item: SkipRecord, visits: dict[UUID, FieldVisit]
 ) -> tuple[SkipResult, FieldVisit | None]:
-    existing = push.existing_visits.get(item.uuid)
+    existing = push.existing_visits.get(item.uuid) or visits.get(item.uuid)
     if existing is not None:
         return SkipResult(SyncItemResult.DUPLICATE, existing.client_uuid), None
     if item.meter_id not in push.known_meters:
         refusal = Refusal("unknown_meter", f"meter {item.meter_id} does not exist: pull again")
         return SkipResult(SyncItemResult.REJECTED, refusal=refusal), None
     visited_at = push.correction.correct(item.visited_at).astimezone(UTC)
-    visit = await FieldVisit.create(
-        using_db=conn,
+    visit = FieldVisit(
         client_uuid=item.uuid,
         meter_id=item.meter_id,
         device_id=push.device.id,

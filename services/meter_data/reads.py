@@ -81,8 +81,9 @@ async def keep_revision(
     """Keep a read's current value in ``register_read_revisions`` before it changes.
 
     Every change of a stored read (a delivery's new value, a device's edit, a reviewer's
-    verdict) goes through here or, for a delivery's bulk write, through the same row in
-    :func:`write`: the read's history is never lost.
+    verdict) goes through here or, for the bulk writes of a delivery and of a push's
+    edits, through the same row in :func:`write` and ``services.field.pushed_edits``:
+    the read's history is never lost.
     """
     await RegisterReadRevision.create(
         using_db=using_db,

@@ -106,10 +106,7 @@ async def validate_pending_reads(
         async with in_transaction() as client:
             tx = Sql(client)
             await _lock(tx, part)
-            for register_id in part:
-                since = (rejudge_from or {}).get(register_id)
-                if since is not None:
-                    await _back_to_pending(tx, register_id, since)
+            await _back_to_pending(tx, part, rejudge_from or {})
             await _judge_pass(tx, part, zone, config, now or datetime.now(UTC), outcome)
     return outcome
 
@@ -123,15 +120,23 @@ async def _lock(sql: Sql, register_ids: list[int]) -> None:
         )
 
 
-async def _back_to_pending(sql: Sql, register_id: int, since: datetime) -> None:
-    await sql.execute(
+async def _back_to_pending(
+    sql: Sql, register_ids: list[int], rejudge_from: Mapping[int, datetime]
+) -> None:
+    """Send each register's judged reads from its moment on back to pending: one statement
+    a register, sent together (a push touches thousands of registers)."""
+    await sql.many(
         "UPDATE register_reads SET quality = ? WHERE register_id = ? AND read_at >= ? "
         "AND billed = ? AND quality IN (?, ?) AND NOT EXISTS (SELECT 1 FROM "
         "validation_exceptions e WHERE e.register_read_id = register_reads.id "
         "AND e.status IN (?, ?))",
-        [ReadQuality.PENDING.value, register_id, sql.ts(since), sql.flag(False),
-         ReadQuality.VALID.value, ReadQuality.SUSPECT.value,
-         ExceptionStatus.ACCEPTED.value, ExceptionStatus.REJECTED.value],
+        [
+            [ReadQuality.PENDING.value, register_id, sql.ts(rejudge_from[register_id]),
+             sql.flag(False), ReadQuality.VALID.value, ReadQuality.SUSPECT.value,
+             ExceptionStatus.ACCEPTED.value, ExceptionStatus.REJECTED.value]
+            for register_id in register_ids
+            if register_id in rejudge_from
+        ],
     )  # fmt: skip
 
 
@@ -151,7 +156,9 @@ async def _judge_pass(
     reads = await sql.rows(
         "SELECT id, client_uuid, register_id, value_milli, read_at, quality_flags "  # noqa: S608
         f"FROM register_reads WHERE register_id IN ({Sql.marks(len(register_ids))}) "
-        "AND quality = ? ORDER BY register_id, read_at, client_uuid",
+        "AND quality = ? ORDER BY register_id, read_at, client_uuid"
+        # Locked, so the verdicts written below in one go meet the reads as read here.
+        + (" FOR UPDATE" if sql.postgres else ""),
         [*register_ids, ReadQuality.PENDING.value],
     )
     if not reads:
@@ -187,6 +194,7 @@ async def _judge_pass(
     stamp = sql.ts(now)
     exceptions: list[tuple[Any, ...]] = []
     judged: list[int] = []
+    verdicts: list[list[Any]] = []
     for register_id, items in by_register.items():
         timeline: list[Point] = list(history.get(register_id, []))
         for row, info in items:  # in time order
@@ -197,13 +205,7 @@ async def _judge_pass(
             suspect = verdict.quality == ReadQuality.SUSPECT.value or bool(held)
             quality = ReadQuality.SUSPECT.value if suspect else ReadQuality.VALID.value
             flags = sorted(set(sync_flags) | {f.rule.value for f in verdict.flags})
-            changed = await sql.execute(
-                "UPDATE register_reads SET quality = ?, quality_flags = ?, updated_at = ? "
-                "WHERE id = ? AND quality = ?",
-                [quality, Sql.json(flags), stamp, row.row, ReadQuality.PENDING.value],
-            )
-            if changed != 1:
-                continue
+            verdicts.append([quality, Sql.json(flags), stamp, row.row, ReadQuality.PENDING.value])
             outcome.judged += 1
             judged.append(row.row)
             if not suspect:
@@ -224,6 +226,11 @@ async def _judge_pass(
                     (name, ExceptionStatus.OPEN.value, row.row, info.meter_id,
                      Sql.json({"sync_rule": name, **detail}), "", stamp, stamp)
                 )  # fmt: skip
+    await sql.many(
+        "UPDATE register_reads SET quality = ?, quality_flags = ?, updated_at = ? "
+        "WHERE id = ? AND quality = ?",
+        verdicts,
+    )
     for start in range(0, len(judged), 5000):  # a read judged again (after an edit)
         part = judged[start : start + 5000]
         await sql.execute(

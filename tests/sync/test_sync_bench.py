@@ -26,3 +26,19 @@ def test_bench_pushes_a_realistic_mix_through_the_app(
     assert figures["results"] == {"duplicate": 4, "conflict_resolved": 4, "accepted": 34}
     assert figures["items"] == 42 and figures["push_s"] > 0
     assert figures["peak_mb"]["server"] > 0
+
+
+@pytest.mark.slow
+def test_bench_profiles_the_push_in_process(
+    database_url: str, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "push.prof"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sync.py"), "--reads", "20", "--database-url",
+         database_url, "--profile", str(out)],
+        env=subprocess_env, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert out.stat().st_size > 0
+    assert "INSERT INTO sync_items" in done.stdout and "SQL statements" in done.stdout
+    assert json.loads(done.stdout.strip().splitlines()[-1])["items"] == 21
