@@ -7,7 +7,7 @@ tariff's holiday calendar. Nothing is stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -76,12 +76,16 @@ async def estimate(
     ).values_list("day", flat=True)
     holidays = frozenset(holiday_days)
     contract = account.contract_demand_va
-    if max_demand_kw is None and effective[-1].tariff.demand_charges:
+    rules = effective[-1].tariff
+    if max_demand_kw is None and rules.demand_charges:
         max_demand_kw = await _last_billed_demand_kw(account.id)
+    usage = _usage(rules, kwh, start, end, max_demand_kw, holidays)
+    if isinstance(usage, TotalUsage) and (rules.export is not None or rules.energy_unit == "kVAh"):
+        usage = await _as_last_billed(account.id, usage, days)
     try:
         quote = price(
             effective,
-            _usage(effective[-1].tariff, kwh, start, end, max_demand_kw, holidays),
+            usage,
             sanctioned_load_kw=Decimal(account.sanctioned_load_w) / 1000,
             contract_demand_kva=Decimal(contract) / 1000 if contract is not None else None,
             holidays=holidays,
@@ -108,6 +112,35 @@ def _usage(
     calendar = rules.calendars[names.pop()]
     split = calendar.even_split(kwh, start, end, holidays)
     return UsageByPeriod(split, start, end, max_demand_kw)
+
+
+async def _as_last_billed(account_id: int, usage: TotalUsage, days: int) -> TotalUsage:
+    """A rooftop-solar or kVAh-billed account's estimate, shaped like its latest actual bill.
+
+    The customer gives the kWh they will import; what the meter also counts is taken from
+    the latest actual bill that has it: the solar export per day, over ``days``, and the
+    kVAh per kWh (its power factor). Without such a bill, no export and a power factor of
+    1: the estimate is then what the import alone would cost.
+    """
+    export_per_day, kvah_per_kwh = Decimal(0), Decimal(1)
+    bills = (
+        await Bill.filter(account_id=account_id, status=BillStatus.ISSUED, is_estimated=False)
+        .order_by("-period_end", "-id")
+        .limit(12)
+    )
+    for bill in bills:
+        snapshot: dict[str, Any] = bill.snapshot or {}
+        solar, used = snapshot.get("solar") or {}, snapshot.get("usage") or {}
+        if not used.get("days"):
+            continue
+        if "export_wh" in solar:
+            export_per_day = Decimal(int(solar["export_wh"])) / 1000 / int(used["days"])
+        if used.get("kvah_vah") and used.get("wh"):
+            kvah_per_kwh = Decimal(int(used["kvah_vah"])) / Decimal(int(used["wh"]))
+        break
+    export = (export_per_day * days).quantize(Decimal("0.001"))
+    kvah = (usage.kwh * kvah_per_kwh).quantize(Decimal("0.001"))
+    return replace(usage, export_kwh=export, kvah=kvah)
 
 
 async def _last_billed_demand_kw(account_id: int) -> Decimal | None:

@@ -84,6 +84,39 @@ async def test_a_demand_estimate_assumes_the_last_bills_maximum_demand(db: Any) 
     assert {line.code: line.amount for line in given_kw.quote.lines}["DC"] == Decimal("2000.00")
 
 
+GROSS: dict[str, Any] = {
+    **FLAT, "code": "GM", "name": "Gross-metered test tariff",
+    "export": {"scheme": "gross_metering", "feed_in_rate": "3.56"},
+}  # fmt: skip
+KVAH: dict[str, Any] = {**FLAT, "code": "KVAH", "name": "kVAh test tariff", "energy_unit": "kVAh"}
+
+
+@pytest.mark.parametrize("kind", ["gross", "kvah"])
+async def test_a_solar_or_kvah_estimate_takes_the_latest_actual_bills_shape(
+    db: Any, kind: str
+) -> None:
+    rules, snapshot = {
+        "gross": (GROSS, {"usage": {"days": 31, "wh": 300_000}, "solar": {"export_wh": 248_000}}),
+        "kvah": (KVAH, {"usage": {"days": 31, "wh": 1_000_000, "kvah_vah": 1_120_000}}),
+    }[kind]
+    utility = await Utility.create(rules)
+    site = await utility.account()
+    account = await Account.get(id=site.account.id)
+    # Before any bill: no export, power factor 1 (what the import alone costs).
+    bare = await estimate(account, kwh=Decimal("240"), start=JUNE, days=30)
+    assert bare.quote.total == Decimal("1300.00")  # 100 + 240 × 5.00
+    assert site.customer is not None
+    bill = await f.issued_bill(account, site.customer, date(2026, 5, 1), 10_000)
+    bill.snapshot = snapshot
+    await bill.save(update_fields=["snapshot"])
+    found = await estimate(account, kwh=Decimal("240"), start=JUNE, days=30)
+    lines = {line.code: line.amount for line in found.quote.lines}
+    if kind == "gross":  # 8 kWh a day exported × 30 days = 240 × 3.56 = 854.40 credited
+        assert lines["EXPORT"] == Decimal("-854.40")
+    else:  # 240 kWh × 1.12 kVAh a kWh = 268.8 kVAh × 5.00
+        assert lines["EC"] == Decimal("1344.00")
+
+
 @given(
     kwh=st.decimals(min_value=0, max_value=100_000, places=3),
     start=st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 1)),

@@ -27,6 +27,7 @@ from tortoise import connections
 from cli.main import main as gridbill
 from demo.loader import load_demo_data
 from domain.ageing import BUCKETS, Debit, bucket, unpaid_newest_first
+from domain.indian_format import group
 from domain.report_shapes import share
 from gridbill.settings import Settings, get_settings
 from services.errors import Refused
@@ -489,7 +490,15 @@ def test_report_command_formats_and_errors(
         assert gridbill(["report", "ageing", "--period", "2026-04"]) == 0
         text = capsys.readouterr().out
         assert text.startswith("ageing for 2026-04, all cycles\n\nReceivables on 2026-04-30")
-        assert "2,81,758.00" in text  # the industrial defaulter, in Indian grouping
+
+        async def largest_debt() -> int:
+            async with open_database(demo.database_url):
+                found = await ageing(await _scope(demo, "2026-04"))
+                return found.top_defaulters[0].receivable_paise
+
+        rupees, paise = divmod(run(largest_debt()), 100)
+        assert rupees >= 1_00_000  # the industrial defaulter, in Indian grouping:
+        assert f"{group(rupees)}.{paise:02d}" in text  # 2,81,758.00, not 281,758.00
 
         assert gridbill(["report", "collections", "--period", "2026-04", "--format", "json"]) == 0
         body = json.loads(capsys.readouterr().out)
