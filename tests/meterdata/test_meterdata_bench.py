@@ -28,4 +28,4 @@ def test_benchmark_at_a_tiny_size() -> None:
     figures = json.loads(lines[-1])  # the last line: one JSON object with the figures
     assert figures["SQLite"]["readings"] == 2000 and figures["SQLite"]["peak_rss_mb"] > 0
     if pg_url:
-        assert 0 < figures["PostgreSQL"]["ratio"] and figures["PostgreSQL"]["copy_rows_per_s"] > 0
+        assert figures["PostgreSQL"]["ratio"] > 0 and figures["PostgreSQL"]["copy_rows_per_s"] > 0

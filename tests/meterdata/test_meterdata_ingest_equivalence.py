@@ -68,7 +68,7 @@ def delivery(rng: random.Random, serial: str) -> list[dict[str, Any]]:
             "meter": serial,
             "timestamp": (datetime.now(UTC) + timedelta(days=9)).isoformat(),
             "kwh": "0.1",
-        },  # fmt: skip
+        },
         {"meter": serial, "obis": "9.9.9", "timestamp": START.isoformat(), "kwh": "0.1"},
     ]
     for row in bad:
@@ -113,7 +113,7 @@ async def stored(site: Site) -> dict[str, Any]:
                 i["revision"],
             )
             for i in intervals
-        ),  # fmt: skip
+        ),
         "revisions": sorted(
             (key[r["reading_id"]], r["revision"], r["value_wh"], r["quality"], r["source"])
             for r in revisions
@@ -126,7 +126,7 @@ async def stored(site: Site) -> dict[str, Any]:
                 sorted(_detail(e["detail"] or {}, registers)),
             )
             for e in exceptions
-        ),  # fmt: skip
+        ),
         "usage": [sorted(tuple(row.values()) for row in rows) for rows in usage],
     }
 
