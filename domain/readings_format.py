@@ -340,7 +340,7 @@ class IntervalMemo:
 
     A delivery repeats its field texts: the same few hundred serials, each timestamp once
     per meter, a few thousand distinct ``kwh`` values. :func:`build_row` checks and
-    converts every field of every row (three quarters of the parsing time); this memo
+    converts every field of every row (most of the parsing time); this memo
     keeps the result of each conversion that succeeded, keyed by the exact text, and
     builds a row from them when every field of a record was seen before. The conversions
     are pure, so the row is the one :func:`build_row` gives; a record with any field not

@@ -173,9 +173,9 @@ class RowShaper:
         The lines go in register order (a line starts with the register's id and a tab,
         then the start in one ISO form, so plain text order groups each register's
         intervals in time order): PostgreSQL then checks the foreign key and fills the
-        unique index register by register, a third faster than in the delivery's
-        time-then-meter order (docs/meter-data.md#performance). Which rows a chunk holds
-        does not change, only the order they reach the table in.
+        unique index register by register, measured 1.2 to 1.6 times faster than in the
+        delivery's time-then-meter order (docs/meter-data.md#performance). Which rows a
+        chunk holds does not change, only the order they reach the table in.
         """
         batch.usage = usage_of(batch.intervals)
         batch.copy_lines.sort()
