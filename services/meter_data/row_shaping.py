@@ -122,6 +122,7 @@ class RowShaper:
         self.lines = LineReader(csv_format=csv_format)
         self.touched: dict[int, Touched] = {}
         self.carry: list[tuple[tuple[Any, ...], list[Flag] | None]] = []
+        self._carried: set[tuple[int, datetime]] = set()  # the keys waiting in ``carry``
         self._local: dict[datetime, tuple[Any, Any, Any, str, date, str]] = {}
         self._lengths: dict[int, timedelta] = {}
         self._flagged = True if self.postgres else 1
@@ -301,10 +302,13 @@ class RowShaper:
         key = (info.id, at)
         index = seen.get(key)
         if index is not None:
-            if batch.intervals[index][_VALUE] == value:
+            # A version waiting already (A, B, then A again) goes after it, so the latest
+            # wins as row by row; otherwise the same value again is a duplicate.
+            if key not in self._carried and batch.intervals[index][_VALUE] == value:
                 batch.duplicate += 1
             else:  # the same interval again, changed: it becomes a revision in the next chunk
                 self.carry.append((record, flags))
+                self._carried.add(key)
             return
         seen[key] = len(batch.intervals)
         batch.intervals.append(record)
@@ -318,11 +322,13 @@ class RowShaper:
     def take_carry(self, batch: Batch) -> Batch:
         """Move the changed repeats waiting from the last chunk into ``batch``."""
         carried, self.carry = self.carry, []
+        self._carried = set()
         seen: set[tuple[int, datetime]] = set()
         for record, flags in carried:
             key = (record[_REGISTER], record[-1])
             if key in seen:  # a third version of the same interval waits one more chunk
                 self.carry.append((record, flags))
+                self._carried.add(key)
                 continue
             seen.add(key)
             batch.intervals.append(record)

@@ -6,11 +6,8 @@ in chunks (the fast parsing of ``domain.readings_format.IntervalMemo``, the bulk
 in register order, the staged slow path when a chunk meets stored rows) and as NDJSON
 one row per chunk (every row parsed by ``build_row`` and written on its own). The
 stored intervals, their revisions, the exceptions opened, the usage aggregates and the
-counts must be the same, and sending the stored values again changes nothing.
-
-An interval comes at most twice in these deliveries. A third version inside one chunk
-is compared with the first, not with the second as row by row (a limit of chunking
-noted in docs/meter-data.md#performance).
+counts must be the same, and sending the stored values again changes nothing. An
+interval may come up to four times in a delivery (A, B, A, B): the latest wins either way.
 """
 
 from __future__ import annotations
@@ -58,6 +55,9 @@ def delivery(rng: random.Random, serial: str) -> list[dict[str, Any]]:
                 rows.append(dict(row))  # sent twice, the same
             elif repeat < 0.12:
                 rows.append({**row, "kwh": kwh(value + rng.randint(1, 50))})  # changed
+            elif repeat < 0.15:  # changed, then back, then maybe changed again
+                changed = {**row, "kwh": kwh(value + rng.randint(1, 50))}
+                rows += [changed, dict(row)] + ([changed] if rng.random() < 0.5 else [])
     bad = [
         {"meter": "NOSUCH1", "timestamp": START.isoformat(), "kwh": "0.1"},
         {"meter": serial, "timestamp": START.isoformat(), "kwh": "lots"},
