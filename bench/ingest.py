@@ -12,6 +12,13 @@ on) and prints the ratio of the two.
     python bench/ingest.py                          # 5 M readings, both databases
     python bench/ingest.py --readings 1000000 --database postgres
     python bench/ingest.py --readings 2000 --meters 10 --pg-url postgres://…/postgres
+    python bench/ingest.py --readings 200000 --database postgres --fk none
+
+``--fk none`` drops the foreign key of ``interval_readings.register_id`` in the scratch
+database before ingesting (what the check costs); ``--fk statement`` replaces it by one
+check per statement (an ``AFTER INSERT … FOR EACH STATEMENT`` trigger over the new rows,
+the alternative measured in docs/meter-data.md#performance). Measurements only, never
+settings of the application. The last line is one JSON object with the figures.
 
 PostgreSQL is a throwaway cluster (scripts/pg_cluster.py) unless ``--pg-url`` names a
 server whose user may create databases; SQLite a file in a temporary directory.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import resource
@@ -184,8 +192,42 @@ async def seed(meters: int, installed: datetime) -> None:
     )  # fmt: skip
 
 
-async def run_ingest(url: str, data: Path, readings: int, meters: int, chunk_rows: int) -> Figures:
+STATEMENT_CHECK = """
+CREATE FUNCTION bench_interval_registers() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM registers WHERE id IN (SELECT DISTINCT register_id FROM new_rows)
+    FOR KEY SHARE;
+    IF EXISTS (SELECT 1 FROM new_rows n
+               WHERE NOT EXISTS (SELECT 1 FROM registers r WHERE r.id = n.register_id)) THEN
+        RAISE foreign_key_violation USING MESSAGE = 'interval_readings: no such register';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER bench_interval_registers AFTER INSERT ON interval_readings
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION bench_interval_registers();
+"""
+
+
+async def change_interval_fk(url: str, fk: str) -> None:
+    """Drop the foreign key of ``interval_readings.register_id`` (``--fk none``), or
+    replace it by one check per statement (``--fk statement``)."""
+    connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await connection.execute(
+            "ALTER TABLE interval_readings DROP CONSTRAINT interval_readings_register_id_fkey"
+        )
+        if fk == "statement":
+            await connection.execute(STATEMENT_CHECK)
+    finally:
+        await connection.close()
+
+
+async def run_ingest(
+    url: str, data: Path, readings: int, meters: int, chunk_rows: int, *, fk: str = "kept"
+) -> Figures:
     await migrate(url)
+    if fk != "kept":
+        await change_interval_fk(url, fk)
     start, _ = plan(readings, meters)
     async with open_database(url):
         await seed(meters, start - timedelta(days=30))
@@ -197,6 +239,7 @@ async def run_ingest(url: str, data: Path, readings: int, meters: int, chunk_row
         )  # fmt: skip
         seconds = time.perf_counter() - began
     name = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    name += {"kept": "", "none": " (no FK)", "statement": " (FK per statement)"}[fk]
     if result.accepted != readings:
         print(f"warning: {name} accepted {result.accepted:,} of {readings:,}: {result.as_dict()}")
     return Figures(name, readings, seconds, watch.peak / 2**20, result.accepted)
@@ -233,7 +276,9 @@ async def postgres(admin_url: str, data: Path, args: argparse.Namespace) -> Figu
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
         url = with_database(admin_url, name)
-        figures = await run_ingest(url, data, args.readings, args.meters, args.chunk_rows)
+        figures = await run_ingest(
+            url, data, args.readings, args.meters, args.chunk_rows, fk=args.fk
+        )
         figures.copy_seconds = await time_copy(url, data, args.readings)
         return figures
     finally:
@@ -248,18 +293,36 @@ async def sqlite(data: Path, args: argparse.Namespace) -> Figures:
 
 
 def report(rows: list[Figures]) -> str:
+    width = max([11, *(len(f.database) for f in rows)])
     lines = [
-        f"{'database':<11} {'readings':>11} {'seconds':>8} {'readings/s':>11} "
+        f"{'database':<{width}} {'readings':>11} {'seconds':>8} {'readings/s':>11} "
         f"{'peak RSS':>9} {'COPY rows/s':>12} {'ingest/COPY':>11}"
     ]
     for f in rows:
         copy = f"{f.copy_rate:>12,.0f}" if f.copy_rate else f"{'-':>12}"
         ratio = f"{f.rate / f.copy_rate:>11.2f}" if f.copy_rate else f"{'-':>11}"
         lines.append(
-            f"{f.database:<11} {f.readings:>11,} {f.seconds:>8.1f} {f.rate:>11,.0f} "
+            f"{f.database:<{width}} {f.readings:>11,} {f.seconds:>8.1f} {f.rate:>11,.0f} "
             f"{f.peak_rss_mb:>7.0f}MB {copy} {ratio}"
         )
     return "\n".join(lines)
+
+
+def as_json(rows: list[Figures]) -> str:
+    """The figures as one JSON object (the last line printed), keyed by database."""
+    return json.dumps(
+        {
+            f.database: {
+                "readings": f.readings,
+                "seconds": round(f.seconds, 3),
+                "rows_per_s": round(f.rate),
+                "copy_rows_per_s": round(f.copy_rate) if f.copy_rate else None,
+                "ratio": round(f.rate / f.copy_rate, 3) if f.copy_rate else None,
+                "peak_rss_mb": round(f.peak_rss_mb, 1),
+            }
+            for f in rows
+        }
+    )
 
 
 async def main_async(args: argparse.Namespace, data: Path) -> list[Figures]:
@@ -284,6 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS)
     parser.add_argument("--pg-url", help="an existing server (default: a throwaway cluster)")
+    parser.add_argument(
+        "--fk", choices=("kept", "none", "statement"), default="kept",
+        help="interval_readings' foreign key in the scratch database: kept, dropped "
+        "(what it costs) or checked once per statement (the alternative)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.readings < 1 or args.meters < 1:
         parser.error("--readings and --meters must be positive")
@@ -295,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         figures = asyncio.run(main_async(args, data))
     print(report(figures))
+    print(as_json(figures))
     return 0 if all(f.accepted == f.readings for f in figures) else 1
 
 

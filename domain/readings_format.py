@@ -335,6 +335,107 @@ class CsvLayout:
         return build_row(row, *[None if p is None else record[p] for p in self.positions])
 
 
+class IntervalMemo:
+    """The CSV interval rows of one delivery, built from remembered field conversions.
+
+    A delivery repeats its field texts: the same few hundred serials, each timestamp once
+    per meter, a few thousand distinct ``kwh`` values. :func:`build_row` checks and
+    converts every field of every row (most of the parsing time); this memo
+    keeps the result of each conversion that succeeded, keyed by the exact text, and
+    builds a row from them when every field of a record was seen before. The conversions
+    are pure, so the row is the one :func:`build_row` gives; a record with any field not
+    yet seen (or a register reading, a uuid…) goes through :func:`build_row`, whose row
+    then teaches the memo. Failures are never remembered: a bad row is always refused by
+    :func:`build_row`, with its reason.
+    """
+
+    LIMIT: Final = 50_000  # entries per table before it starts again (memory stays flat)
+
+    def __init__(self, layout: CsvLayout) -> None:
+        self.layout = layout
+        meter, obis, timestamp, kwh, reading, minutes, quality, client_uuid = layout.positions
+        assert meter is not None and timestamp is not None  # CsvLayout.from_header checks
+        self.meter = meter
+        self.timestamp = timestamp
+        self.kwh = kwh
+        self.optional = [(p, table) for p, table in ((obis, "obis"), (minutes, "minutes"),
+                         (quality, "quality")) if p is not None]  # fmt: skip
+        self.empty = [p for p in (reading, client_uuid) if p is not None]
+        self.serials: set[str] = set()
+        self.starts: dict[str, datetime] = {}
+        self.values: dict[str, int] = {}
+        self.obis: dict[str, str] = {"": DEFAULT_OBIS}
+        self.minutes: dict[str, int] = {"": DEFAULT_MINUTES * 60}
+        self.quality: dict[str, SourceQuality] = {"": SourceQuality.VALID}
+
+    def row(self, record: Sequence[str], number: int) -> ReadingRow:
+        """The row of ``record``, as :meth:`CsvLayout.parse` gives it (or its RowError)."""
+        kwh = self.kwh
+        if len(record) == self.layout.width and kwh is not None:
+            serial = record[self.meter]
+            at = self.starts.get(record[self.timestamp])
+            value = self.values.get(record[kwh])
+            if serial in self.serials and at is not None and value is not None:
+                found = self._known(record, number, serial, at, value)
+                if found is not None:
+                    return found
+        row = self.layout.parse(record, number)
+        self._learn(record, row)
+        return row
+
+    def _known(
+        self, record: Sequence[str], number: int, serial: str, at: datetime, value: int
+    ) -> ReadingRow | None:
+        for p in self.empty:
+            if record[p]:
+                return None
+        obis = DEFAULT_OBIS
+        length_s = DEFAULT_MINUTES * 60
+        quality = SourceQuality.VALID
+        for p, table in self.optional:
+            text = record[p]
+            if table == "obis":
+                known_obis = self.obis.get(text)
+                if known_obis is None:
+                    return None
+                obis = known_obis
+            elif table == "minutes":
+                known_length = self.minutes.get(text)
+                if known_length is None:
+                    return None
+                length_s = known_length
+            else:
+                known_quality = self.quality.get(text)
+                if known_quality is None:
+                    return None
+                quality = known_quality
+        return ReadingRow(number, serial, obis, at, Kind.INTERVAL, value, length_s, quality, None)
+
+    def _learn(self, record: Sequence[str], row: ReadingRow) -> None:
+        """Remember the conversions of a row :func:`build_row` accepted as an interval."""
+        if row.kind is not Kind.INTERVAL or self.kwh is None:
+            return
+        if len(self.starts) >= self.LIMIT:
+            self.starts.clear()
+        if len(self.values) >= self.LIMIT:
+            self.values.clear()
+        if len(self.serials) >= self.LIMIT:
+            self.serials.clear()
+        raw_serial = record[self.meter]
+        if raw_serial == row.serial:  # a serial that needed stripping is not remembered
+            self.serials.add(raw_serial)
+        self.starts[record[self.timestamp]] = row.at  # on a whole minute: build_row checked
+        self.values[record[self.kwh]] = row.value
+        for p, table in self.optional:
+            text = record[p]
+            if table == "obis" and len(self.obis) < 1000:
+                self.obis[text] = row.obis
+            elif table == "minutes" and len(self.minutes) < 1000:
+                self.minutes[text] = row.length_s
+            elif table == "quality" and len(self.quality) < 1000:
+                self.quality[text] = row.quality
+
+
 # --- lines of a delivery -------------------------------------------------------------
 
 BOM: Final = b"\xef\xbb\xbf"
@@ -352,6 +453,7 @@ class LineReader:
     def __init__(self, *, csv_format: bool) -> None:
         self.csv_format = csv_format
         self.layout: CsvLayout | None = None
+        self.memo: IntervalMemo | None = None
 
     def read(
         self, first: int, lines: Sequence[bytes], reject: Callable[[int, str], None]
@@ -381,15 +483,16 @@ class LineReader:
             if csv_format and self.layout is None:
                 try:
                     self.layout = CsvLayout.from_header(next(csv.reader([text])))
+                    self.memo = IntervalMemo(self.layout)
                 except csv.Error as exc:
                     raise FormatError(f"the CSV header cannot be read: {exc}") from None
                 continue
             counted += 1
             try:
                 if csv_format:
-                    assert self.layout is not None
+                    assert self.memo is not None
                     record = text.split(",") if '"' not in text else next(csv.reader([text]))
-                    append(self.layout.parse(record, number))
+                    append(self.memo.row(record, number))
                 else:
                     append(parse_ndjson_line(text, number))
             except RowError as exc:

@@ -122,6 +122,7 @@ class RowShaper:
         self.lines = LineReader(csv_format=csv_format)
         self.touched: dict[int, Touched] = {}
         self.carry: list[tuple[tuple[Any, ...], list[Flag] | None]] = []
+        self._carried: set[tuple[int, datetime]] = set()  # the keys waiting in ``carry``
         self._local: dict[datetime, tuple[Any, Any, Any, str, date, str]] = {}
         self._lengths: dict[int, timedelta] = {}
         self._flagged = True if self.postgres else 1
@@ -168,8 +169,17 @@ class RowShaper:
         return self.finish(batch)
 
     def finish(self, batch: Batch) -> Batch:
-        """Sum the batch's usage and join its COPY lines: it is ready to write."""
+        """Sum the batch's usage and join its COPY lines: it is ready to write.
+
+        The lines go in register order (a line starts with the register's id and a tab,
+        then the start in one ISO form, so plain text order groups each register's
+        intervals in time order): PostgreSQL then checks the foreign key and fills the
+        unique index register by register, measured 1.2 to 1.6 times faster than in the
+        delivery's time-then-meter order (docs/meter-data.md#performance). Which rows a
+        chunk holds does not change, only the order they reach the table in.
+        """
         batch.usage = usage_of(batch.intervals)
+        batch.copy_lines.sort()
         batch.copy_payload = "".join(batch.copy_lines).encode()
         batch.copy_lines = []
         return batch
@@ -292,10 +302,13 @@ class RowShaper:
         key = (info.id, at)
         index = seen.get(key)
         if index is not None:
-            if batch.intervals[index][_VALUE] == value:
+            # A version waiting already (A, B, then A again) goes after it, so the latest
+            # wins as row by row; otherwise the same value again is a duplicate.
+            if key not in self._carried and batch.intervals[index][_VALUE] == value:
                 batch.duplicate += 1
             else:  # the same interval again, changed: it becomes a revision in the next chunk
                 self.carry.append((record, flags))
+                self._carried.add(key)
             return
         seen[key] = len(batch.intervals)
         batch.intervals.append(record)
@@ -309,11 +322,13 @@ class RowShaper:
     def take_carry(self, batch: Batch) -> Batch:
         """Move the changed repeats waiting from the last chunk into ``batch``."""
         carried, self.carry = self.carry, []
+        self._carried = set()
         seen: set[tuple[int, datetime]] = set()
         for record, flags in carried:
             key = (record[_REGISTER], record[-1])
             if key in seen:  # a third version of the same interval waits one more chunk
                 self.carry.append((record, flags))
+                self._carried.add(key)
                 continue
             seen.add(key)
             batch.intervals.append(record)

@@ -123,11 +123,15 @@ class _Series:
                 previous = Neighbour(0, as_dt(r["prev_start"]), int(r["prev_length"]),
                                      int(r["prev_value"]), "")  # fmt: skip
                 self._pair(register_id, previous, here, gaps)
+        # The window runs from the earliest to the latest touched start of all these
+        # registers, so it may hold a register's neighbour already (its span is narrower):
+        # that pair was judged in the window, and pairing it again with itself or an
+        # earlier row would see an overlap that is not there.
         for register_id, neighbour in before.items():
-            if register_id in firsts:
+            if register_id in firsts and neighbour.start < firsts[register_id].start:
                 self._pair(register_id, neighbour, firsts[register_id], gaps)
         for register_id, neighbour in after.items():
-            if register_id in lasts:
+            if register_id in lasts and neighbour.start > lasts[register_id].start:
                 self._pair(register_id, lasts[register_id], neighbour, gaps, jump=False)
         await self._flag_rows()
         for register_id, gap, before_wh, after_wh in gaps:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,3 +25,7 @@ def test_benchmark_at_a_tiny_size() -> None:
     if pg_url:
         (postgres,) = [line for line in lines if line.startswith("PostgreSQL")]
         assert "2,000" in postgres and postgres.split()[-1] != "-"  # the COPY ratio is there
+    figures = json.loads(lines[-1])  # the last line: one JSON object with the figures
+    assert figures["SQLite"]["readings"] == 2000 and figures["SQLite"]["peak_rss_mb"] > 0
+    if pg_url:
+        assert figures["PostgreSQL"]["ratio"] > 0 and figures["PostgreSQL"]["copy_rows_per_s"] > 0

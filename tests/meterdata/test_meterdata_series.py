@@ -94,6 +94,21 @@ async def test_an_overlapping_interval_is_flagged(site: Site) -> None:
     assert overlap.detail["previous_end"] == (START + 2 * STEP).astimezone(UTC).isoformat()
 
 
+async def test_a_resend_narrower_on_one_register_flags_no_overlap(site: Site) -> None:
+    """Import resent for the morning only, export for the whole day: import's next stored
+    interval lies inside the span the export widened. It was paired with import's last
+    interval there (itself), a false overlap; only real breaks are flagged."""
+    values = [100] * 96
+    day = interval_rows("SM0001", START, values) + interval_rows(
+        "SM0001", START, values, obis="2.8.0"
+    )
+    await run_ingest(ndjson(day))
+    morning = interval_rows("SM0001", START, values[:40])
+    again = await run_ingest(ndjson(morning + interval_rows("SM0001", START, values, obis="2.8.0")))
+    assert (again.accepted, again.duplicate, again.exceptions) == (0, 136, 0)
+    assert not await ValidationException.filter(rule="interval_overlap").exists()
+
+
 async def test_daily_high_low_and_zero_use(site: Site) -> None:
     normal = day_profile()  # 17.6 kWh a day
     days = normal * 10 + [v * 5 for v in normal] + [v // 10 for v in normal] + [0] * 96 + normal
