@@ -20,6 +20,7 @@ reads, and the run's progress (counters and ``last_account_id``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time as clock
 from collections import Counter
@@ -55,22 +56,31 @@ from store.sql import Sql
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 500
+YIELD_EVERY = 50  # accounts drafted between turns of the event loop
 ERROR_TEXT_MAX = 500
 
+# (column, PostgreSQL type): what :meth:`store.sql.Sql.insert_columns` sends as arrays.
 BILL_COLUMNS = (
-    "account_id", "customer_id", "bill_run_id", "period_start", "period_end", "active_period",
-    "status", "is_estimated", "is_final", "estimate_basis", "currency", "consumption_wh",
-    "max_demand_w", "charges_paise", "rounding_paise", "total_paise", "arrears_paise",
-    "late_fee_paise", "payable_paise", "paid_paise", "tariff_version_id", "snapshot",
-    "replaces_id", "cancel_reason", "pdf_path", "pdf_sha256", "created_at", "updated_at",
+    ("account_id", "int8"), ("customer_id", "int8"), ("bill_run_id", "int8"),
+    ("period_start", "date"), ("period_end", "date"), ("active_period", "date"),
+    ("status", "text"), ("is_estimated", "bool"), ("is_final", "bool"),
+    ("estimate_basis", "text"), ("currency", "text"), ("consumption_wh", "int8"),
+    ("max_demand_w", "int8"), ("charges_paise", "int8"), ("rounding_paise", "int8"),
+    ("total_paise", "int8"), ("arrears_paise", "int8"), ("late_fee_paise", "int8"),
+    ("payable_paise", "int8"), ("paid_paise", "int8"), ("tariff_version_id", "int8"),
+    ("snapshot", "jsonb"), ("replaces_id", "int8"), ("cancel_reason", "text"),
+    ("pdf_path", "text"), ("pdf_sha256", "text"), ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
 )  # fmt: skip
 LINE_COLUMNS = (
-    "bill_id", "position", "component", "code", "description", "quantity", "unit", "rate",
-    "amount_paise", "tou_period",
+    ("bill_id", "int8"), ("position", "int8"), ("component", "text"), ("code", "text"),
+    ("description", "text"), ("quantity", "text"), ("unit", "text"), ("rate", "text"),
+    ("amount_paise", "int8"), ("tou_period", "text"),
 )  # fmt: skip
 READ_COLUMNS = (
-    "bill_id", "register_id", "opening_read_id", "closing_read_id", "opening_milli",
-    "closing_milli", "multiplier", "consumption_wh", "is_estimated",
+    ("bill_id", "int8"), ("register_id", "int8"), ("opening_read_id", "int8"),
+    ("closing_read_id", "int8"), ("opening_milli", "int8"), ("closing_milli", "int8"),
+    ("multiplier", "text"), ("consumption_wh", "int8"), ("is_estimated", "bool"),
 )  # fmt: skip
 
 
@@ -181,6 +191,10 @@ async def execute_run(
     cache = QuoteCache()
     cursor = resumed_from
     window_end = local_midnight(ctx.window[1] + timedelta(days=1), zone)
+    # PostgreSQL writes a chunk while the next one is read and drafted (a chunk's write is
+    # the server's work, its drafting ours): at most one chunk is being written, in order,
+    # so progress still commits chunk by chunk. SQLite is one connection: one at a time.
+    writing: tuple[asyncio.Task[None], int] | None = None
     try:
         while True:
             accounts = await load_accounts(
@@ -189,11 +203,19 @@ async def execute_run(
             if not accounts:
                 break
             result = await _draft_chunk(sql, accounts, ctx, book, cache, window_end)
-            await _write_chunk(run.id, result)
+            if writing is not None:
+                await _written(writing, progress)
+            writing = (asyncio.create_task(_write_chunk(run.id, result)), len(accounts))
             cursor = result.last_account_id
-            if progress is not None:
-                progress(len(accounts))
+            if not sql.postgres:
+                await _written(writing, progress)
+                writing = None
+        if writing is not None:
+            await _written(writing, progress)
     except BaseException as exc:
+        if writing is not None:
+            # A chunk's write commits or rolls back whole: let it end before saying failed.
+            await asyncio.wait([writing[0]])
         await BillRun.filter(id=run.id).update(
             status=BillRunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
         )
@@ -205,6 +227,14 @@ async def execute_run(
     summary.elapsed_s = clock.perf_counter() - started
     summary.resumed_from = resumed_from
     return summary
+
+
+async def _written(writing: tuple[asyncio.Task[None], int], progress: Progress | None) -> None:
+    """Wait for a chunk's write to commit, then count its accounts as done."""
+    task, accounts = writing
+    await task
+    if progress is not None:
+        progress(accounts)
 
 
 async def start_run(
@@ -319,7 +349,9 @@ async def draft_accounts(
     }
     intervals = await load_intervals(sql, spans)
     drafts: list[Draft] = []
-    for account in accounts:
+    for n, account in enumerate(accounts, start=1):
+        if n % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let a chunk being written send its next statement
         planned = plans[account.id]
         if isinstance(planned, Skip):
             skipped[planned.reason] += 1
@@ -356,7 +388,7 @@ async def insert_drafts(
         )
         for d in drafts
     ]  # fmt: skip
-    returned = await sql.insert(
+    returned = await sql.insert_columns(
         "bills",
         BILL_COLUMNS,
         rows,
@@ -389,8 +421,8 @@ async def insert_drafts(
                     r.closing_milli, r.multiplier, r.consumption_wh, sql.flag(r.is_estimated),
                 )
             )  # fmt: skip
-    await sql.insert("bill_lines", LINE_COLUMNS, lines)
-    await sql.insert("bill_reads", READ_COLUMNS, reads)
+    await sql.insert_columns("bill_lines", LINE_COLUMNS, lines)
+    await sql.insert_columns("bill_reads", READ_COLUMNS, reads)
     return inserted, bill_ids
 
 
