@@ -15,7 +15,11 @@ reads, and the run's progress (counters and ``last_account_id``).
   resumes (run again with the same cycle and period) from the last committed chunk, and
   every account is billed exactly once.
 * **Flat memory.** One chunk of accounts (and of their reads and intervals) is held at a
-  time, and the quote cache is bounded.
+  time (two on PostgreSQL: one being written), and the quote cache is bounded.
+* **Overlapped on PostgreSQL.** Writing a chunk is mostly the server's work and drafting
+  the next one is ours, so on PostgreSQL a chunk is written (bills, lines and reads as
+  column arrays, :meth:`store.sql.Sql.insert_columns`) while the next is read and drafted.
+  Writes stay one at a time and in order, so progress still commits chunk by chunk.
 """
 
 from __future__ import annotations
