@@ -15,11 +15,13 @@ reads, and the run's progress (counters and ``last_account_id``).
   resumes (run again with the same cycle and period) from the last committed chunk, and
   every account is billed exactly once.
 * **Flat memory.** One chunk of accounts (and of their reads and intervals) is held at a
-  time (two on PostgreSQL: one being written), and the quote cache is bounded.
+  time (three on PostgreSQL: one read, one drafted, one written), and the quote cache
+  is bounded.
 * **Overlapped on PostgreSQL.** Writing a chunk is mostly the server's work and drafting
   the next one is ours, so on PostgreSQL a chunk is written (bills, lines and reads as
-  column arrays, :meth:`store.sql.Sql.insert_columns`) while the next is read and drafted.
-  Writes stay one at a time and in order, so progress still commits chunk by chunk.
+  column arrays, :meth:`store.sql.Sql.insert_columns`) while the next is drafted and the
+  one after it read. Writes stay one at a time and in order, so progress still commits
+  chunk by chunk.
 """
 
 from __future__ import annotations
@@ -193,33 +195,43 @@ async def execute_run(
         on_total(total - done)
     book = await load_tariff_book(sql)
     cache = QuoteCache()
-    cursor = resumed_from
     window_end = local_midnight(ctx.window[1] + timedelta(days=1), zone)
-    # PostgreSQL writes a chunk while the next one is read and drafted (a chunk's write is
-    # the server's work, its drafting ours): at most one chunk is being written, in order,
-    # so progress still commits chunk by chunk. SQLite is one connection: one at a time.
+
+    def read_after(after_id: int) -> asyncio.Task[list[AccountInputs]]:
+        return asyncio.create_task(
+            _read_chunk(sql, cycle.id, after_id, chunk_size, ctx, window_end)
+        )
+
+    # PostgreSQL pipelines the chunks: while chunk N is drafted (our CPU), chunk N+1 is
+    # read and chunk N-1 written (the server's work). Writes stay one at a time and in
+    # order, so progress still commits chunk by chunk. SQLite is one connection: one
+    # step at a time.
+    overlap = sql.postgres
+    reading = read_after(resumed_from)
     writing: tuple[asyncio.Task[None], int] | None = None
     try:
         while True:
-            accounts = await load_accounts(
-                sql, cycle_id=cycle.id, after_id=cursor, limit=chunk_size, period_last=month.last
-            )
+            accounts = await reading
             if not accounts:
                 break
-            result = await _draft_chunk(sql, accounts, ctx, book, cache, window_end)
+            if overlap:
+                reading = read_after(accounts[-1].id)
+            result = await draft_accounts(sql, accounts, ctx, book, cache)
             if writing is not None:
                 await _written(writing, progress)
             writing = (asyncio.create_task(_write_chunk(run.id, result)), len(accounts))
-            cursor = result.last_account_id
-            if not sql.postgres:
+            if not overlap:
                 await _written(writing, progress)
                 writing = None
+                reading = read_after(accounts[-1].id)
         if writing is not None:
             await _written(writing, progress)
     except BaseException as exc:
-        if writing is not None:
-            # A chunk's write commits or rolls back whole: let it end before saying failed.
-            await asyncio.wait([writing[0]])
+        reading.cancel()
+        # A chunk's write commits or rolls back whole: let it end before saying failed.
+        await asyncio.wait([reading, *([writing[0]] if writing else [])])
+        if not reading.cancelled():
+            reading.exception()  # retrieved: the run fails with the first error only
         await BillRun.filter(id=run.id).update(
             status=BillRunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
         )
@@ -313,14 +325,18 @@ async def _count(sql: Sql, cycle_id: int, month: BillingMonth, up_to: int | None
     return int(rows[0]["n"])
 
 
-async def _draft_chunk(
+async def _read_chunk(
     sql: Sql,
-    accounts: list[AccountInputs],
+    cycle_id: int,
+    after_id: int,
+    limit: int,
     ctx: Context,
-    book: TariffBook,
-    cache: QuoteCache,
     window_end: datetime,
-) -> ChunkResult:
+) -> list[AccountInputs]:
+    """The cycle's next chunk of accounts after ``after_id``, with all their bills need."""
+    accounts = await load_accounts(
+        sql, cycle_id=cycle_id, after_id=after_id, limit=limit, period_last=ctx.month.last
+    )
     await load_chunk(
         sql,
         accounts,
@@ -329,7 +345,7 @@ async def _draft_chunk(
         lookback_from=lookback(ctx.scheduled, ctx.zone),
         zone=ctx.zone,
     )
-    return await draft_accounts(sql, accounts, ctx, book, cache)
+    return accounts
 
 
 async def draft_accounts(
