@@ -371,7 +371,7 @@ async def draft_accounts(
     drafts: list[Draft] = []
     for n, account in enumerate(accounts, start=1):
         if n % YIELD_EVERY == 0:
-            await asyncio.sleep(0)  # let a chunk being written send its next statement
+            await asyncio.sleep(0)  # let the chunks being read and written send their next query
         planned = plans[account.id]
         if isinstance(planned, Skip):
             skipped[planned.reason] += 1
