@@ -20,7 +20,7 @@ Number = Decimal | int | str | Fraction
 
 def exact(value: Number) -> Fraction:
     """The exact rational value of a Decimal, int, decimal string or Fraction."""
-    if isinstance(value, Fraction):
+    if type(value) is Fraction or isinstance(value, Fraction):
         return value
     numerator, denominator = ratio(value)
     return Fraction(numerator, denominator)
@@ -33,6 +33,11 @@ def ratio(value: Number) -> tuple[int, int]:
     of lines and shows their quantities, and integers cost a fraction of building (and
     normalising) a :class:`~fractions.Fraction` each time.
     """
+    kind = type(value)  # the common exact types first: isinstance on Fraction is an ABC check
+    if kind is Fraction:
+        return value.numerator, value.denominator  # type: ignore[union-attr]
+    if kind is Decimal:
+        return value.as_integer_ratio()  # type: ignore[union-attr]
     if isinstance(value, bool | float):
         raise TypeError(f"{value!r}: money and quantities are never float or bool")
     if isinstance(value, int):
