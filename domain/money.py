@@ -8,7 +8,6 @@ the paisa before we see it.
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -21,24 +20,50 @@ Number = Decimal | int | str | Fraction
 
 def exact(value: Number) -> Fraction:
     """The exact rational value of a Decimal, int, decimal string or Fraction."""
+    if type(value) is Fraction or isinstance(value, Fraction):
+        return value
+    numerator, denominator = ratio(value)
+    return Fraction(numerator, denominator)
+
+
+def ratio(value: Number) -> tuple[int, int]:
+    """``value`` as integers: (numerator, positive denominator) in lowest terms.
+
+    What :func:`exact` and :func:`round_half_up` compute with: pricing a bill rounds tens
+    of lines and shows their quantities, and integers cost a fraction of building (and
+    normalising) a :class:`~fractions.Fraction` each time.
+    """
+    kind = type(value)  # the common exact types first: isinstance on Fraction is an ABC check
+    if kind is Fraction:
+        return value.numerator, value.denominator  # type: ignore[union-attr]
+    if kind is Decimal:
+        return value.as_integer_ratio()  # type: ignore[union-attr]
     if isinstance(value, bool | float):
         raise TypeError(f"{value!r}: money and quantities are never float or bool")
+    if isinstance(value, int):
+        return value, 1
     if isinstance(value, Fraction):
-        return value
+        return value.numerator, value.denominator
     if isinstance(value, str):
-        return Fraction(Decimal(value))
-    return Fraction(value)
+        value = Decimal(value)
+    return value.as_integer_ratio()
 
 
 def round_half_up(value: Number, quantum: Decimal = PAISA) -> Decimal:
     """Round to a multiple of ``quantum``, ties away from zero (₹0.005 → ₹0.01).
 
     Exact: the tie test is done on the rational value, so 12.345 rounds to 12.35 even
-    when it was reached as 12.345 × 10/31 + 12.345 × 21/31.
+    when it was reached as 12.345 × 10/31 + 12.345 × 21/31. In integers: ``value`` ÷
+    ``quantum`` is ``top / bottom``, and ``floor(|top| / bottom + 1/2)`` is
+    ``(2·|top| + bottom) // (2·bottom)``.
     """
-    ratio = exact(value) / exact(quantum)
-    units = math.floor(abs(ratio) + Fraction(1, 2))
-    if ratio < 0:
+    n, d = ratio(value)
+    qn, qd = ratio(quantum)
+    top, bottom = n * qd, d * qn
+    if bottom < 0:
+        top, bottom = -top, -bottom
+    units = (2 * abs(top) + bottom) // (2 * bottom)
+    if top < 0:
         units = -units
     return (Decimal(units) * quantum).quantize(quantum)
 

@@ -167,6 +167,44 @@ class Sql:
             padded += [padded[-1]] * (_power_of_two(len(padded), up=True) - len(padded))
         return Sql.marks(len(padded)), padded
 
+    async def insert_columns(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        rows: Sequence[Sequence[Any]],
+        *,
+        suffix: str = "",
+        returning: str = "",
+    ) -> list[dict[str, Any]]:
+        """:meth:`insert`, but on PostgreSQL one statement whatever the number of rows.
+
+        ``columns`` are (name, PostgreSQL type) pairs. PostgreSQL gets one array per column
+        (``INSERT … SELECT … FROM unnest(?::int8[], ?::text[], …)``): one statement text,
+        prepared once, and a few parameters instead of one per value, which spares the
+        server parsing and planning thousand-row ``VALUES`` lists (the bill run's bills
+        and their lines). A ``jsonb`` column travels as text and is cast in the SELECT.
+        SQLite gets :meth:`insert`'s multi-row ``VALUES``.
+        """
+        if not self.postgres:
+            names = [name for name, _ in columns]
+            return await self.insert(table, names, rows, suffix=suffix, returning=returning)
+        if not rows:
+            return []
+        arrays = [list(values) for values in zip(*rows, strict=True)]
+        kinds = ["text" if kind == "jsonb" else kind for _, kind in columns]
+        picks = [
+            f"c{i}::jsonb" if kind == "jsonb" else f"c{i}" for i, (_, kind) in enumerate(columns)
+        ]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(name for name, _ in columns)}) "  # noqa: S608 - our own constants
+            f"SELECT {', '.join(picks)} FROM unnest({', '.join(f'?::{k}[]' for k in kinds)}) "
+            f"AS u({', '.join(f'c{i}' for i in range(len(columns)))}) {suffix}"
+        )
+        if returning:
+            return await self.rows(f"{sql} RETURNING {returning}", arrays)
+        await self.execute(sql, arrays)
+        return []
+
 
 def _power_of_two(n: int, *, up: bool = False) -> int:
     """The largest power of two ≤ ``n`` (or the smallest ≥ ``n`` with ``up``)."""

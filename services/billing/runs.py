@@ -15,11 +15,18 @@ reads, and the run's progress (counters and ``last_account_id``).
   resumes (run again with the same cycle and period) from the last committed chunk, and
   every account is billed exactly once.
 * **Flat memory.** One chunk of accounts (and of their reads and intervals) is held at a
-  time, and the quote cache is bounded.
+  time (three on PostgreSQL: one read, one drafted, one written), and the quote cache
+  is bounded.
+* **Overlapped on PostgreSQL.** Writing a chunk is mostly the server's work and drafting
+  the next one is ours, so on PostgreSQL a chunk is written (bills, lines and reads as
+  column arrays, :meth:`store.sql.Sql.insert_columns`) while the next is drafted and the
+  one after it read. Writes stay one at a time and in order, so progress still commits
+  chunk by chunk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time as clock
 from collections import Counter
@@ -55,22 +62,31 @@ from store.sql import Sql
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 500
+YIELD_EVERY = 50  # accounts drafted between turns of the event loop
 ERROR_TEXT_MAX = 500
 
+# (column, PostgreSQL type): what :meth:`store.sql.Sql.insert_columns` sends as arrays.
 BILL_COLUMNS = (
-    "account_id", "customer_id", "bill_run_id", "period_start", "period_end", "active_period",
-    "status", "is_estimated", "is_final", "estimate_basis", "currency", "consumption_wh",
-    "max_demand_w", "charges_paise", "rounding_paise", "total_paise", "arrears_paise",
-    "late_fee_paise", "payable_paise", "paid_paise", "tariff_version_id", "snapshot",
-    "replaces_id", "cancel_reason", "pdf_path", "pdf_sha256", "created_at", "updated_at",
+    ("account_id", "int8"), ("customer_id", "int8"), ("bill_run_id", "int8"),
+    ("period_start", "date"), ("period_end", "date"), ("active_period", "date"),
+    ("status", "text"), ("is_estimated", "bool"), ("is_final", "bool"),
+    ("estimate_basis", "text"), ("currency", "text"), ("consumption_wh", "int8"),
+    ("max_demand_w", "int8"), ("charges_paise", "int8"), ("rounding_paise", "int8"),
+    ("total_paise", "int8"), ("arrears_paise", "int8"), ("late_fee_paise", "int8"),
+    ("payable_paise", "int8"), ("paid_paise", "int8"), ("tariff_version_id", "int8"),
+    ("snapshot", "jsonb"), ("replaces_id", "int8"), ("cancel_reason", "text"),
+    ("pdf_path", "text"), ("pdf_sha256", "text"), ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
 )  # fmt: skip
 LINE_COLUMNS = (
-    "bill_id", "position", "component", "code", "description", "quantity", "unit", "rate",
-    "amount_paise", "tou_period",
+    ("bill_id", "int8"), ("position", "int8"), ("component", "text"), ("code", "text"),
+    ("description", "text"), ("quantity", "text"), ("unit", "text"), ("rate", "text"),
+    ("amount_paise", "int8"), ("tou_period", "text"),
 )  # fmt: skip
 READ_COLUMNS = (
-    "bill_id", "register_id", "opening_read_id", "closing_read_id", "opening_milli",
-    "closing_milli", "multiplier", "consumption_wh", "is_estimated",
+    ("bill_id", "int8"), ("register_id", "int8"), ("opening_read_id", "int8"),
+    ("closing_read_id", "int8"), ("opening_milli", "int8"), ("closing_milli", "int8"),
+    ("multiplier", "text"), ("consumption_wh", "int8"), ("is_estimated", "bool"),
 )  # fmt: skip
 
 
@@ -179,21 +195,43 @@ async def execute_run(
         on_total(total - done)
     book = await load_tariff_book(sql)
     cache = QuoteCache()
-    cursor = resumed_from
     window_end = local_midnight(ctx.window[1] + timedelta(days=1), zone)
+
+    def read_after(after_id: int) -> asyncio.Task[list[AccountInputs]]:
+        return asyncio.create_task(
+            _read_chunk(sql, cycle.id, after_id, chunk_size, ctx, window_end)
+        )
+
+    # PostgreSQL pipelines the chunks: while chunk N is drafted (our CPU), chunk N+1 is
+    # read and chunk N-1 written (the server's work). Writes stay one at a time and in
+    # order, so progress still commits chunk by chunk. SQLite is one connection: one
+    # step at a time.
+    overlap = sql.postgres
+    reading = read_after(resumed_from)
+    writing: tuple[asyncio.Task[None], int] | None = None
     try:
         while True:
-            accounts = await load_accounts(
-                sql, cycle_id=cycle.id, after_id=cursor, limit=chunk_size, period_last=month.last
-            )
+            accounts = await reading
             if not accounts:
                 break
-            result = await _draft_chunk(sql, accounts, ctx, book, cache, window_end)
-            await _write_chunk(run.id, result)
-            cursor = result.last_account_id
-            if progress is not None:
-                progress(len(accounts))
+            if overlap:
+                reading = read_after(accounts[-1].id)
+            result = await draft_accounts(sql, accounts, ctx, book, cache)
+            if writing is not None:
+                await _written(writing, progress)
+            writing = (asyncio.create_task(_write_chunk(run.id, result)), len(accounts))
+            if not overlap:
+                await _written(writing, progress)
+                writing = None
+                reading = read_after(accounts[-1].id)
+        if writing is not None:
+            await _written(writing, progress)
     except BaseException as exc:
+        reading.cancel()
+        # A chunk's write commits or rolls back whole: let it end before saying failed.
+        await asyncio.wait([reading, *([writing[0]] if writing else [])])
+        if not reading.cancelled():
+            reading.exception()  # retrieved: the run fails with the first error only
         await BillRun.filter(id=run.id).update(
             status=BillRunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
         )
@@ -205,6 +243,14 @@ async def execute_run(
     summary.elapsed_s = clock.perf_counter() - started
     summary.resumed_from = resumed_from
     return summary
+
+
+async def _written(writing: tuple[asyncio.Task[None], int], progress: Progress | None) -> None:
+    """Wait for a chunk's write to commit, then count its accounts as done."""
+    task, accounts = writing
+    await task
+    if progress is not None:
+        progress(accounts)
 
 
 async def start_run(
@@ -279,14 +325,18 @@ async def _count(sql: Sql, cycle_id: int, month: BillingMonth, up_to: int | None
     return int(rows[0]["n"])
 
 
-async def _draft_chunk(
+async def _read_chunk(
     sql: Sql,
-    accounts: list[AccountInputs],
+    cycle_id: int,
+    after_id: int,
+    limit: int,
     ctx: Context,
-    book: TariffBook,
-    cache: QuoteCache,
     window_end: datetime,
-) -> ChunkResult:
+) -> list[AccountInputs]:
+    """The cycle's next chunk of accounts after ``after_id``, with all their bills need."""
+    accounts = await load_accounts(
+        sql, cycle_id=cycle_id, after_id=after_id, limit=limit, period_last=ctx.month.last
+    )
     await load_chunk(
         sql,
         accounts,
@@ -295,7 +345,7 @@ async def _draft_chunk(
         lookback_from=lookback(ctx.scheduled, ctx.zone),
         zone=ctx.zone,
     )
-    return await draft_accounts(sql, accounts, ctx, book, cache)
+    return accounts
 
 
 async def draft_accounts(
@@ -319,7 +369,9 @@ async def draft_accounts(
     }
     intervals = await load_intervals(sql, spans)
     drafts: list[Draft] = []
-    for account in accounts:
+    for n, account in enumerate(accounts, start=1):
+        if n % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let the chunks being read and written send their next query
         planned = plans[account.id]
         if isinstance(planned, Skip):
             skipped[planned.reason] += 1
@@ -356,7 +408,7 @@ async def insert_drafts(
         )
         for d in drafts
     ]  # fmt: skip
-    returned = await sql.insert(
+    returned = await sql.insert_columns(
         "bills",
         BILL_COLUMNS,
         rows,
@@ -389,8 +441,8 @@ async def insert_drafts(
                     r.closing_milli, r.multiplier, r.consumption_wh, sql.flag(r.is_estimated),
                 )
             )  # fmt: skip
-    await sql.insert("bill_lines", LINE_COLUMNS, lines)
-    await sql.insert("bill_reads", READ_COLUMNS, reads)
+    await sql.insert_columns("bill_lines", LINE_COLUMNS, lines)
+    await sql.insert_columns("bill_reads", READ_COLUMNS, reads)
     return inserted, bill_ids
 
 
