@@ -48,8 +48,9 @@ def _pg(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ingest_ratio(figures: dict[str, Any]) -> float | None:
-    value = figures.get("ratio_to_copy")
-    return None if value is None else float(value)
+    """The PostgreSQL run's rows/s as a share of a bare COPY of the same file."""
+    ratios = [f["ratio"] for f in figures.values() if isinstance(f, dict) and f.get("ratio")]
+    return float(ratios[0]) if ratios else None
 
 
 def _api_ratio(figures: dict[str, Any]) -> float | None:

@@ -27,7 +27,7 @@ from tortoise import connections
 from cli.main import main as gridbill
 from demo.loader import load_demo_data
 from domain.ageing import BUCKETS, Debit, bucket, unpaid_newest_first
-from domain.indian_format import group
+from domain.indian_format import group as indian_group
 from domain.report_shapes import share
 from gridbill.settings import Settings, get_settings
 from services.errors import Refused
@@ -498,7 +498,7 @@ def test_report_command_formats_and_errors(
 
         rupees, paise = divmod(run(largest_debt()), 100)
         assert rupees >= 1_00_000  # the industrial defaulter, in Indian grouping:
-        assert f"{group(rupees)}.{paise:02d}" in text  # 2,81,758.00, not 281,758.00
+        assert f"{indian_group(rupees)}.{paise:02d}" in text  # 2,81,758.00, not 281,758.00
 
         assert gridbill(["report", "collections", "--period", "2026-04", "--format", "json"]) == 0
         body = json.loads(capsys.readouterr().out)
