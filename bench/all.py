@@ -92,6 +92,13 @@ ROWS: dict[str, list[Row]] = {
 }
 
 
+def _number(value: float) -> str:
+    """3,199 and 59.9 and 0.053, as the docs write them (not 3.2e+03)."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.3g}"
+
+
 def commands(quick: bool) -> dict[str, list[str]]:
     sizes = QUICK if quick else FULL
     return {name: [sys.executable, str(BENCH / f"{name}.py"), *args.split()]
@@ -161,7 +168,7 @@ def main(argv: list[str]) -> int:
     for name, figures in results.items():
         for row in ROWS[name]:
             value = row.read(figures)
-            shown = "-" if value is None else f"{value:,.3g} {row.unit}"
+            shown = "-" if value is None else f"{_number(value)} {row.unit}"
             held.append(row.holds(value))
             print(f"| {row.path} | {shown} | {row.floor:g} | {row.aim:g} | "
                   f"{'yes' if held[-1] else 'no'} |")  # fmt: skip
