@@ -26,7 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
+
+from throwaway import Throwaway
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
 SERVICE_USER = "postgres"
@@ -54,7 +55,7 @@ def free_port() -> int:
         return port
 
 
-class TempPostgres:
+class TempPostgres(Throwaway):
     """``options`` are more ``-c name=value`` server settings (e.g. WAL archiving)."""
 
     def __init__(self, options: str = "") -> None:
@@ -112,21 +113,6 @@ class TempPostgres:
         with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> TempPostgres:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def stop_on_sigterm() -> None:

@@ -21,16 +21,16 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from pg_cluster import SERVICE_USER, free_port
+from throwaway import Throwaway, end_process
 from virtual_display import ensure_packages
 
 SERVER_POOL = 10
 """PostgreSQL connections PgBouncer opens per database: fewer than the API's pools hold."""
 
 
-class TempPgBouncer:
+class TempPgBouncer(Throwaway):
     def __init__(self, server_port: int, server_pool: int = SERVER_POOL) -> None:
         self.server_port = server_port
         self.server_pool = server_pool
@@ -83,25 +83,6 @@ class TempPgBouncer:
         raise RuntimeError(f"pgbouncer did not start on port {self.port}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(10)
-            if self.process.poll() is None:
-                self.process.kill()
+        if self.process is not None:
+            end_process(self.process)
         shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> TempPgBouncer:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -14,6 +14,8 @@ import subprocess
 import time
 from types import TracebackType
 
+from throwaway import end_process
+
 PACKAGES = ("xvfb", "libgl1-mesa-dri", "chromium")
 SCREEN = "720x1280x24"
 
@@ -77,8 +79,4 @@ class VirtualDisplay:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        end_process(self.process)
