@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -197,28 +196,11 @@ def bench_sqlite(accounts: int, chunk: int, pdfs: int) -> dict[str, Any]:
 
 
 def bench_postgres(accounts: int, chunk: int, pdfs: int) -> dict[str, Any]:
-    import psycopg
-    from pg_cluster import TempPostgres
+    from bench.customer_app import with_postgres_run
 
-    def run_on(admin: str) -> dict[str, Any]:
-        name = f"gridbill_bench_{uuid.uuid4().hex[:8]}"
-        libpq = admin.replace("postgres://", "postgresql://", 1)
-        with psycopg.connect(libpq, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = admin.rsplit("/", 1)[0] + f"/{name}"
-            result = measure(url, accounts, chunk, pdfs)
-        finally:
-            with psycopg.connect(libpq, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        report("postgresql", result)
-        return result
-
-    given = os.environ.get("BENCH_PG_URL")
-    if given:
-        return run_on(given)
-    with TempPostgres() as pg:
-        return run_on(pg.url)
+    result: dict[str, Any] = with_postgres_run(lambda url: measure(url, accounts, chunk, pdfs))
+    report("postgresql", result)
+    return result
 
 
 def main(argv: list[str]) -> int:

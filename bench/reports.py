@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -234,25 +233,10 @@ def bench_sqlite(accounts: int) -> dict[str, Any]:
 
 
 def bench_postgres(accounts: int) -> dict[str, Any]:
-    import psycopg
-    from pg_cluster import TempPostgres
+    from bench.customer_app import with_postgres_run
 
-    def run_on(admin: str) -> dict[str, Any]:
-        name = f"gridbill_bench_{uuid.uuid4().hex[:8]}"
-        libpq = admin.replace("postgres://", "postgresql://", 1)
-        with psycopg.connect(libpq, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        try:
-            return measure(admin.rsplit("/", 1)[0] + f"/{name}", accounts)
-        finally:
-            with psycopg.connect(libpq, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-
-    given = os.environ.get("BENCH_PG_URL")
-    if given:
-        return run_on(given)
-    with TempPostgres() as pg:
-        return run_on(pg.url)
+    result: dict[str, Any] = with_postgres_run(lambda url: measure(url, accounts))
+    return result
 
 
 def main(argv: list[str]) -> int:
