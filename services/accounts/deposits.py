@@ -230,28 +230,19 @@ async def year_end(
     )
     outcomes = []
     for account in accounts:
-        outcomes.append(
-            await _year_end_one(actor, account, year, today, interest_percent, review, interest)
-        )
+        # Each account in its own transaction. Another run doing the same account at the
+        # same moment (the task and a person) makes one of the two unique keys collide:
+        # that one rolls back and reports the account done.
+        try:
+            outcome = await _year_end_tx(
+                actor, account, year, today, interest_percent, review, interest
+            )
+        except IntegrityError:
+            outcome = YearOutcome(
+                account.number, year.label, account.security_deposit_paise, already=True
+            )
+        outcomes.append(outcome)
     return outcomes
-
-
-async def _year_end_one(
-    actor: Viewer,
-    account: Account,
-    year: FinancialYear,
-    today: date,
-    interest_percent: Decimal,
-    review: bool,
-    interest: bool,
-) -> YearOutcome:
-    """One account's year end in its own transaction. Another run doing the same account
-    at the same moment (the task and a person) makes one of the two unique keys collide:
-    that one rolls back and reports the account done."""
-    try:
-        return await _year_end_tx(actor, account, year, today, interest_percent, review, interest)
-    except IntegrityError:
-        return YearOutcome(account.number, year.label, account.security_deposit_paise, already=True)
 
 
 async def _year_end_tx(

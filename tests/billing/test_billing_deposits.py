@@ -107,17 +107,24 @@ async def test_the_yearly_review_tops_up_and_credits_interest_once(db: Any) -> N
     )
 
 
+async def moved_out_on_15_june(*, close_account: bool) -> tuple[Account, int]:
+    """A billed account whose 2025-26 review topped its deposit up to 4,200 (approved on
+    2 April), and its holder's final bill on moving out on 15 June 2026."""
+    utility = await Utility.create(read_day=1)
+    site = await billed_account(utility)
+    await deposits.year_end(JOB, FY, date(2026, 4, 2), RATE)
+    await deposits.decide(JOB, site.account.number, FY, approve=True, on=date(2026, 4, 2))
+    await site.read("1.8.0", "1300", date(2026, 6, 15), read_type="move_out")
+    final = await final_bill(account_number=site.account.number, move_out_on=date(2026, 6, 15),
+                             zone=ZONE, close_account=close_account,
+                             deposit_interest_percent=RATE)  # fmt: skip
+    return site.account, final
+
+
 async def test_move_out_credits_the_deposit_and_its_interest_against_the_final_bill(
     db: Any,
 ) -> None:
-    utility = await Utility.create(read_day=1)
-    site = await billed_account(utility)
-    account = site.account
-    await deposits.year_end(JOB, FY, date(2026, 4, 2), RATE)
-    await deposits.decide(JOB, account.number, FY, approve=True, on=date(2026, 4, 2))
-    await site.read("1.8.0", "1300", date(2026, 6, 15), read_type="move_out")
-    final = await final_bill(account_number=account.number, move_out_on=date(2026, 6, 15),
-                             zone=ZONE, deposit_interest_percent=RATE)  # fmt: skip
+    account, final = await moved_out_on_15_june(close_account=True)
     # interest 1 Apr to 15 Jun: 2000 × 1 day + 4200 × 74 days, × 6.75% ÷ 365 = 57.85
     assert await ledger(account.id) == {
         f"deposit-interest:{account.id}:2025-26": -paise("135.00"),
@@ -135,14 +142,7 @@ async def test_move_out_credits_the_deposit_and_its_interest_against_the_final_b
 async def test_a_holder_leaving_for_another_takes_the_deposit_with_the_final_bill(
     db: Any,
 ) -> None:
-    utility = await Utility.create(read_day=1)
-    site = await billed_account(utility)
-    account = site.account
-    await deposits.year_end(JOB, FY, date(2026, 4, 2), RATE)
-    await deposits.decide(JOB, account.number, FY, approve=True, on=date(2026, 4, 2))
-    await site.read("1.8.0", "1300", date(2026, 6, 15), read_type="move_out")
-    final = await final_bill(account_number=account.number, move_out_on=date(2026, 6, 15),
-                             zone=ZONE, close_account=False, deposit_interest_percent=RATE)  # fmt: skip
+    account, final = await moved_out_on_15_june(close_account=False)
     entries = await ledger(account.id)
     assert entries[f"deposit-move-out:{account.id}:{final}"] == -paise("4200")
     assert entries[f"deposit-interest:{account.id}:move-out:{final}"] == -paise("57.85")
