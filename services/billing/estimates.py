@@ -77,11 +77,14 @@ async def estimate(
     holidays = frozenset(holiday_days)
     contract = account.contract_demand_va
     rules = effective[-1].tariff
-    if max_demand_kw is None and rules.demand_charges:
-        max_demand_kw = await _last_billed_demand_kw(account.id)
+    wants_demand = max_demand_kw is None and bool(rules.demand_charges)
+    shaped = rules.export is not None or rules.energy_unit == "kVAh"
+    recent = await _recent_bills(account.id) if wants_demand or shaped else []
+    if wants_demand:
+        max_demand_kw = _last_billed_demand_kw(recent)
     usage = _usage(rules, kwh, start, end, max_demand_kw, holidays)
-    if isinstance(usage, TotalUsage) and (rules.export is not None or rules.energy_unit == "kVAh"):
-        usage = await _as_last_billed(account.id, usage, days)
+    if isinstance(usage, TotalUsage) and shaped:
+        usage = _as_last_billed(recent, usage, days)
     try:
         quote = price(
             effective,
@@ -114,7 +117,18 @@ def _usage(
     return UsageByPeriod(split, start, end, max_demand_kw)
 
 
-async def _as_last_billed(account_id: int, usage: TotalUsage, days: int) -> TotalUsage:
+async def _recent_bills(account_id: int) -> list[dict[str, Any]]:
+    """The account's latest twelve issued bills, newest first: whether each was estimated,
+    and its snapshot (what an estimate borrows from them)."""
+    return await (
+        Bill.filter(account_id=account_id, status=BillStatus.ISSUED)
+        .order_by("-period_end", "-id")
+        .limit(12)
+        .values("is_estimated", "snapshot")
+    )
+
+
+def _as_last_billed(recent: list[dict[str, Any]], usage: TotalUsage, days: int) -> TotalUsage:
     """A rooftop-solar or kVAh-billed account's estimate, shaped like its latest actual bill.
 
     The customer gives the kWh they will import; what the meter also counts is taken from
@@ -123,13 +137,10 @@ async def _as_last_billed(account_id: int, usage: TotalUsage, days: int) -> Tota
     1: the estimate is then what the import alone would cost.
     """
     export_per_day, kvah_per_kwh = Decimal(0), Decimal(1)
-    bills = (
-        await Bill.filter(account_id=account_id, status=BillStatus.ISSUED, is_estimated=False)
-        .order_by("-period_end", "-id")
-        .limit(12)
-    )
-    for bill in bills:
-        snapshot: dict[str, Any] = bill.snapshot or {}
+    for bill in recent:
+        if bill["is_estimated"]:
+            continue
+        snapshot: dict[str, Any] = bill["snapshot"] or {}
         solar, used = snapshot.get("solar") or {}, snapshot.get("usage") or {}
         if not used.get("days"):
             continue
@@ -143,16 +154,11 @@ async def _as_last_billed(account_id: int, usage: TotalUsage, days: int) -> Tota
     return replace(usage, export_kwh=export, kvah=kvah)
 
 
-async def _last_billed_demand_kw(account_id: int) -> Decimal | None:
+def _last_billed_demand_kw(recent: list[dict[str, Any]]) -> Decimal | None:
     """The maximum demand recorded on the account's latest issued bill that has one: what
     a demand tariff's estimate assumes when the customer gives none."""
-    bills = (
-        await Bill.filter(account_id=account_id, status=BillStatus.ISSUED)
-        .order_by("-period_end", "-id")
-        .limit(12)
-    )
-    for bill in bills:
-        snapshot: dict[str, Any] = bill.snapshot or {}
+    for bill in recent:
+        snapshot: dict[str, Any] = bill["snapshot"] or {}
         watts = (snapshot.get("usage") or {}).get("max_demand_w")
         if watts:
             return Decimal(int(watts)) / 1000
