@@ -500,7 +500,8 @@ def draft(
     wants_demand = any(v.tariff.demand_charges for v, _ in versions)
     # Demand charges per kVA are billed on the apparent-demand register (9.6.0), per kW on
     # 1.6.0: the bill's maximum demand is then in kVA (its column says VA, not W).
-    demand_registers = p.demand_kva if _per_kva(versions) else p.demand
+    per_kva = _per_kva(versions)
+    demand_registers = p.demand_kva if per_kva else p.demand
     reads: list[BillReadData] = []
     try:
         if estimated:
@@ -575,7 +576,7 @@ def draft(
             "by_period": dict(measured.by_period_wh),
             "max_demand_w": demand,
             "source": source,
-            **_energy_extras(measured, quote, past, _per_kva(versions)),
+            **_energy_extras(measured, quote, past, per_kva),
         },
         "tariffs": [
             {
