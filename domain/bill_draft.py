@@ -166,7 +166,14 @@ def history(account: AccountInputs, start: date, tariffs: Sequence[Version]) -> 
         banked = Decimal(int(solar.get("banked_out_wh", 0))).scaleb(-3)
     demands: tuple[Decimal, ...] = ()
     if any(c.ratchet for v in tariffs for c in v.tariff.demand_charges):
-        demands = tuple(Decimal(b.max_demand_w).scaleb(-3) for b in before if not b.is_estimated)
+        # A bill's maximum demand is in kW or in kVA as its tariff was; after a change of
+        # unit the other unit's demands say nothing about this one, so they do not ratchet.
+        unit = "kVA" if _in_kva(tariffs) else "kW"
+        demands = tuple(
+            Decimal(b.max_demand_w).scaleb(-3)
+            for b in before
+            if not b.is_estimated and b.usage.get("demand_unit", "kW") == unit
+        )
     return History(banked, demands)
 
 
@@ -703,7 +710,12 @@ def _history(account: AccountInputs) -> list[Period]:
 
 
 def _per_kva(versions: Sequence[tuple[Version, Any]]) -> bool:
-    return any(c.unit == "kVA" for v, _ in versions for c in v.tariff.demand_charges)
+    return _in_kva([v for v, _ in versions])
+
+
+def _in_kva(tariffs: Sequence[Version]) -> bool:
+    """Whether the demand charges are per kVA (billed on the apparent-demand register)."""
+    return any(c.unit == "kVA" for v in tariffs for c in v.tariff.demand_charges)
 
 
 def _estimated(

@@ -7,12 +7,13 @@ built by hand, so each rule of ``domain.bill_draft`` is seen on its own.
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.bill_draft import Context, Draft, QuoteCache, Skip, draft, plan
+from domain.bill_draft import Context, Draft, QuoteCache, Skip, draft, history, plan
 from domain.bill_inputs import (
     AccountInputs,
     Assignment,
@@ -134,3 +135,31 @@ def test_energy_is_the_advance_of_the_register_at_the_tariffs_rate(opening: int,
     assert isinstance(made, Draft) and made.consumption_wh == used * 1_000
     energy = next(line for line in made.lines if line.code == "EC")
     assert energy.amount_paise == used * 500
+
+
+def _billed_demand(kw: int, unit: str | None, day: date) -> PreviousBill:
+    bill = previous(period_end=day)
+    bill.max_demand_w = kw * 1000
+    bill.snapshot = {"usage": {"demand_unit": unit}} if unit else {"usage": {}}
+    return bill
+
+
+def test_a_ratchet_counts_only_earlier_demands_in_its_own_unit() -> None:
+    # The tariff moved from kW to kVA demand: the 300 kW of January is not a kVA
+    # figure, so only the 200 kVA of February ratchets the March bill.
+    kva = parse_tariff(
+        FLAT | {"demand_charges": [{"code": "DC", "rate": "472", "unit": "kVA",
+                                    "ratchet": {"percent": "75", "months": 11}}]}
+    )  # fmt: skip
+    inputs = account()
+    inputs.bills = [
+        _billed_demand(200, "kVA", date(2026, 2, 7)),
+        _billed_demand(300, None, date(2026, 1, 7)),
+    ]
+    version = Version(2, 1, date(2025, 4, 1), None, "sha", kva, "default")
+    assert history(inputs, date(2026, 2, 8), [version]).past_demands_kw == (Decimal(200),)
+    kw = Version(3, 1, date(2025, 4, 1), None, "sha", parse_tariff(
+        FLAT | {"demand_charges": [{"code": "DC", "rate": "250",
+                                    "ratchet": {"percent": "75", "months": 11}}]}
+    ), "default")  # fmt: skip
+    assert history(inputs, date(2026, 2, 8), [kw]).past_demands_kw == (Decimal(300),)
