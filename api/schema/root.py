@@ -16,7 +16,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from api.errors import MaskUnexpectedErrors, log_errors
-from api.input_limits import InputLimits
+from api.input_limits import guard_arguments
 from api.introspection import IntrospectionPolicy
 from api.limits import LIMIT_RULES, MAX_TOKENS
 from api.resolvers.accounts import AccountMutations, AccountQueries
@@ -118,7 +118,7 @@ schema = GridbillSchema(
         IntrospectionPolicy,
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        InputLimits,
         MaskUnexpectedErrors,
     ],
 )
+guard_arguments(schema._schema)
