@@ -13,7 +13,6 @@ bits. A property test compares the two on random texts.
 
 from __future__ import annotations
 
-import io
 import re
 from functools import cache
 from itertools import pairwise
@@ -56,23 +55,21 @@ def qr_matrix(text: str) -> list[list[bool]]:
     return [[bool(cell) for cell in row] for row in code.modules]
 
 
-def qr_png(text: str) -> bytes:
-    """The QR code as a greyscale PNG (black and white) with its quiet zone, crisp at any
-    print size: greyscale, since the PDF stores it as one byte a pixel, a third of RGB."""
+def qr_image(text: str) -> PILImage.Image:
+    """The QR code as a greyscale image (black and white) with its quiet zone, each
+    module a square of pixels, crisp at any print size: greyscale, since the PDF stores it
+    as one byte a pixel, a third of RGB. The canvas stores the pixels itself (no PNG is
+    encoded and decoded on the way)."""
     matrix = qr_matrix(text)
+    quiet = b"\xff" * QR_QUIET_MODULES
     size = len(matrix) + 2 * QR_QUIET_MODULES
-    image = PILImage.new("L", (size, size), 255)
-    pixels = image.load()
-    assert pixels is not None
-    for r, row in enumerate(matrix):
-        for c, dark in enumerate(row):
-            if dark:
-                pixels[c + QR_QUIET_MODULES, r + QR_QUIET_MODULES] = 0
+    light = b"\xff" * size
+    rows = [light] * QR_QUIET_MODULES
+    rows += [quiet + bytes(0 if dark else 255 for dark in row) + quiet for row in matrix]
+    rows += [light] * QR_QUIET_MODULES
+    image = PILImage.frombytes("L", (size, size), b"".join(rows))
     scale = QR_PIXELS_PER_MODULE
-    image = image.resize((size * scale, size * scale), PILImage.Resampling.NEAREST)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+    return image.resize((size * scale, size * scale), PILImage.Resampling.NEAREST)
 
 
 def _bits(row: list[bool]) -> int:
