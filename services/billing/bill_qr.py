@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from itertools import pairwise
+from itertools import pairwise, zip_longest
 
 from PIL import Image as PILImage
 from reportlab.graphics.barcode import qrencoder
 
 QR_QUIET_MODULES = 4
-QR_PIXELS_PER_MODULE = 8
+QR_PIXELS_PER_MODULE = 4  # 4 px a module: sharp when a viewer smooths, a fourth the pixels of 8
 MASKS = 8
 _RUN = re.compile(r"0{5,}|1{5,}")  # rule 1: five or more modules of one colour in a line
 _FINDER = "10111010000"  # rule 3: the finder-like pattern ReportLab looks for
@@ -36,7 +36,7 @@ def qr_matrix(text: str) -> list[list[bool]]:
     size = code.moduleCount = code.version * 4 + 17
     fixed, positions, data, flips = _layout(code.version)
     plain = list(fixed)  # the data unmasked; modules past the data stay light
-    codewords = qrencoder.QRCode.createData(code.version, level, code.dataList)
+    codewords = _codewords(code.version, level, code.dataList)
     bits = (byte & (0x80 >> i) for byte in codewords for i in range(8))
     for (col, row), dark in zip(positions, bits, strict=False):
         if dark:
@@ -70,6 +70,64 @@ def qr_image(text: str) -> PILImage.Image:
     image = PILImage.frombytes("L", (size, size), b"".join(rows))
     scale = QR_PIXELS_PER_MODULE
     return image.resize((size * scale, size * scale), PILImage.Resampling.NEAREST)
+
+
+def _codewords(version: int, level: int, data_list: list[object]) -> list[int]:
+    """The symbol's codewords, data and error correction interleaved, as ReportLab's
+    ``QRCode.createData`` makes them; its Reed-Solomon division (list-walking polynomial
+    objects, the generator made anew for every block) took most of a page's QR time, so
+    the remainders are worked here on integers, with the generators made once."""
+    blocks = qrencoder.QRRSBlock.getRSBlocks(version, level)
+    buffer = qrencoder.QRBitBuffer()
+    for data in data_list:
+        data.write(buffer, version)  # type: ignore[attr-defined]
+    capacity = sum(block.dataCount for block in blocks) * 8
+    if buffer.getLengthInBits() > capacity:
+        raise ValueError(f"code length overflow ({buffer.getLengthInBits()} > {capacity})")
+    if buffer.getLengthInBits() + 4 <= capacity:
+        buffer.put(0, 4)  # the end code
+    while buffer.getLengthInBits() % 8:
+        buffer.putBit(False)
+    pads, pad = (qrencoder.QRCode.PAD0, qrencoder.QRCode.PAD1), 0
+    while buffer.getLengthInBits() < capacity:  # pad bytes, alternating
+        buffer.put(pads[pad], 8)
+        pad ^= 1
+    data_blocks, ec_blocks, offset = [], [], 0
+    for block in blocks:
+        words = buffer.buffer[offset : offset + block.dataCount]
+        offset += block.dataCount
+        data_blocks.append(words)
+        ec_blocks.append(_remainder(words, block.totalCount - block.dataCount))
+    return [
+        word
+        for group in (data_blocks, ec_blocks)
+        for column in zip_longest(*group)
+        for word in column
+        if word is not None
+    ]
+
+
+@cache
+def _generator(count: int) -> tuple[int, ...]:
+    """The logarithms of the Reed-Solomon generator's coefficients after the leading 1."""
+    poly = qrencoder.QRUtil.getErrorCorrectPolynomial(count).num
+    return tuple(qrencoder.QRMath.glog(c) for c in poly[1:])
+
+
+def _remainder(words: list[int], count: int) -> list[int]:
+    """The ``count`` error correction codewords of ``words``: the remainder of the data
+    polynomial times x^count divided by the generator, in GF(256)."""
+    exp, log = qrencoder.EXP_TABLE, qrencoder.LOG_TABLE
+    generator = _generator(count)
+    rest = [0] * count
+    for word in words:
+        factor = word ^ rest[0]
+        rest = rest[1:]
+        rest.append(0)
+        if factor:
+            shift = log[factor]
+            rest = [r ^ exp[(shift + g) % 255] for r, g in zip(rest, generator, strict=True)]
+    return rest
 
 
 def _bits(row: list[bool]) -> int:
