@@ -29,6 +29,33 @@ _FINDER = "10111010000"  # rule 3: the finder-like pattern ReportLab looks for
 
 def qr_matrix(text: str) -> list[list[bool]]:
     """The QR code's modules (True is dark), error correction M, smallest version."""
+    size, rows = _rows(text)
+    return [[bool(row >> (size - 1 - c) & 1) for c in range(size)] for row in rows]
+
+
+def qr_image(text: str) -> PILImage.Image:
+    """The QR code as a greyscale image (black and white) with its quiet zone, each
+    module a square of pixels, crisp at any print size: greyscale, since the PDF stores it
+    as one byte a pixel, a third of RGB. The canvas stores the pixels itself (no PNG is
+    encoded and decoded on the way)."""
+    size, rows = _rows(text)
+    quiet = "0" * QR_QUIET_MODULES
+    width = size + 2 * QR_QUIET_MODULES
+    light = "0" * width
+    lines = [light] * QR_QUIET_MODULES
+    lines += [quiet + format(row, f"0{size}b") + quiet for row in rows]
+    lines += [light] * QR_QUIET_MODULES
+    pixels = "".join(lines).encode("ascii").translate(_GREY)
+    image = PILImage.frombytes("L", (width, width), pixels)
+    scale = QR_PIXELS_PER_MODULE
+    return image.resize((width * scale, width * scale), PILImage.Resampling.NEAREST)
+
+
+_GREY = bytes.maketrans(b"01", b"\xff\x00")  # a light module white, a dark one black
+
+
+def _rows(text: str) -> tuple[int, list[int]]:
+    """The symbol's size and its rows as integers (the highest bit the first module)."""
     level = qrencoder.QRErrorCorrectLevel.M
     code = qrencoder.QRCode(None, level)
     code.addData(text)
@@ -45,31 +72,17 @@ def qr_matrix(text: str) -> list[list[bool]]:
         _penalty([row ^ (data[r] & f[r]) for r, row in enumerate(plain)], size) for f in flips
     ]
     best = scores.index(min(scores))  # ReportLab keeps the first lowest
-    code.modules = [
-        [bool(row >> (size - 1 - c) & 1) for c in range(size)]
-        for row in (row ^ (data[r] & flips[best][r]) for r, row in enumerate(plain))
-    ]
+    rows = [row ^ (data[r] & flips[best][r]) for r, row in enumerate(plain)]
+    code.modules = [[None] * size for _ in range(size)]  # ReportLab writes the format bits
     code.setupTypeInfo(False, best)
     if code.version >= 7:
         code.setupTypeNumber(False)
-    return [[bool(cell) for cell in row] for row in code.modules]
-
-
-def qr_image(text: str) -> PILImage.Image:
-    """The QR code as a greyscale image (black and white) with its quiet zone, each
-    module a square of pixels, crisp at any print size: greyscale, since the PDF stores it
-    as one byte a pixel, a third of RGB. The canvas stores the pixels itself (no PNG is
-    encoded and decoded on the way)."""
-    matrix = qr_matrix(text)
-    quiet = b"\xff" * QR_QUIET_MODULES
-    size = len(matrix) + 2 * QR_QUIET_MODULES
-    light = b"\xff" * size
-    rows = [light] * QR_QUIET_MODULES
-    rows += [quiet + bytes(0 if dark else 255 for dark in row) + quiet for row in matrix]
-    rows += [light] * QR_QUIET_MODULES
-    image = PILImage.frombytes("L", (size, size), b"".join(rows))
-    scale = QR_PIXELS_PER_MODULE
-    return image.resize((size * scale, size * scale), PILImage.Resampling.NEAREST)
+    for r, line in enumerate(code.modules):
+        for c, cell in enumerate(line):
+            if cell is not None:
+                bit = 1 << (size - 1 - c)
+                rows[r] = rows[r] | bit if cell else rows[r] & ~bit
+    return size, rows
 
 
 def _codewords(version: int, level: int, data_list: list[object]) -> list[int]:
