@@ -97,6 +97,8 @@ TITLE = Style(15, 19, ACCENT, bold=True)
 HEADING = Style(11, 14, bold=True)
 SECTION = Style(9, 12, ACCENT, bold=True)
 QR_SIZE = 34 * mm
+CHART = 34 * mm  # the history chart's height
+HEADED = 2 * CELL.leading + 4  # a table's header and first row, kept with its heading
 
 
 @dataclass(frozen=True)
@@ -128,11 +130,14 @@ class Sheet:
             self.canvas.showPage()
             self.y = TOP
 
-    def paragraph(self, value: str, style: Style, *, before: float = 0, after: float = 0) -> None:
+    def paragraph(
+        self, value: str, style: Style, *, before: float = 0, after: float = 0, keep: float = 0
+    ) -> None:
+        """``keep``: the height of what must follow on the same page (a heading's table)."""
         drawn = lines(value, style, WIDTH)
         if self.y < TOP:
             self.y -= before
-        self.room(len(drawn) * style.leading + after)
+        self.room(len(drawn) * style.leading + after + keep)
         self.y -= draw(self.canvas, LEFT, self.y, drawn, style) + after
 
     def rule(self, x: float, y: float, length: float, width: float, color: Any) -> None:
@@ -207,7 +212,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     rows = [[_cell(a), _cell(b, CELL_BOLD), _cell(c), _cell(d, CELL_BOLD)] for a, b, c, d in head]
     rows.append([_cell(t("period")), _cell(period + flags, CELL_BOLD, span=3)])
     sheet.table(rows, [28 * mm, 82 * mm, 30 * mm, 39 * mm], {})
-    sheet.paragraph(t("reads"), SECTION, before=2, after=1)
+    sheet.paragraph(t("reads"), SECTION, before=2, after=1, keep=HEADED)
     reads = [[_cell(t(k), CELL_BOLD) for k in ("meter", "register", "previous", "present")]
              + [_cell(t(k), CELL_BOLD, "right") for k in ("multiplier", "units")]
              + [_cell(t("read"), CELL_BOLD)]]  # fmt: skip
@@ -229,7 +234,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     sheet.paragraph(consumption, CELL, before=1 * mm)
     for line in energy_lines(bill["snapshot"]):  # solar, kVAh
         sheet.paragraph(line, CELL)
-    sheet.paragraph(t("charges"), SECTION, before=2, after=1)
+    sheet.paragraph(t("charges"), SECTION, before=2, after=1, keep=HEADED)
     _charges(sheet, bill, doc, usage, lang)
     sheet.y -= 2 * mm
     _payment(sheet, bill, doc, lang)
@@ -237,7 +242,7 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     if rebate["paise"] and bill["payable_paise"] > 0:
         amount = money(rebate["paise"], lang)
         sheet.paragraph(t("rebate", amount=amount, day=day(rebate["by"], lang)), CELL)
-    sheet.paragraph(t("chart"), SECTION, before=2, after=1)
+    sheet.paragraph(t("chart"), SECTION, before=2, after=1, keep=CHART + SMALL.leading)
     _chart(sheet, doc["history"], usage, lang)
     sheet.paragraph(t("chart_key") if doc["history"] else t("no_history"), SMALL)
     tariffs = ", ".join(f"{x['code']} ({x['name']})" for x in bill["snapshot"]["tariffs"])
@@ -350,12 +355,12 @@ def _chart(
     if not history:
         sheet.y -= 1 * mm
         return
-    sheet.room(34 * mm)
+    sheet.room(CHART + SMALL.leading)  # with its key
     canvas = sheet.canvas
     months = _chart_months(history, usage)
     by_month = {h["month"]: h for h in history}
     first = min(by_month)
-    x, y = LEFT + 14 * mm, sheet.y - 34 * mm + 6 * mm  # the axes' corner
+    x, y = LEFT + 14 * mm, sheet.y - CHART + 6 * mm  # the axes' corner
     width, height = 163 * mm, 25 * mm
     values = [round(by_month[m]["wh"] / 1000) if m in by_month else None for m in months]
     step, top = _scale(max((v for v in values if v is not None), default=0))
@@ -385,7 +390,7 @@ def _chart(
         estimated = "*" if by_month.get(month, {}).get("estimated") else ""
         name = lines(_month_label(month, lang) + estimated, label, float("inf"))
         draw(canvas, centre - slot / 2, y - 4, name, label, align="centre", width=slot)
-    sheet.y -= 34 * mm
+    sheet.y -= CHART
 
 
 def _scale(highest: int) -> tuple[int, int]:
