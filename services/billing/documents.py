@@ -41,6 +41,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
+from tortoise.connection import get_connection
 
 from domain import proration
 from domain.enums import BillStatus
@@ -54,6 +55,7 @@ from services.billing.bill_text import Style, draw, lines
 from services.billing.bill_wording import category, day, describe, language_of, text
 from services.billing.energy_block import energy_lines
 from store.models import Bill
+from store.sql import Sql
 
 GREY = colors.HexColor("#555555")
 ACCENT = colors.HexColor("#1f4e79")
@@ -91,7 +93,6 @@ PAD = 3  # a table cell's padding left and right (none left of the first column)
 CELL = Style(8, 10)
 CELL_BOLD = Style(8, 10, bold=True)
 SMALL = Style(7, 9, GREY)
-WHY = Style(7, 9, GREY)
 BIG_BOLD = Style(10, 13, bold=True)
 TITLE = Style(15, 19, ACCENT, bold=True)
 HEADING = Style(11, 14, bold=True)
@@ -146,15 +147,14 @@ class Sheet:
         self.canvas.line(x, y, x + length, y)
 
     def table(
-        self, rows: list[list[Cell]], widths: list[float], rules: dict[int, tuple[float, Any]],
-        *, x: float = LEFT,
-    ) -> None:  # fmt: skip
-        """Rows of cells (text top-aligned, 1 pt above and below); ``rules``: a line below
-        row ``i`` (its width and colour), ``-1`` above the first."""
+        self, rows: list[list[Cell]], widths: list[float], rules: dict[int, tuple[float, Any]]
+    ) -> None:
+        """Rows of cells (text top-aligned, 1 pt above and below, a row kept whole on its
+        page); ``rules``: a line below row ``i``, its width and colour."""
         total = sum(widths)
         for i, row in enumerate(rows):
             laid = []
-            left, column = x, 0
+            left, column = LEFT, 0
             for cell in row:
                 span = sum(widths[column : column + cell.span])
                 inner = span - (PAD if column == 0 else 2 * PAD)
@@ -167,15 +167,13 @@ class Sheet:
                 default=0,
             )
             self.room(height)
-            if i == 0 and -1 in rules:
-                self.rule(x, self.y, total, *rules[-1])
             for start, inner, blocks, align in laid:
                 top = self.y - 1
                 for drawn, style in blocks:
                     top -= draw(self.canvas, start, top, drawn, style, align=align, width=inner)
             self.y -= height
             if i in rules:
-                self.rule(x, self.y, total, *rules[i])
+                self.rule(LEFT, self.y, total, *rules[i])
 
 
 def render_pdf(bill: dict[str, Any]) -> bytes:
@@ -288,7 +286,7 @@ def _charges(
             continue  # a period with nothing in it, a zero rate: nothing to read
         quantity, why = _quantity(line, months, lang)
         description = Cell(
-            ((describe(line["description"], lang), CELL), *(((why, WHY),) if why else ()))
+            ((describe(line["description"], lang), CELL), *(((why, SMALL),) if why else ()))
         )
         rows.append(
             [description, _cell(quantity, align="right"), _cell(_rate(line, lang), align="right"),
@@ -529,11 +527,47 @@ def _reading(read: dict[str, Any], which: str, lang: str, zone: str) -> str:
 
 async def render_bill(bill_id: int, settings: Settings) -> Path:
     """Render and store an issued bill's PDF; returns its path."""
-    bill = await Bill.get_or_none(id=bill_id)
+    bill = _renderable(await Bill.get_or_none(id=bill_id), bill_id)
+    relative, digest = await _render_and_write(bill, settings)
+    await Bill.filter(id=bill_id).update(
+        pdf_path=relative.as_posix(), pdf_sha256=digest, updated_at=datetime.now(UTC)
+    )
+    return settings.var_dir / relative
+
+
+async def render_bills(bill_ids: Sequence[int], settings: Settings) -> int:
+    """Render and store the PDFs of issued bills (a ``render_bill_pdfs`` job's): one query
+    reads them all and one batch of updates records their files, where a bill at a time
+    took two round trips a bill. The files written before a failure are recorded too."""
+    ids = list(bill_ids)
+    bills = {bill.id: bill for bill in await Bill.filter(id__in=ids)}
+    stored: list[list[Any]] = []
+    sql = Sql(get_connection("default"))
+    try:
+        for bill_id in ids:
+            relative, digest = await _render_and_write(
+                _renderable(bills.get(bill_id), bill_id), settings
+            )
+            stored.append([relative.as_posix(), digest, sql.ts(datetime.now(UTC)), bill_id])
+    finally:
+        await sql.many(
+            "UPDATE bills SET pdf_path = ?, pdf_sha256 = ?, updated_at = ? WHERE id = ?", stored
+        )
+    return len(ids)
+
+
+def _renderable(bill: Bill | None, bill_id: int) -> Bill:
     if bill is None:
         raise BillDocumentError(f"no bill #{bill_id}")
     if bill.status is BillStatus.DRAFT or bill.number is None:
         raise BillDocumentError(f"bill #{bill_id} is a draft: its document comes at issue")
+    return bill
+
+
+async def _render_and_write(bill: Bill, settings: Settings) -> tuple[Path, str]:
+    """Render ``bill`` and write its file; returns the file's path (under the var
+    directory) and its SHA-256."""
+    assert bill.number is not None  # checked by _renderable
     data = {
         "snapshot": bill.snapshot,
         "period_start": bill.period_start.isoformat(),
@@ -547,15 +581,17 @@ async def render_bill(bill_id: int, settings: Settings) -> Path:
         "payable_paise": bill.payable_paise,
         "time_zone": settings.time_zone,
     }
-    content = await asyncio.to_thread(render_pdf, data)
     relative = relative_path(bill.number)
     target = settings.var_dir / relative
-    await asyncio.to_thread(_write_atomically, target, content)
-    digest = hashlib.sha256(content).hexdigest()
-    await Bill.filter(id=bill_id).update(
-        pdf_path=relative.as_posix(), pdf_sha256=digest, updated_at=datetime.now(UTC)
-    )
-    return target
+    content = await asyncio.to_thread(_render_to, data, target)
+    return relative, hashlib.sha256(content).hexdigest()
+
+
+def _render_to(data: dict[str, Any], target: Path) -> bytes:
+    """Render and write in one thread hop (the page is CPU work, the file a write)."""
+    content = render_pdf(data)
+    _write_atomically(target, content)
+    return content
 
 
 def _write_atomically(target: Path, content: bytes) -> None:
@@ -563,12 +599,6 @@ def _write_atomically(target: Path, content: bytes) -> None:
     partial = target.with_suffix(f".{os.getpid()}.part")
     partial.write_bytes(content)
     partial.replace(target)
-
-
-async def render_bills(bill_ids: Sequence[int], settings: Settings) -> int:
-    for bill_id in bill_ids:
-        await render_bill(bill_id, settings)
-    return len(bill_ids)
 
 
 async def pdf_for(bill_id: int, settings: Settings) -> Path:
