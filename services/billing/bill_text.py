@@ -106,15 +106,19 @@ def _space(face: str, size: float) -> Piece:
 
 def lines(text: str, style: Style, width: float) -> list[Line]:
     """``text`` broken into lines no wider than ``width`` (a word longer than that gets a
-    line of its own); a newline in ``text`` always starts a new line."""
+    line of its own); a newline in ``text`` always starts a new line, and white space
+    leading it (an em space indenting a row) is kept."""
     out: list[Line] = []
+    latin = _faces(style.bold)[0]
     for paragraph in text.split("\n"):
-        line: list[Piece] = []
-        used = 0.0
+        indent = paragraph[: len(paragraph) - len(paragraph.lstrip())]
+        line: list[Piece] = [(latin, *_measure(latin, indent, style.size))] if indent else []
+        used = line[0][2] if line else 0.0
+        first = True  # no word on this line yet
         for word in paragraph.split():
             pieces = _word(word, style.size, style.bold)
             wide = sum(p[2] for p in pieces)
-            if line:
+            if not first:
                 space = _space(line[-1][0], style.size)
                 if used + space[2] + wide > width:
                     out.append((used, _join(line)))
@@ -124,13 +128,9 @@ def lines(text: str, style: Style, width: float) -> list[Line]:
                     used += space[2]
             line.extend(pieces)
             used += wide
+            first = False
         out.append((used, _join(line)))
     return out
-
-
-def width_of(text: str, style: Style) -> float:
-    """The width of ``text`` on one line."""
-    return max((w for w, _ in lines(text, style, float("inf"))), default=0.0)
 
 
 def draw(
