@@ -8,7 +8,9 @@ integer, a mask is an exclusive-or, and the four penalty rules are scored with s
 integer operations. The scores are ReportLab's, quirks included (the finder-like pattern
 is looked for in rows only, and not where it would end on the last column), so the mask
 chosen and every module are ReportLab's; its own code writes the format and version
-bits. A property test compares the two on random texts.
+bits. The Reed-Solomon codewords are worked on integers too (ReportLab divides
+polynomial objects and makes each block's generator anew). A property test compares the
+modules with ReportLab's on random texts. The rows go straight to the image's pixels.
 """
 
 from __future__ import annotations
