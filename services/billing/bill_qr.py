@@ -15,7 +15,6 @@ modules with ReportLab's on random texts. The rows go straight to the image's pi
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from itertools import pairwise, zip_longest
 
@@ -25,7 +24,6 @@ from reportlab.graphics.barcode import qrencoder
 QR_QUIET_MODULES = 4
 QR_PIXELS_PER_MODULE = 4  # 4 px a module: sharp when a viewer smooths, a fourth the pixels of 8
 MASKS = 8
-_RUN = re.compile(r"0{5,}|1{5,}")  # rule 1: five or more modules of one colour in a line
 _FINDER = "10111010000"  # rule 3: the finder-like pattern ReportLab looks for
 
 
@@ -180,9 +178,9 @@ def _penalty(rows: list[int], size: int) -> int:
     """ReportLab's score of a layout (``QRUtil.getLostPoint``): lower is better."""
     lines = [format(row, f"0{size}b") for row in rows]
     columns = ["".join(column) for column in zip(*lines, strict=True)]
-    score = 0
-    for line in (*lines, *columns):  # rule 1: a run of n modules scores n - 2
-        score += sum(len(run) - 2 for run in _RUN.findall(line))
+    ends = (1 << (size - 1)) - 1  # a bit for each pair of neighbouring modules
+    score = sum(_runs(row, ends) for row in rows)  # rule 1: a run of n ≥ 5 scores n - 2
+    score += sum(_runs(int(column, 2), ends) for column in columns)
     score += 40 * sum(_finders(line) for line in lines)  # rule 3, rows only (as ReportLab)
     full = (1 << size) - 1
     pairs = full >> 1
@@ -192,6 +190,16 @@ def _penalty(rows: list[int], size: int) -> int:
         score += 3 * (same & (same >> 1) & level).bit_count()
     dark = sum(row.bit_count() for row in rows)  # rule 4: the balance of dark and light
     return score + 10 * (abs(100 * dark // (size * size) - 50) // 5)
+
+
+def _runs(line: int, ends: int) -> int:
+    """Rule 1 on one line (an integer, a bit a module): n - 2 for each run of n ≥ 5
+    modules of one colour. ``same`` marks each module equal to its neighbour; ``five``
+    the starts of five equal modules, n - 4 of them in a run of n; each run's last start
+    is where ``five`` ends: (n - 4) + 2 is n - 2."""
+    same = ~(line ^ (line >> 1)) & ends
+    five = same & (same >> 1) & (same >> 2) & (same >> 3)
+    return five.bit_count() + 2 * (five & ~(five >> 1)).bit_count()
 
 
 def _finders(line: str) -> int:
