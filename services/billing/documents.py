@@ -29,29 +29,19 @@ import hashlib
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import (
-    Flowable,
-    Image,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
+from tortoise.connection import get_connection
 
 from domain import proration
 from domain.enums import BillStatus
@@ -60,11 +50,12 @@ from domain.tariff import Proration
 from gridbill.errors import UserError
 from gridbill.settings import Settings
 from services.billing import bill_fonts
-from services.billing.bill_fonts import markup, needs_shaping
-from services.billing.bill_qr import qr_png
+from services.billing.bill_qr import qr_image
+from services.billing.bill_text import Style, draw, lines
 from services.billing.bill_wording import category, day, describe, language_of, text
 from services.billing.energy_block import energy_lines
 from store.models import Bill
+from store.sql import Sql
 
 GREY = colors.HexColor("#555555")
 ACCENT = colors.HexColor("#1f4e79")
@@ -92,84 +83,97 @@ def relative_path(number: str) -> Path:
 
 # --- the document -----------------------------------------------------------------------
 
+PAGE_WIDTH, PAGE_HEIGHT = A4
+LEFT = 13 * mm + 6  # the margin and the frame's padding, as the platypus page had them
+TOP = PAGE_HEIGHT - 10 * mm - 6
+BOTTOM = 10 * mm + 6
+WIDTH = PAGE_WIDTH - 2 * LEFT
+PAD = 3  # a table cell's padding left and right (none left of the first column)
 
-class Styles:
-    """The paragraph styles of one bill: Noto Sans, shaped, Devanagari by :func:`markup`."""
-
-    def __init__(self) -> None:
-        bill_fonts.register()
-        base = ParagraphStyle("cell", fontName=bill_fonts.LATIN, fontSize=8, leading=10, shaping=1)
-        self.cell = base
-        self.right = ParagraphStyle("right", parent=base, alignment=TA_RIGHT)
-        self.small = ParagraphStyle("small", parent=base, fontSize=7, leading=9, textColor=GREY)
-        self.big = ParagraphStyle("big", parent=base, fontSize=10, leading=13)
-        self.big_right = ParagraphStyle("big_right", parent=self.big, alignment=TA_RIGHT)
-        self.title = ParagraphStyle("title", parent=base, fontSize=15, leading=19, textColor=ACCENT)
-        self.heading = ParagraphStyle(
-            "heading", parent=base, fontSize=11, leading=14, spaceBefore=3, spaceAfter=2
-        )
-        self.section = ParagraphStyle(
-            "section", parent=base, fontSize=9, leading=12, spaceBefore=2, spaceAfter=1,
-            textColor=ACCENT,
-        )  # fmt: skip
+CELL = Style(8, 10)
+CELL_BOLD = Style(8, 10, bold=True)
+SMALL = Style(7, 9, GREY)
+BIG_BOLD = Style(10, 13, bold=True)
+TITLE = Style(15, 19, ACCENT, bold=True)
+HEADING = Style(11, 14, bold=True)
+SECTION = Style(9, 12, ACCENT, bold=True)
+QR_SIZE = 34 * mm
+CHART = 34 * mm  # the history chart's height
+HEADED = 2 * CELL.leading + 4  # a table's header and first row, kept with its heading
 
 
-@cache
-def _styles() -> Styles:
-    """The styles, made once per process (so :func:`_unshaped` keeps a copy of each)."""
-    return Styles()
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: its texts stacked (a line's description and how it came about)."""
+
+    blocks: tuple[tuple[str, Style], ...]
+    align: str = "left"
+    span: int = 1
 
 
-def _p(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
-    return _paragraph(markup(value, bold=bold), style)
+def _cell(value: str, style: Style = CELL, align: str = "left", span: int = 1) -> Cell:
+    return Cell(((value, style),), align, span)
 
 
-def _paragraph(marked: str, style: ParagraphStyle) -> Paragraph:
-    """A paragraph, shaped only if it holds Devanagari: shaping Latin text would join
-    "ff" into a ligature, and the PDF's text would no longer read "Tariff"."""
-    return _OnceParagraph(marked, style if needs_shaping(marked) else _unshaped(style))
+BLANK = Cell(())
 
 
-class _OnceParagraph(Paragraph):  # type: ignore[misc]
-    """A paragraph that breaks (and shapes) its lines once per width.
+class Sheet:
+    """A canvas with a cursor going down the page, starting a new page where the next
+    block would not fit (an unusually long bill runs onto a second page)."""
 
-    A table measures every cell and then draws it, and ReportLab wraps a paragraph anew
-    each time: half of a page's line breaking, and for a Hindi bill half of its HarfBuzz
-    shaping, was done twice for the same width. The lines depend on the width alone (not
-    the height offered), so the second wrap can only repeat the first.
-    """
+    def __init__(self, canvas: Canvas) -> None:
+        self.canvas = canvas
+        self.y = TOP
 
-    _wrapped: tuple[float, tuple[float, float]] | None = None
+    def room(self, height: float) -> None:
+        if self.y - height < BOTTOM and self.y < TOP:
+            self.canvas.showPage()
+            self.y = TOP
 
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        if self._wrapped is not None and self._wrapped[0] == availWidth:
-            return self._wrapped[1]
-        size: tuple[float, float] = super().wrap(availWidth, availHeight)
-        self._wrapped = (availWidth, size)
-        return size
+    def paragraph(
+        self, value: str, style: Style, *, before: float = 0, after: float = 0, keep: float = 0
+    ) -> None:
+        """``keep``: the height of what must follow on the same page (a heading's table)."""
+        drawn = lines(value, style, WIDTH)
+        if self.y < TOP:
+            self.y -= before
+        self.room(len(drawn) * style.leading + after + keep)
+        self.y -= draw(self.canvas, LEFT, self.y, drawn, style) + after
 
+    def rule(self, x: float, y: float, length: float, width: float, color: Any) -> None:
+        self.canvas.setLineWidth(width)
+        self.canvas.setStrokeColor(color)
+        self.canvas.line(x, y, x + length, y)
 
-@cache
-def _unshaped(style: ParagraphStyle) -> ParagraphStyle:
-    return ParagraphStyle(f"{style.name}-latin", parent=style, shaping=0)
-
-
-def _table(
-    rows: list[list[Any]], widths: list[float], *, header: bool = True, style: Any = ()
-) -> Table:
-    table = Table(rows, colWidths=widths, hAlign="LEFT")
-    commands: list[tuple[Any, ...]] = [
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-        ("TOPPADDING", (0, 0), (-1, -1), 1),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (0, -1), 0),
-    ]
-    if header:
-        commands.append(("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black))
-    table.setStyle(TableStyle([*commands, *style]))
-    return table
+    def table(
+        self, rows: list[list[Cell]], widths: list[float], rules: dict[int, tuple[float, Any]]
+    ) -> None:
+        """Rows of cells (text top-aligned, 1 pt above and below, a row kept whole on its
+        page); ``rules``: a line below row ``i``, its width and colour."""
+        total = sum(widths)
+        for i, row in enumerate(rows):
+            laid = []
+            left, column = LEFT, 0
+            for cell in row:
+                span = sum(widths[column : column + cell.span])
+                inner = span - (PAD if column == 0 else 2 * PAD)
+                blocks = [(lines(v, s, inner), s) for v, s in cell.blocks]
+                laid.append((left + (0 if column == 0 else PAD), inner, blocks, cell.align))
+                left += span
+                column += cell.span
+            height = 2 + max(
+                (sum(len(b) * s.leading for b, s in blocks) for _, _, blocks, _ in laid),
+                default=0,
+            )
+            self.room(height)
+            for start, inner, blocks, align in laid:
+                top = self.y - 1
+                for drawn, style in blocks:
+                    top -= draw(self.canvas, start, top, drawn, style, align=align, width=inner)
+            self.y -= height
+            if i in rules:
+                self.rule(LEFT, self.y, total, *rules[i])
 
 
 def render_pdf(bill: dict[str, Any]) -> bytes:
@@ -179,21 +183,18 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
     usage = bill["snapshot"]["usage"]
     lang = language_of(doc.get("language"))
     zone = bill.get("time_zone") or DEFAULT_ZONE  # where the reads' dates are read
-    st = _styles()
+    bill_fonts.register()
 
     def t(key: str, **values: str) -> str:
         return text(key, lang, **values)
 
-    def cash(paise: int) -> str:
-        return money(paise, lang)
-
     out = io.BytesIO()
-    pdf = SimpleDocTemplate(
-        out, pagesize=A4, leftMargin=13 * mm, rightMargin=13 * mm, topMargin=10 * mm,
-        bottomMargin=10 * mm, title=f"{t('title')} {doc['number']}", author=doc["utility"],
-        invariant=1, lang="hi-IN" if lang == "hi" else "en-IN",
-    )  # fmt: skip
-    story: list[Any] = [*_letterhead(doc, st, t), _p(t("title"), st.heading, bold=True)]
+    canvas = Canvas(out, pagesize=A4, invariant=1, lang="hi-IN" if lang == "hi" else "en-IN")
+    canvas.setTitle(f"{t('title')} {doc['number']}")
+    canvas.setAuthor(doc["utility"])
+    sheet = Sheet(canvas)
+    _letterhead(sheet, doc, t)
+    sheet.paragraph(t("title"), HEADING, before=3, after=2)
     flags = t("estimated_bill") if bill["is_estimated"] else ""
     flags += t("final_bill") if bill["is_final"] else ""
     account = doc["account"]
@@ -206,110 +207,102 @@ def render_pdf(bill: dict[str, Any]) -> bytes:
         [t("customer"), doc["customer"]["name"], t("category"), category(account["category"], lang)],
         [t("premise"), "\n".join(doc["premise"]), t("sanctioned_load"), f"{account['sanctioned_load_kw']} kW"],
     ]  # fmt: skip
-    rows = [
-        [_p(a, st.cell), _lines(b, st.cell, bold=True), _p(c, st.cell), _p(d, st.cell, bold=True)]
-        for a, b, c, d in head
-    ]
-    rows.append([_p(t("period"), st.cell), _p(period + flags, st.cell, bold=True), "", ""])
-    span = [("SPAN", (1, 4), (3, 4))]
-    story += [_table(rows, [28 * mm, 82 * mm, 30 * mm, 39 * mm], header=False, style=span)]
-    story.append(_p(t("reads"), st.section, bold=True))
-    reads = [[_p(t(k), st.cell, bold=True) for k in ("meter", "register", "previous", "present")]
-             + [_p(t(k), st.right, bold=True) for k in ("multiplier", "units")]
-             + [_p(t("read"), st.cell, bold=True)]]  # fmt: skip
+    rows = [[_cell(a), _cell(b, CELL_BOLD), _cell(c), _cell(d, CELL_BOLD)] for a, b, c, d in head]
+    rows.append([_cell(t("period")), _cell(period + flags, CELL_BOLD, span=3)])
+    sheet.table(rows, [28 * mm, 82 * mm, 30 * mm, 39 * mm], {})
+    sheet.paragraph(t("reads"), SECTION, before=2, after=1, keep=HEADED)
+    reads = [[_cell(t(k), CELL_BOLD) for k in ("meter", "register", "previous", "present")]
+             + [_cell(t(k), CELL_BOLD, "right") for k in ("multiplier", "units")]
+             + [_cell(t("read"), CELL_BOLD)]]  # fmt: skip
     for r in doc["reads"]:
         reads.append(
-            [_p(r["meter"], st.cell), _p(f"{r['register']} {r.get('unit', '')}".strip(), st.cell),
-             _p(_reading(r, "opening", lang, zone), st.cell), _p(_reading(r, "closing", lang, zone), st.cell),
-             _p(str(r["multiplier"]), st.right), _p(kwh(r["wh"]), st.right),
-             _p(t("estimated" if r["estimated"] else "actual"), st.cell)]
+            [_cell(r["meter"]), _cell(f"{r['register']} {r.get('unit', '')}".strip()),
+             _cell(_reading(r, "opening", lang, zone)), _cell(_reading(r, "closing", lang, zone)),
+             _cell(str(r["multiplier"]), align="right"), _cell(kwh(r["wh"]), align="right"),
+             _cell(t("estimated" if r["estimated"] else "actual"))]
         )  # fmt: skip
-    story += [_table(reads, [28 * mm, 22 * mm, 38 * mm, 38 * mm, 18 * mm, 20 * mm, 15 * mm])]
+    widths = [28 * mm, 22 * mm, 38 * mm, 38 * mm, 18 * mm, 20 * mm, 15 * mm]
+    sheet.table(reads, widths, {0: (0.5, colors.black)})
     consumption = t("consumption", kwh=kwh(usage["wh"]), days=str(usage["days"]))
     if usage.get("max_demand_w"):
         demand = kwh(usage["max_demand_w"])  # W to kW (VA to kVA) as Wh to kWh
         consumption += t("max_demand", kw=demand, unit=usage.get("demand_unit", "kW"))
     if bill["estimate_basis"]:
         consumption += t("estimate_basis", basis=bill["estimate_basis"])
-    story += [Spacer(1, 1 * mm), _p(consumption, st.cell)]
-    story += [_p(line, st.cell) for line in energy_lines(bill["snapshot"])]  # solar, kVAh
-    story.append(_p(t("charges"), st.section, bold=True))
-    story.append(_charges(bill, doc, usage, st, lang))
-    story += [Spacer(1, 2 * mm), _payment(bill, doc, st, lang)]
+    sheet.paragraph(consumption, CELL, before=1 * mm)
+    for line in energy_lines(bill["snapshot"]):  # solar, kVAh
+        sheet.paragraph(line, CELL)
+    sheet.paragraph(t("charges"), SECTION, before=2, after=1, keep=HEADED)
+    _charges(sheet, bill, doc, usage, lang)
+    sheet.y -= 2 * mm
+    _payment(sheet, bill, doc, lang)
     rebate = doc["prompt_rebate"]
     if rebate["paise"] and bill["payable_paise"] > 0:
-        story.append(
-            _p(t("rebate", amount=cash(rebate["paise"]), day=day(rebate["by"], lang)), st.cell)
-        )
-    story += [
-        _p(t("chart"), st.section, bold=True),
-        _chart(doc["history"], usage, lang),
-        _p(t("chart_key") if doc["history"] else t("no_history"), st.small),
-    ]
+        amount = money(rebate["paise"], lang)
+        sheet.paragraph(t("rebate", amount=amount, day=day(rebate["by"], lang)), CELL)
+    sheet.paragraph(t("chart"), SECTION, before=2, after=1, keep=CHART + SMALL.leading)
+    _chart(sheet, doc["history"], usage, lang)
+    sheet.paragraph(t("chart_key") if doc["history"] else t("no_history"), SMALL)
     tariffs = ", ".join(f"{x['code']} ({x['name']})" for x in bill["snapshot"]["tariffs"])
-    story.append(_p(t("tariff", tariffs=tariffs), st.small))
-    pdf.build(story)
+    sheet.paragraph(t("tariff", tariffs=tariffs), SMALL)
+    canvas.showPage()
+    canvas.save()
     return out.getvalue()
 
 
-def _letterhead(doc: dict[str, Any], st: Styles, t: Any) -> list[Any]:
+def _letterhead(sheet: Sheet, doc: dict[str, Any], t: Any) -> None:
     """The utility's name, then its address, helpline and GSTIN where configured."""
     head = doc.get("letterhead") or {}
-    lines = [x for x in head.get("address", "").split("\n") if x]
+    rows = [x for x in head.get("address", "").split("\n") if x]
     contact = [f"{t(k)}: {head[k]}" for k in ("helpline", "gstin") if head.get(k)]
     if contact:
-        lines.append(" · ".join(contact))
-    return [_p(doc["utility"], st.title, bold=True), *(_p(x, st.small) for x in lines)]
+        rows.append(" · ".join(contact))
+    sheet.paragraph(doc["utility"], TITLE)
+    for row in rows:
+        sheet.paragraph(row, SMALL)
 
 
-def _other_items(arrears: dict[str, Any], st: Styles, lang: str) -> list[list[Any]]:
+def _other_items(arrears: dict[str, Any], lang: str) -> list[list[Cell]]:
     """One indented row per credit or debit since the previous bill (a rebate, a returned
     cheque and its fee, a rebill's credit note); snapshots frozen before they were listed
     have none."""
     return [
-        [_p("\u2003" + row["description"], st.small), _p(money(row["paise"], lang), st.right)]
+        [_cell("\u2003" + row["description"], SMALL), _cell(money(row["paise"], lang), align="right")]
         for row in arrears.get("other_items", [])
-    ]
-
-
-def _lines(value: str, style: ParagraphStyle, *, bold: bool = False) -> Paragraph:
-    return _paragraph("<br/>".join(markup(x, bold=bold) for x in value.split("\n")), style)
+    ]  # fmt: skip
 
 
 def _charges(
-    bill: dict[str, Any], doc: dict[str, Any], usage: dict[str, Any], st: Styles, lang: str
-) -> Table:
+    sheet: Sheet, bill: dict[str, Any], doc: dict[str, Any], usage: dict[str, Any], lang: str
+) -> None:
     rule = doc.get("proration")
     months = _month_parts(usage, Proration(**rule)) if rule else None
-    rows: list[list[Any]] = [
-        [_p(text("description", lang), st.cell, bold=True), _p(text("quantity", lang), st.right, bold=True),
-         _p(text("rate", lang), st.right, bold=True), _p(text("amount", lang), st.right, bold=True)]
-    ]  # fmt: skip
+    rows: list[list[Cell]] = [
+        [_cell(text("description", lang), CELL_BOLD)]
+        + [_cell(text(k, lang), CELL_BOLD, "right") for k in ("quantity", "rate", "amount")]
+    ]
     for line in doc["lines"]:
         if not line["amount_paise"]:
             continue  # a period with nothing in it, a zero rate: nothing to read
-        description = describe(line["description"], lang)
         quantity, why = _quantity(line, months, lang)
-        cell = [markup(description)] + (
-            [f'<font size="7" color="#555555">{markup(why)}</font>'] if why else []
+        description = Cell(
+            ((describe(line["description"], lang), CELL), *(((why, SMALL),) if why else ()))
         )
         rows.append(
-            [_paragraph("<br/>".join(cell), st.cell), _p(quantity, st.right),
-             _p(_rate(line, lang), st.right), _p(money(line["amount_paise"], lang), st.right)]
+            [description, _cell(quantity, align="right"), _cell(_rate(line, lang), align="right"),
+             _cell(money(line["amount_paise"], lang), align="right")]
         )  # fmt: skip
     rows.append(
-        [_p(text("current_charges", lang), st.cell, bold=True), "", "",
-         _p(money(bill["total_paise"], lang), st.right, bold=True)]
+        [_cell(text("current_charges", lang), CELL_BOLD), BLANK, BLANK,
+         _cell(money(bill["total_paise"], lang), CELL_BOLD, "right")]
     )  # fmt: skip
     last = len(rows) - 1
-    style = [
-        ("LINEABOVE", (0, last), (-1, last), 0.5, colors.black),
-        ("LINEBELOW", (0, 1), (-1, last - 1), 0.25, RULE),
-    ]
-    return _table(rows, [91 * mm, 30 * mm, 30 * mm, 28 * mm], style=style)
+    rules = {i: (0.25, RULE) for i in range(1, last - 1)}
+    rules[0] = rules[last - 1] = (0.5, colors.black)
+    sheet.table(rows, [91 * mm, 30 * mm, 30 * mm, 28 * mm], rules)
 
 
-def _payment(bill: dict[str, Any], doc: dict[str, Any], st: Styles, lang: str) -> Table:
+def _payment(sheet: Sheet, bill: dict[str, Any], doc: dict[str, Any], lang: str) -> None:
     """The account summary down to the amount payable, beside the UPI code that pays it."""
     arrears, late = doc["arrears"], doc["late_fee"]
 
@@ -328,67 +321,87 @@ def _payment(bill: dict[str, Any], doc: dict[str, Any], st: Styles, lang: str) -
         (surcharge, bill["late_fee_paise"]),
         (t("current_charges"), bill["total_paise"]),
     ]  # fmt: skip
-    rows = [[_p(label, st.cell), _p(money(paise, lang), st.right)] for label, paise in summary]
-    rows[3:3] = _other_items(arrears, st, lang)  # under "Other credits and debits"
+    rows = [[_cell(label), _cell(money(paise, lang), align="right")] for label, paise in summary]
+    rows[3:3] = _other_items(arrears, lang)  # under "Other credits and debits"
     rows += [
-        [_p(t("total_payable"), st.big, bold=True), _p(money(bill["payable_paise"], lang), st.big_right, bold=True)],
-        [_p(t("pay_by"), st.big, bold=True), _p(day(doc["due_date"], lang), st.big_right, bold=True)],
+        [_cell(t("total_payable"), BIG_BOLD), _cell(money(bill["payable_paise"], lang), BIG_BOLD, "right")],
+        [_cell(t("pay_by"), BIG_BOLD), _cell(day(doc["due_date"], lang), BIG_BOLD, "right")],
     ]  # fmt: skip
-    total = len(rows) - 2  # the line above "Total payable"
-    style = [("LINEABOVE", (0, total), (-1, total), 0.5, colors.black)]
-    table = _table(
-        rows, [82 * mm, 36 * mm], header=False, style=style
-    )  # fits "… on BL/2026-27/000123"
+    side = 56 * mm  # the code's column, right of the summary
     if bill["payable_paise"] > 0:
-        qr: Flowable = Image(io.BytesIO(qr_png(doc["upi"])), width=34 * mm, height=34 * mm)
-        scan = _p(t("scan", amount=money(bill["payable_paise"], lang)), st.small)
+        note, style = t("scan", amount=money(bill["payable_paise"], lang)), SMALL
     else:  # a credit (solar export, a settlement): no code to pay it with
-        qr, scan = _p(t("nothing_to_pay", amount=money(-bill["payable_paise"], lang)), st.cell), ""
-    layout = Table([[table, qr], ["", scan]], hAlign="LEFT", colWidths=[123 * mm, 56 * mm])
-    layout.setStyle(
-        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, -1), "CENTER"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 0)])
-    )  # fmt: skip
-    return layout
+        note, style = t("nothing_to_pay", amount=money(-bill["payable_paise"], lang)), CELL
+    noted = lines(note, style, side - 2 * PAD)
+    code = QR_SIZE if bill["payable_paise"] > 0 else 0
+    sheet.room(max(code + len(noted) * style.leading, (len(rows) + 2) * BIG_BOLD.leading))
+    top, x = sheet.y, LEFT + 123 * mm
+    sheet.table(rows, [82 * mm, 36 * mm], {len(rows) - 3: (0.5, colors.black)})
+    if code:
+        image = ImageReader(qr_image(doc["upi"]))
+        sheet.canvas.drawImage(image, x + (side - code) / 2, top - code, code, code)
+    draw(sheet.canvas, x + PAD, top - code, noted, style, align="centre", width=side - 2 * PAD)
+    sheet.y = min(sheet.y, top - code - len(noted) * style.leading)
 
 
-def _chart(history: Sequence[dict[str, Any]], usage: dict[str, Any], lang: str) -> Drawing:
-    """Billed energy in each of the 12 months to this bill's. A month without a bill since
-    the account's first gets a dash, not a bar of zero (a zero bar is a month billed at
-    zero); months before the first bill stay empty."""
+def _chart(
+    sheet: Sheet, history: Sequence[dict[str, Any]], usage: dict[str, Any], lang: str
+) -> None:
+    """Billed energy in each of the 12 months to this bill's, as plain bars with their
+    values. A month without a bill since the account's first gets a dash, not a bar of
+    zero (a zero bar is a month billed at zero); months before the first bill stay empty."""
     if not history:
-        return Drawing(179 * mm, 1 * mm)
-    drawing = Drawing(179 * mm, 34 * mm)
+        sheet.y -= 1 * mm
+        return
+    sheet.room(CHART + SMALL.leading)  # with its key
+    canvas = sheet.canvas
     months = _chart_months(history, usage)
     by_month = {h["month"]: h for h in history}
     first = min(by_month)
-    chart = VerticalBarChart()
-    chart.x, chart.y = 14 * mm, 6 * mm
-    chart.width, chart.height = 163 * mm, 25 * mm
+    x, y = LEFT + 14 * mm, sheet.y - CHART + 6 * mm  # the axes' corner
+    width, height = 163 * mm, 25 * mm
     values = [round(by_month[m]["wh"] / 1000) if m in by_month else None for m in months]
-    chart.data = [values]
-    chart.categoryAxis.categoryNames = [
-        _month_label(m, lang) + ("*" if by_month.get(m, {}).get("estimated") else "")
-        for m in months
-    ]
-    for labels in (chart.categoryAxis.labels, chart.valueAxis.labels, chart.barLabels):
-        labels.fontName, labels.fontSize = bill_fonts.LATIN, 7
-    chart.valueAxis.labelTextFormat = lambda value: decimal(Decimal(str(value)).normalize())
-    chart.valueAxis.valueMin = 0
-    chart.bars[0].fillColor = ACCENT
-    chart.barLabelFormat = lambda value: decimal(Decimal(str(value)))
-    chart.barLabels.nudge = 5
-    chart.barWidth, chart.groupSpacing = 6, 6
-    drawing.add(chart)
-    step = chart.width / len(months)
+    step, top = _scale(max((v for v in values if v is not None), default=0))
+    label = Style(7, 8)
+    canvas.setLineWidth(0.5)
+    canvas.setStrokeColor(colors.black)
+    canvas.line(x, y, x, y + height)
+    canvas.line(x, y, x + width, y)
+    for tick in range(0, top + 1, step):
+        at = y + height * tick / top
+        canvas.line(x - 3, at, x, at)
+        shown = lines(decimal(Decimal(tick)), label, float("inf"))
+        draw(canvas, x - 5 - shown[0][0], at + 2.5, shown, label)
+    slot = width / len(months)
     for i, month in enumerate(months):
-        if month not in by_month and month > first:
-            drawing.add(
-                String(chart.x + step * (i + 0.5), chart.y + 2, "–", fontName=bill_fonts.LATIN,
-                       fontSize=10, fillColor=GREY, textAnchor="middle")
-            )  # fmt: skip
-    return drawing
+        value, centre = values[i], x + slot * (i + 0.5)
+        canvas.line(x + slot * (i + 1), y, x + slot * (i + 1), y - 3)
+        if value is not None:
+            bar = height * value / top
+            canvas.setFillColor(ACCENT)
+            canvas.rect(centre - slot / 4, y, slot / 2, bar, stroke=0, fill=1)
+            shown = lines(decimal(Decimal(value)), label, float("inf"))
+            draw(canvas, centre - slot / 2, y + bar + 9, shown, label, align="centre", width=slot)
+        elif month > first:
+            dash = lines("–", Style(10, 10, GREY), float("inf"))
+            draw(canvas, centre - slot / 2, y + 11, dash, Style(10, 10, GREY), align="centre", width=slot)  # fmt: skip
+        estimated = "*" if by_month.get(month, {}).get("estimated") else ""
+        name = lines(_month_label(month, lang) + estimated, label, float("inf"))
+        draw(canvas, centre - slot / 2, y - 4, name, label, align="centre", width=slot)
+    sheet.y -= CHART
+
+
+def _scale(highest: int) -> tuple[int, int]:
+    """The value axis' step and top: the smallest step of 1, 2 or 5 times a power of ten
+    that reaches the highest bar in at most five steps; the top, the first step at or
+    above the highest bar."""
+    power = 1
+    while True:
+        for factor in (1, 2, 5):
+            step = power * factor
+            if step * 5 >= highest:
+                return step, max(step, -(-highest // step) * step)
+        power *= 10
 
 
 def _chart_months(history: Sequence[dict[str, Any]], usage: dict[str, Any]) -> list[str]:
@@ -514,11 +527,47 @@ def _reading(read: dict[str, Any], which: str, lang: str, zone: str) -> str:
 
 async def render_bill(bill_id: int, settings: Settings) -> Path:
     """Render and store an issued bill's PDF; returns its path."""
-    bill = await Bill.get_or_none(id=bill_id)
+    bill = _renderable(await Bill.get_or_none(id=bill_id), bill_id)
+    relative, digest = await _render_and_write(bill, settings)
+    await Bill.filter(id=bill_id).update(
+        pdf_path=relative.as_posix(), pdf_sha256=digest, updated_at=datetime.now(UTC)
+    )
+    return settings.var_dir / relative
+
+
+async def render_bills(bill_ids: Sequence[int], settings: Settings) -> int:
+    """Render and store the PDFs of issued bills (a ``render_bill_pdfs`` job's): one query
+    reads them all and one batch of updates records their files, where a bill at a time
+    took two round trips a bill. The files written before a failure are recorded too."""
+    ids = list(bill_ids)
+    bills = {bill.id: bill for bill in await Bill.filter(id__in=ids)}
+    stored: list[list[Any]] = []
+    sql = Sql(get_connection("default"))
+    try:
+        for bill_id in ids:
+            relative, digest = await _render_and_write(
+                _renderable(bills.get(bill_id), bill_id), settings
+            )
+            stored.append([relative.as_posix(), digest, sql.ts(datetime.now(UTC)), bill_id])
+    finally:
+        await sql.many(
+            "UPDATE bills SET pdf_path = ?, pdf_sha256 = ?, updated_at = ? WHERE id = ?", stored
+        )
+    return len(ids)
+
+
+def _renderable(bill: Bill | None, bill_id: int) -> Bill:
     if bill is None:
         raise BillDocumentError(f"no bill #{bill_id}")
     if bill.status is BillStatus.DRAFT or bill.number is None:
         raise BillDocumentError(f"bill #{bill_id} is a draft: its document comes at issue")
+    return bill
+
+
+async def _render_and_write(bill: Bill, settings: Settings) -> tuple[Path, str]:
+    """Render ``bill`` and write its file; returns the file's path (under the var
+    directory) and its SHA-256."""
+    assert bill.number is not None  # checked by _renderable
     data = {
         "snapshot": bill.snapshot,
         "period_start": bill.period_start.isoformat(),
@@ -532,15 +581,17 @@ async def render_bill(bill_id: int, settings: Settings) -> Path:
         "payable_paise": bill.payable_paise,
         "time_zone": settings.time_zone,
     }
-    content = await asyncio.to_thread(render_pdf, data)
     relative = relative_path(bill.number)
     target = settings.var_dir / relative
-    await asyncio.to_thread(_write_atomically, target, content)
-    digest = hashlib.sha256(content).hexdigest()
-    await Bill.filter(id=bill_id).update(
-        pdf_path=relative.as_posix(), pdf_sha256=digest, updated_at=datetime.now(UTC)
-    )
-    return target
+    content = await asyncio.to_thread(_render_to, data, target)
+    return relative, hashlib.sha256(content).hexdigest()
+
+
+def _render_to(data: dict[str, Any], target: Path) -> bytes:
+    """Render and write in one thread hop (the page is CPU work, the file a write)."""
+    content = render_pdf(data)
+    _write_atomically(target, content)
+    return content
 
 
 def _write_atomically(target: Path, content: bytes) -> None:
@@ -548,12 +599,6 @@ def _write_atomically(target: Path, content: bytes) -> None:
     partial = target.with_suffix(f".{os.getpid()}.part")
     partial.write_bytes(content)
     partial.replace(target)
-
-
-async def render_bills(bill_ids: Sequence[int], settings: Settings) -> int:
-    for bill_id in bill_ids:
-        await render_bill(bill_id, settings)
-    return len(bill_ids)
 
 
 async def pdf_for(bill_id: int, settings: Settings) -> Path:
