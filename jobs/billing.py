@@ -15,22 +15,28 @@ from typing import Any
 from domain.deposit import FinancialYear
 from gridbill.settings import get_settings
 from jobs.registry import task
-from jobs.runtime import defer
+from jobs.runtime import defer_many
 from services.accounts import deposits
 from services.billing.documents import render_bills
 from services.billing.issue import issue_run
 from services.billing.runs import draft_due_runs, run_bill_run
 from services.viewer import acting_as
 
-PDF_JOB_BILLS = 100  # bills a render_bill_pdfs job renders: spread, yet few jobs
+PDF_JOB_BILLS = 25
+"""Bills a render_bill_pdfs job renders. Small, so every worker keeps busy to the end: a
+worker takes up to ``--concurrency`` jobs at once and renders them on one core, so with
+jobs of 100 a worker could take 400 of a 500-bill sample while another took 100."""
 
 
 async def defer_bill_pdfs(bill_ids: Sequence[int]) -> int:
     """Queue the PDFs of issued bills, :data:`PDF_JOB_BILLS` to a job; returns the jobs."""
     ids = list(bill_ids)
-    for start in range(0, len(ids), PDF_JOB_BILLS):
-        await defer("render_bill_pdfs", bill_ids=ids[start : start + PDF_JOB_BILLS])
-    return -(-len(ids) // PDF_JOB_BILLS)
+    runs = [
+        {"bill_ids": ids[start : start + PDF_JOB_BILLS]}
+        for start in range(0, len(ids), PDF_JOB_BILLS)
+    ]
+    await defer_many("render_bill_pdfs", runs)
+    return len(runs)
 
 
 @task(name="bill_run")

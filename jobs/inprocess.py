@@ -79,6 +79,10 @@ class InProcessRunner:
             raise RuntimeError(f"cannot defer {task.name!r}: background jobs are shutting down")
         self._queue.put_nowait(_Job(task, kwargs))
 
+    async def defer_many(self, task: Task, runs: list[dict[str, Any]]) -> None:
+        for kwargs in runs:
+            await self.defer(task, kwargs)
+
     async def stop(self) -> None:
         self._closed = True
         await _cancel(self._loops)

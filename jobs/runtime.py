@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import procrastinate
@@ -27,6 +27,8 @@ class JobsNotRunning(RuntimeError):
 class Engine(Protocol):
     async def defer(self, task: Task, kwargs: dict[str, Any]) -> None: ...
 
+    async def defer_many(self, task: Task, runs: list[dict[str, Any]]) -> None: ...
+
 
 class ProcrastinateDeferrer:
     """Enqueues into procrastinate's tables; running is the workers' business."""
@@ -36,6 +38,9 @@ class ProcrastinateDeferrer:
 
     async def defer(self, task: Task, kwargs: dict[str, Any]) -> None:
         await self._app.configure_task(task.name, allow_unknown=False).defer_async(**kwargs)
+
+    async def defer_many(self, task: Task, runs: list[dict[str, Any]]) -> None:
+        await self._app.configure_task(task.name, allow_unknown=False).batch_defer_async(*runs)
 
 
 _engine: Engine | None = None
@@ -77,13 +82,25 @@ async def defer(task_name: str, **kwargs: Any) -> None:
     Arguments must be JSON values: PostgreSQL stores them, and SQLite mode passes the
     same JSON round-trip on, so a task sees identical arguments under either engine.
     """
+    task, engine = _ready(task_name)
+    await engine.defer(task, _as_json(task_name, kwargs))
+
+
+async def defer_many(task_name: str, runs: Sequence[dict[str, Any]]) -> None:
+    """Enqueue several runs of ``task_name`` at once (one statement on PostgreSQL)."""
+    task, engine = _ready(task_name)
+    if runs:
+        await engine.defer_many(task, [_as_json(task_name, kwargs) for kwargs in runs])
+
+
+def _ready(task_name: str) -> tuple[Task, Engine]:
     task = load_tasks().get(task_name)
     if _engine is None:
         raise JobsNotRunning(
             f"cannot defer {task_name!r}: background jobs are not running "
             "(the server starts them; a script wraps its work in `background_jobs(settings)`)"
         )
-    await _engine.defer(task, _as_json(task_name, kwargs))
+    return task, _engine
 
 
 def _as_json(task_name: str, kwargs: dict[str, Any]) -> dict[str, Any]:

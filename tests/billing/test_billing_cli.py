@@ -122,6 +122,9 @@ def test_the_benchmark_runs_at_a_tiny_size(backend: str) -> None:
     assert figures["pdfs_per_s_1_worker"] > 0 and figures["cycle_per_s"] > 0
     # PostgreSQL: two `gridbill worker --once` processes drain the render_bill_pdfs jobs.
     assert (figures["pdfs_per_s_2_workers"] is None) == (backend == "sqlite")
+    # The rate counts the queue's own start-to-end; the workers' start-up is shown apart.
+    assert set(figures["pdf_start_up_s"]) == ({"1"} if backend == "sqlite" else {"1", "2"})
+    assert all(s >= 0 for s in figures["pdf_start_up_s"].values())
 
 
 def test_the_page_benchmark_runs_at_a_tiny_size() -> None:
