@@ -136,17 +136,19 @@ def item_row(position: int, kind: str, item_uuid: uuid.UUID, raw: Any, outcome: 
 
 
 ITEM_COLUMNS = (
-    "batch_id", "position", "kind", "client_uuid", "payload", "result", "rule", "detail",
-    "processed_at",
+    ("batch_id", "int8"), ("position", "int4"), ("kind", "text"), ("client_uuid", "uuid"),
+    ("payload", "jsonb"), ("result", "text"), ("rule", "text"), ("detail", "jsonb"),
+    ("processed_at", "timestamptz"),
 )  # fmt: skip
 
 
 async def write_items(conn: Any, stored: SyncBatch, rows: Sequence[ItemRow]) -> None:
-    """The rows of applied items, in one multi-row insert on the items' transaction (JSON
-    encoded as the ORM encodes it, so a row reads back as if saved through the model)."""
+    """The rows of applied items, in one insert on the items' transaction (one array a
+    column on PostgreSQL; JSON encoded as the ORM encodes it, so a row reads back as if
+    saved through the model)."""
     sql = Sql(conn)
     now = sql.ts(datetime.now(UTC))
-    await sql.insert(
+    await sql.insert_columns(
         "sync_items",
         ITEM_COLUMNS,
         [

@@ -38,7 +38,7 @@ from sync import answers, batches
 from sync.batches import ItemRow, Outcome
 from sync.protocol import BadItem, Batch, EditItem, Item, ReadItem, SkipItem
 
-CHUNK = 250
+CHUNK = 1000
 """Items applied together in one transaction (each decided as if alone, in order)."""
 
 Entry = tuple[int, Item, Any]

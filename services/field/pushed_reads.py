@@ -55,11 +55,16 @@ RecordReads = Callable[[Any, dict[int, ReadResult]], Awaitable[None]]
 """Writes the caller's record of a run, in the run's transaction (the connection is given)."""
 
 READ_COLUMNS = (
-    "client_uuid", "register_id", "value_milli", "read_at", "read_type", "source", "quality",
-    "quality_flags", "estimation_method", "captured_by_id", "device_id", "device_captured_at",
-    "received_at", "latitude", "longitude", "raw_telegram", "photo_uuid", "notes", "revision",
-    "billed", "created_at", "updated_at",
+    ("client_uuid", "uuid"), ("register_id", "int8"), ("value_milli", "int8"),
+    ("read_at", "timestamptz"), ("read_type", "text"), ("source", "text"), ("quality", "text"),
+    ("quality_flags", "jsonb"), ("estimation_method", "text"), ("captured_by_id", "int8"),
+    ("device_id", "int8"), ("device_captured_at", "timestamptz"), ("received_at", "timestamptz"),
+    ("latitude", "float8"), ("longitude", "float8"), ("raw_telegram", "text"),
+    ("photo_uuid", "uuid"), ("notes", "text"), ("revision", "int4"), ("billed", "bool"),
+    ("created_at", "timestamptz"), ("updated_at", "timestamptz"),
 )  # fmt: skip
+"""The columns of a new read (PostgreSQL types: :meth:`store.sql.Sql.insert_columns`
+sends them as one array a column, one statement a run whatever its length)."""
 
 
 async def store_reads(
@@ -79,7 +84,7 @@ async def store_reads(
         for key, item in reads:
             results[key] = _store_one(push, item, windows, new_reads)
         now = datetime.now(UTC)
-        await sql.insert(
+        await sql.insert_columns(
             "register_reads",
             READ_COLUMNS,
             [
