@@ -128,10 +128,18 @@ class ItemRow:
     detail: dict[str, Any]
 
 
-def item_row(position: int, kind: str, item_uuid: uuid.UUID, raw: Any, outcome: Outcome) -> ItemRow:
+def item_row(
+    position: int,
+    kind: str,
+    item_uuid: uuid.UUID,
+    raw: Any,
+    outcome: Outcome,
+    *,
+    nul_free: bool = False,
+) -> ItemRow:
     return ItemRow(
-        position, kind, item_uuid, stored_payload(raw), outcome.result, outcome.rule,
-        outcome.detail,
+        position, kind, item_uuid, stored_payload(raw, nul_free=nul_free), outcome.result,
+        outcome.rule, outcome.detail,
     )  # fmt: skip
 
 
@@ -159,11 +167,12 @@ async def write_items(conn: Any, stored: SyncBatch, rows: Sequence[ItemRow]) -> 
     )  # fmt: skip
 
 
-def stored_payload(raw: Any) -> Any:
+def stored_payload(raw: Any, *, nul_free: bool = False) -> Any:
     """An item as sent, for the support view. One that is not an object or a list (a
     string, a number, ``null``) is kept wrapped as ``{"item": …}``: the JSON column would
-    read a bare string as JSON text."""
-    return without_nul(raw if isinstance(raw, dict | list) else {"item": raw})
+    read a bare string as JSON text. ``nul_free``: the caller knows it holds no NUL."""
+    payload = raw if isinstance(raw, dict | list) else {"item": raw}
+    return payload if nul_free else without_nul(payload)
 
 
 def echoed_uuid(item: SyncItem | ItemRow) -> str | None:

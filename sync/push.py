@@ -96,7 +96,10 @@ async def push(
             [i for i in items if isinstance(i, SkipItem)],
         )
         applier = _Applier(
-            facts, stored, await batches.applied_edits(device, [e.uuid for e in edits])
+            facts,
+            stored,
+            await batches.applied_edits(device, [e.uuid for e in edits]),
+            nul_free=batch.nul_free,
         )
         for run in _runs([(p, item, batch.raw_items[p]) for p, item in pending]):
             results.update(await applier.apply_run(run))
@@ -140,17 +143,24 @@ class _Applier:
     """Applies the pending items of one batch, a run of them in each transaction."""
 
     def __init__(
-        self, facts: FieldPush, stored: SyncBatch, done_edits: dict[uuid.UUID, Outcome]
+        self,
+        facts: FieldPush,
+        stored: SyncBatch,
+        done_edits: dict[uuid.UUID, Outcome],
+        *,
+        nul_free: bool,
     ) -> None:
         self.facts = facts
         self.stored = stored
         self.done_edits = done_edits
         """Edits applied before (in this batch or an earlier one): answered the same again."""
+        self.nul_free = nul_free
 
-    @staticmethod
-    def _row(entry: Entry, outcome: Outcome) -> ItemRow:
+    def _row(self, entry: Entry, outcome: Outcome) -> ItemRow:
         position, item, raw = entry
-        return batches.item_row(position, item.kind, item.uuid, raw, outcome)
+        return batches.item_row(
+            position, item.kind, item.uuid, raw, outcome, nul_free=self.nul_free
+        )
 
     async def apply_run(self, run: list[Entry]) -> dict[int, dict[str, Any]]:
         """Apply a run of items together; if the run fails, apply them one by one instead."""

@@ -151,7 +151,7 @@ async def load(
     (plain SQL: a push names thousands of registers, too many to build as ORM terms)."""
     sql = Sql(get_connection("default"))
     register_ids = sorted({i.register_id for i in reads})
-    rows = await _rows_in(
+    rows = await rows_in(
         sql, "SELECT id, meter_id, unit, digits FROM registers", "id", register_ids
     )
     meter_ids = sorted({int(r["meter_id"]) for r in rows} | {s.meter_id for s in skips})
@@ -161,7 +161,7 @@ async def load(
         rid = int(r["id"])
         push.registers[rid] = _register(push, rid, int(r["meter_id"]), r, loads, read_days)
     if meter_ids:
-        stops = await _rows_in(
+        stops = await rows_in(
             sql,
             "SELECT s.meter_id, r.code, r.reader_id FROM route_stops s "
             "JOIN routes r ON r.id = s.route_id",
@@ -172,7 +172,7 @@ async def load(
             push.meter_route[int(stop["meter_id"])] = stop["code"]
             if stop["reader_id"] == push.reader_id:
                 push.my_meters.add(int(stop["meter_id"]))
-        known = await _rows_in(sql, "SELECT id FROM meters", "id", meter_ids)
+        known = await rows_in(sql, "SELECT id FROM meters", "id", meter_ids)
         push.known_meters = {int(m["id"]) for m in known}
     if register_ids:
         await _load_billed(push, sql, register_ids)
@@ -182,7 +182,7 @@ async def load(
             push.existing_visits[visit.client_uuid] = visit
 
 
-async def _rows_in(
+async def rows_in(
     sql: Sql, select: str, column: str, values: Sequence[Any], params: Sequence[Any] = ()
 ) -> list[dict[str, Any]]:
     """``select`` (its own placeholders filled by ``params``) with ``column IN values``
@@ -199,7 +199,7 @@ async def _rows_in(
 
 async def _existing_reads(push: FieldPush, sql: Sql, read_uuids: Sequence[UUID]) -> None:
     """The reads stored under ``read_uuids``, as plain snapshots."""
-    for row in await _rows_in(
+    for row in await rows_in(
         sql,
         "SELECT client_uuid, register_id, value_milli, read_at, revision FROM register_reads",
         "client_uuid",
@@ -214,7 +214,7 @@ async def _existing_reads(push: FieldPush, sql: Sql, read_uuids: Sequence[UUID])
 
 async def _load_billed(push: FieldPush, sql: Sql, register_ids: Sequence[int]) -> None:
     """Each register's latest billed read."""
-    for row in await _rows_in(
+    for row in await rows_in(
         sql,
         "SELECT r.register_id, r.read_at, r.client_uuid, r.value_milli FROM register_reads r "
         "WHERE r.billed = ? AND r.read_at = (SELECT MAX(b.read_at) FROM register_reads b "
@@ -234,7 +234,7 @@ async def registers_of(push: FieldPush, register_ids: Sequence[int]) -> None:
     if not missing:
         return
     sql = Sql(get_connection("default"))
-    rows = await _rows_in(sql, "SELECT id, meter_id, unit, digits FROM registers", "id", missing)
+    rows = await rows_in(sql, "SELECT id, meter_id, unit, digits FROM registers", "id", missing)
     loads, read_days = await _account_facts(sql, sorted({int(r["meter_id"]) for r in rows}))
     for r in rows:
         rid = int(r["id"])
@@ -264,7 +264,7 @@ async def _account_facts(
     sql: Sql, meter_ids: Sequence[int]
 ) -> tuple[dict[int, int], dict[int, int]]:
     """Per meter: the sanctioned load (W) of the account it bills, and its cycle's read day."""
-    installed = await _rows_in(
+    installed = await rows_in(
         sql,
         "SELECT meter_id, service_point_id FROM meter_installations WHERE removed_at IS NULL",
         "meter_id",
@@ -273,7 +273,7 @@ async def _account_facts(
     by_point = {int(i["service_point_id"]): int(i["meter_id"]) for i in installed}
     loads: dict[int, int] = {}
     read_days: dict[int, int] = {}
-    accounts = await _rows_in(
+    accounts = await rows_in(
         sql,
         "SELECT a.id, a.service_point_id, a.status, a.sanctioned_load_w, a.contract_demand_va, "
         "c.read_day FROM accounts a LEFT JOIN billing_cycles c ON c.id = a.billing_cycle_id",
