@@ -9,9 +9,9 @@ Skips, and edits of reads no later item of the run names, commute with the reads
 them, so they gather in runs of their own (:func:`_runs`): a batch that interleaves them
 among its reads is not cut into hundreds of short runs. Each service decides every item
 of its run in order, as if it had been applied alone after the ones before it, and
-writes the run with multi-row statements in one transaction, in which it calls the ``record`` callback given here to write the items'
-``sync_items`` rows (one multi-row insert). The results are put in the wire format
-(``sync/answers.py``).
+writes the run with multi-row statements in one transaction, in which it calls the
+``record`` callback given here to write the items' ``sync_items`` rows (one insert). The
+results are put in the wire format (``sync/answers.py``), in item order.
 
 If a run fails at the database (a UUID taken by a concurrent push of the same records),
 it is rolled back and its items are applied one by one, each in its own transaction, so
