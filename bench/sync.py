@@ -18,6 +18,10 @@ The timed push is the rest of the day, a realistic mix:
 - corrections of lunch reads (5 %), ``accepted`` edits;
 - visits without a read (5 %), ``accepted`` skips.
 
+The rest of the day is sent kind by kind (resends, second reads, edits, new reads, skips),
+or with ``--shuffle`` in a random order (seeded: the same every run), as a handset sends
+what it recorded as it came: edits and skips among the reads.
+
 It prints the push's time (request sent to answer read), items per second, the results
 by kind and the peak memory of the bench and of the server, and, as its last line, one
 JSON object of those figures. It exits 1 if any item's result differs from the mix's.
@@ -35,6 +39,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import sys
 import tempfile
 import time
@@ -248,7 +253,12 @@ def _count_statements(into: Counter[str]) -> Iterator[None]:
 
 
 def run(
-    database_url: str, reads: int, *, fresh: bool, profile_to: Path | None = None
+    database_url: str,
+    reads: int,
+    *,
+    fresh: bool,
+    profile_to: Path | None = None,
+    shuffle: bool = False,
 ) -> dict[str, Any]:
     settings = settings_for(database_url, Path(tempfile.mkdtemp()))
     if fresh:
@@ -262,6 +272,8 @@ def run(
     stops, uid, credential = asyncio.run(prepare())
     print(f"seeded {reads} meters in {time.perf_counter() - started:.1f} s", flush=True)
     lunch, rest, expected = day_of_work(stops, datetime.now(UTC))
+    if shuffle:
+        random.Random(19).shuffle(rest)
     auth = f"Device {uid}:{credential}"
     if profile_to is not None:
         profile(settings, auth, [lunch, rest], profile_to)
@@ -271,7 +283,8 @@ def run(
         elapsed, answer = push(base, auth, rest)
     results = Counter(r["result"] for r in answer["results"])
     figures = {
-        "items": len(rest), "push_s": round(elapsed, 3),
+        "items": len(rest), "order": "shuffled" if shuffle else "by kind",
+        "push_s": round(elapsed, 3),
         "items_per_s": round(len(rest) / elapsed), "results": dict(results),
         "peak_mb": peak_mb(),
     }  # fmt: skip
@@ -295,13 +308,16 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", type=Path, metavar="FILE",
         help="push in this process under cProfile, write the statistics to FILE",
     )  # fmt: skip
+    parser.add_argument(
+        "--shuffle", action="store_true",
+        help="send the rest of the day in a random order (seeded), not kind by kind",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    options = {"profile_to": args.profile, "shuffle": args.shuffle}
     if args.database_url:
-        figures = run(args.database_url, args.reads, fresh=False, profile_to=args.profile)
+        figures = run(args.database_url, args.reads, fresh=False, **options)
     else:
-        figures = with_postgres_run(
-            lambda url: run(url, args.reads, fresh=True, profile_to=args.profile)
-        )
+        figures = with_postgres_run(lambda url: run(url, args.reads, fresh=True, **options))
     print(json.dumps({"reads": args.reads, **figures}))
     return 0
 

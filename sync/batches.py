@@ -128,25 +128,35 @@ class ItemRow:
     detail: dict[str, Any]
 
 
-def item_row(position: int, kind: str, item_uuid: uuid.UUID, raw: Any, outcome: Outcome) -> ItemRow:
+def item_row(
+    position: int,
+    kind: str,
+    item_uuid: uuid.UUID,
+    raw: Any,
+    outcome: Outcome,
+    *,
+    nul_free: bool = False,
+) -> ItemRow:
     return ItemRow(
-        position, kind, item_uuid, stored_payload(raw), outcome.result, outcome.rule,
-        outcome.detail,
+        position, kind, item_uuid, stored_payload(raw, nul_free=nul_free), outcome.result,
+        outcome.rule, outcome.detail,
     )  # fmt: skip
 
 
 ITEM_COLUMNS = (
-    "batch_id", "position", "kind", "client_uuid", "payload", "result", "rule", "detail",
-    "processed_at",
+    ("batch_id", "int8"), ("position", "int4"), ("kind", "text"), ("client_uuid", "uuid"),
+    ("payload", "jsonb"), ("result", "text"), ("rule", "text"), ("detail", "jsonb"),
+    ("processed_at", "timestamptz"),
 )  # fmt: skip
 
 
 async def write_items(conn: Any, stored: SyncBatch, rows: Sequence[ItemRow]) -> None:
-    """The rows of applied items, in one multi-row insert on the items' transaction (JSON
-    encoded as the ORM encodes it, so a row reads back as if saved through the model)."""
+    """The rows of applied items, in one insert on the items' transaction (one array a
+    column on PostgreSQL; JSON encoded as the ORM encodes it, so a row reads back as if
+    saved through the model)."""
     sql = Sql(conn)
     now = sql.ts(datetime.now(UTC))
-    await sql.insert(
+    await sql.insert_columns(
         "sync_items",
         ITEM_COLUMNS,
         [
@@ -157,11 +167,12 @@ async def write_items(conn: Any, stored: SyncBatch, rows: Sequence[ItemRow]) -> 
     )  # fmt: skip
 
 
-def stored_payload(raw: Any) -> Any:
+def stored_payload(raw: Any, *, nul_free: bool = False) -> Any:
     """An item as sent, for the support view. One that is not an object or a list (a
     string, a number, ``null``) is kept wrapped as ``{"item": …}``: the JSON column would
-    read a bare string as JSON text."""
-    return without_nul(raw if isinstance(raw, dict | list) else {"item": raw})
+    read a bare string as JSON text. ``nul_free``: the caller knows it holds no NUL."""
+    payload = raw if isinstance(raw, dict | list) else {"item": raw}
+    return payload if nul_free else without_nul(payload)
 
 
 def echoed_uuid(item: SyncItem | ItemRow) -> str | None:

@@ -122,6 +122,9 @@ class Batch:
     raw_items: list[Any]
     items: list[Item]
     content_sha256: str
+    nul_free: bool = False
+    """No string of the body holds a NUL (JSON writes one only as ``\\u0000``): the
+    items can be stored as sent, without :func:`domain.nesting.without_nul`'s copy."""
 
 
 def canonical_sha256(value: Any) -> str:
@@ -167,6 +170,7 @@ def parse_batch(body: bytes) -> Batch:
         raw_items=items,
         items=[parse_item(raw, time_zone) for raw in items],
         content_sha256=canonical_sha256(items),
+        nul_free=b"\\u0000" not in body,
     )
 
 

@@ -2,14 +2,16 @@
 
 The transport over the field services: the batch is opened (``sync/batches.py``: its row,
 and the items already recorded, answered again as ``replayed``), what the records need is
-loaded once (``services.field.push_facts``), then the items are applied in order, in runs
-of up to :data:`CHUNK` items of one kind: reads (with the malformed items among them)
-through ``services.field.pushed_reads``, edits through ``pushed_edits``, skips through
-``skips``. Each service decides every item of its run in order, as if it had been applied
-alone after the ones before it, and writes the run with multi-row statements in one
-transaction, in which it calls the ``record`` callback given here to write the items'
-``sync_items`` rows (one multi-row insert). The results are put in the wire format
-(``sync/answers.py``).
+loaded once (``services.field.push_facts``), then the items are applied in runs of up to
+:data:`CHUNK` items of one kind: reads (with the malformed items among them) through
+``services.field.pushed_reads``, edits through ``pushed_edits``, skips through ``skips``.
+Skips, and edits of reads no later item of the run names, commute with the reads around
+them, so they gather in runs of their own (:func:`_runs`): a batch that interleaves them
+among its reads is not cut into hundreds of short runs. Each service decides every item
+of its run in order, as if it had been applied alone after the ones before it, and
+writes the run with multi-row statements in one transaction, in which it calls the
+``record`` callback given here to write the items' ``sync_items`` rows (one insert). The
+results are put in the wire format (``sync/answers.py``), in item order.
 
 If a run fails at the database (a UUID taken by a concurrent push of the same records),
 it is rolled back and its items are applied one by one, each in its own transaction, so
@@ -38,8 +40,9 @@ from sync import answers, batches
 from sync.batches import ItemRow, Outcome
 from sync.protocol import BadItem, Batch, EditItem, Item, ReadItem, SkipItem
 
-CHUNK = 250
-"""Items applied together in one transaction (each decided as if alone, in order)."""
+CHUNK = 1000
+"""Items applied together in one transaction (each decided as if alone, in order). The
+column-array inserts make a run's statements as cheap at 1,000 items as at 250."""
 
 Entry = tuple[int, Item, Any]
 """An item to apply: its position in the batch, the item parsed, and as sent."""
@@ -96,9 +99,13 @@ async def push(
             [i for i in items if isinstance(i, SkipItem)],
         )
         applier = _Applier(
-            facts, stored, await batches.applied_edits(device, [e.uuid for e in edits])
+            facts,
+            stored,
+            await batches.applied_edits(device, [e.uuid for e in edits]),
+            nul_free=batch.nul_free,
         )
-        for run in _runs([(p, item, batch.raw_items[p]) for p, item in pending]):
+        entries = [(p, item, batch.raw_items[p]) for p, item in pending]
+        for run in _runs(entries, _read_registers(items, facts)):
             results.update(await applier.apply_run(run))
         rejudge = facts.rejudge
     await batches.finish(stored, replayed, len(batch.items))
@@ -118,39 +125,93 @@ def _kind(item: Item) -> str:
     )
 
 
-def _runs(entries: list[Entry]) -> Iterator[list[Entry]]:
-    """The items in order, cut into runs of one kind of up to :data:`CHUNK` items. An edit
-    whose UUID is already in its run starts a new one: it is then answered as the first."""
-    run: list[Entry] = []
-    edits: set[uuid.UUID] = set()
+def _read_registers(items: list[Item], facts: FieldPush) -> dict[uuid.UUID, set[int]]:
+    """Per read UUID, the registers it is (stored, or sent in this batch) on: what an edit
+    of that read can touch."""
+    registers: dict[uuid.UUID, set[int]] = {}
+    for item in items:
+        if isinstance(item, ReadItem):
+            registers.setdefault(item.uuid, set()).add(item.register_id)
+    for read_uuid, read in facts.existing_reads.items():
+        registers.setdefault(read_uuid, set()).add(read.register_id)  # type: ignore[union-attr]
+    return registers
+
+
+def _runs(entries: list[Entry], read_registers: dict[uuid.UUID, set[int]]) -> Iterator[list[Entry]]:
+    """The items cut into runs of one kind of up to :data:`CHUNK` items, applied one run
+    after the other, each run in client order, with the same outcome as the items one at
+    a time in client order.
+
+    Items that touch nothing in common commute, so a run need not stop at an item of
+    another kind. A skip touches only visits: skips gather in runs of their own. An edit
+    touches its read and that read's register: edits gather in a run held back while the
+    reads after them go on in theirs, until a read of a held edit's register or UUID
+    comes; then the reads so far, and the held edits after them, are applied first. An
+    edit whose UUID is already held also closes the held run (it is then answered as the
+    first)."""
+    reads: list[Entry] = []
+    edits: list[Entry] = []
+    skips: list[Entry] = []
+    held: set[tuple[str, object]] = set()
+    """What the held edits touch: ("read", UUID) and ("register", id)."""
+    edit_uuids: set[uuid.UUID] = set()
     for entry in entries:
         item = entry[1]
-        repeated = isinstance(item, EditItem) and item.uuid in edits
-        if run and (len(run) >= CHUNK or _kind(run[0][1]) != _kind(item) or repeated):
-            yield run
-            run, edits = [], set()
-        run.append(entry)
+        if isinstance(item, SkipItem):
+            skips.append(entry)
+            if len(skips) >= CHUNK:
+                yield skips
+                skips = []
+            continue
         if isinstance(item, EditItem):
-            edits.add(item.uuid)
-    if run:
-        yield run
+            closes = item.uuid in edit_uuids or len(edits) >= CHUNK
+        else:
+            closes = isinstance(item, ReadItem) and bool(
+                held & {("read", item.uuid), ("register", item.register_id)}
+            )
+        if closes:  # the reads before the held edits, then the edits
+            if reads:
+                yield reads
+                reads = []
+            yield edits
+            edits, held, edit_uuids = [], set(), set()
+        if isinstance(item, EditItem):
+            edits.append(entry)
+            edit_uuids.add(item.uuid)
+            held.add(("read", item.read_uuid))
+            held.update(("register", r) for r in read_registers.get(item.read_uuid, ()))
+            continue
+        reads.append(entry)
+        if len(reads) >= CHUNK:
+            yield reads
+            reads = []
+    for run in (reads, edits, skips):
+        if run:
+            yield run
 
 
 class _Applier:
     """Applies the pending items of one batch, a run of them in each transaction."""
 
     def __init__(
-        self, facts: FieldPush, stored: SyncBatch, done_edits: dict[uuid.UUID, Outcome]
+        self,
+        facts: FieldPush,
+        stored: SyncBatch,
+        done_edits: dict[uuid.UUID, Outcome],
+        *,
+        nul_free: bool,
     ) -> None:
         self.facts = facts
         self.stored = stored
         self.done_edits = done_edits
         """Edits applied before (in this batch or an earlier one): answered the same again."""
+        self.nul_free = nul_free
 
-    @staticmethod
-    def _row(entry: Entry, outcome: Outcome) -> ItemRow:
+    def _row(self, entry: Entry, outcome: Outcome) -> ItemRow:
         position, item, raw = entry
-        return batches.item_row(position, item.kind, item.uuid, raw, outcome)
+        return batches.item_row(
+            position, item.kind, item.uuid, raw, outcome, nul_free=self.nul_free
+        )
 
     async def apply_run(self, run: list[Entry]) -> dict[int, dict[str, Any]]:
         """Apply a run of items together; if the run fails, apply them one by one instead."""

@@ -17,26 +17,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q
-from tortoise.functions import Max
+from tortoise.connection import get_connection
 
 from domain.enums import AccountStatus
 from domain.field_conflicts import ClockCorrection, RegisterFacts
 from domain.field_reads import FieldRegister
-from store.models import (
-    Account,
-    FieldDevice,
-    FieldVisit,
-    Meter,
-    MeterInstallation,
-    Register,
-    RegisterRead,
-    RouteStop,
-)
+from store.models import FieldDevice, FieldVisit, RegisterRead
+from store.sql import Sql, as_dt
 
 
 class ReadRecord(Protocol):
@@ -156,72 +147,105 @@ async def load(
     edits: Sequence[EditRecord],
     skips: Sequence[SkipRecord],
 ) -> None:
-    """Fill ``push`` with what the records need, in a few queries for the whole push."""
-    register_ids = {i.register_id for i in reads}
-    rows = (
-        await Register.filter(id__in=register_ids).values("id", "meter_id", "unit", "digits")
-        if register_ids
-        else []
+    """Fill ``push`` with what the records need, in a few queries for the whole push
+    (plain SQL: a push names thousands of registers, too many to build as ORM terms)."""
+    sql = Sql(get_connection("default"))
+    register_ids = sorted({i.register_id for i in reads})
+    rows = await rows_in(
+        sql, "SELECT id, meter_id, unit, digits FROM registers", "id", register_ids
     )
-    meter_ids = {r["meter_id"] for r in rows} | {s.meter_id for s in skips}
-    if edits:
-        for read in await RegisterRead.filter(client_uuid__in=[e.read_uuid for e in edits]):
-            push.existing_reads[read.client_uuid] = read
-    loads, read_days = await _account_facts(meter_ids)
+    meter_ids = sorted({int(r["meter_id"]) for r in rows} | {s.meter_id for s in skips})
+    await _existing_reads(push, sql, [e.read_uuid for e in edits])
+    loads, read_days = await _account_facts(sql, meter_ids)
     for r in rows:
-        push.registers[r["id"]] = _register(push, r["id"], r["meter_id"], r, loads, read_days)
+        rid = int(r["id"])
+        push.registers[rid] = _register(push, rid, int(r["meter_id"]), r, loads, read_days)
     if meter_ids:
-        for stop in await RouteStop.filter(active_meter__in=meter_ids).values(
-            "meter_id", "route__code", "route__reader_id"
-        ):
-            push.meter_route[stop["meter_id"]] = stop["route__code"]
-            if stop["route__reader_id"] == push.reader_id:
-                push.my_meters.add(stop["meter_id"])
-        push.known_meters = set(await Meter.filter(id__in=meter_ids).values_list("id", flat=True))  # type: ignore[arg-type]
+        stops = await rows_in(
+            sql,
+            "SELECT s.meter_id, r.code, r.reader_id FROM route_stops s "
+            "JOIN routes r ON r.id = s.route_id",
+            "s.active_meter",
+            meter_ids,
+        )
+        for stop in stops:
+            push.meter_route[int(stop["meter_id"])] = stop["code"]
+            if stop["reader_id"] == push.reader_id:
+                push.my_meters.add(int(stop["meter_id"]))
+        known = await rows_in(sql, "SELECT id FROM meters", "id", meter_ids)
+        push.known_meters = {int(m["id"]) for m in known}
     if register_ids:
-        await _load_billed(push, register_ids)
-        for read in await RegisterRead.filter(client_uuid__in=[i.uuid for i in reads]):
-            push.existing_reads[read.client_uuid] = read
+        await _load_billed(push, sql, register_ids)
+        await _existing_reads(push, sql, [i.uuid for i in reads])
     if skips:
         for visit in await FieldVisit.filter(client_uuid__in=[s.uuid for s in skips]):
             push.existing_visits[visit.client_uuid] = visit
 
 
-async def _load_billed(push: FieldPush, register_ids: set[int]) -> None:
-    billed = await (
-        RegisterRead.filter(register_id__in=register_ids, billed=True)
-        .group_by("register_id")
-        .annotate(last=Max("read_at"))
-        .values("register_id", "last")
-    )
-    last_at = {b["register_id"]: b["last"] for b in billed}
-    if not last_at:
-        return
-    for row in await RegisterRead.filter(
-        Q(*[Q(register_id=k, read_at=v) for k, v in last_at.items()], join_type="OR"),
-        billed=True,
-    ).values("register_id", "read_at", "client_uuid", "value_milli"):
-        push.last_billed[row["register_id"]] = BilledRead(
-            row["read_at"], str(row["client_uuid"]), row["value_milli"]
+async def rows_in(
+    sql: Sql, select: str, column: str, values: Sequence[Any], params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    """``select`` (its own placeholders filled by ``params``) with ``column IN values``
+    added to its ``WHERE`` (``= ANY`` of one array on PostgreSQL)."""
+    if not values:
+        return []
+    if sql.postgres:
+        where, listed = f"{column} = ANY(?)", [list(values)]
+    else:
+        where, listed = f"{column} IN ({Sql.marks(len(values))})", list(values)
+    joiner = " AND " if " WHERE " in select else " WHERE "
+    return await sql.rows(f"{select}{joiner}{where}", [*params, *listed])
+
+
+async def _existing_reads(push: FieldPush, sql: Sql, read_uuids: Sequence[UUID]) -> None:
+    """The reads stored under ``read_uuids``, as plain snapshots."""
+    for row in await rows_in(
+        sql,
+        "SELECT client_uuid, register_id, value_milli, read_at, revision FROM register_reads",
+        "client_uuid",
+        [sql.uuid(u) for u in read_uuids],
+    ):
+        read = PushedRead(
+            UUID(str(row["client_uuid"])), int(row["register_id"]), int(row["value_milli"]),
+            as_dt(row["read_at"]), int(row["revision"]),
+        )  # fmt: skip
+        push.existing_reads[read.client_uuid] = read
+
+
+async def _load_billed(push: FieldPush, sql: Sql, register_ids: Sequence[int]) -> None:
+    """Each register's latest billed read."""
+    for row in await rows_in(
+        sql,
+        "SELECT r.register_id, r.read_at, r.client_uuid, r.value_milli FROM register_reads r "
+        "WHERE r.billed = ? AND r.read_at = (SELECT MAX(b.read_at) FROM register_reads b "
+        "WHERE b.register_id = r.register_id AND b.billed = ?)",
+        "r.register_id",
+        register_ids,
+        [sql.flag(True), sql.flag(True)],
+    ):
+        push.last_billed[int(row["register_id"])] = BilledRead(
+            as_dt(row["read_at"]), str(row["client_uuid"]), int(row["value_milli"])
         )
 
 
 async def registers_of(push: FieldPush, register_ids: Sequence[int]) -> None:
     """Load the facts of the registers no read of the push named, in a few queries."""
-    missing = {rid for rid in register_ids if rid not in push.registers}
+    missing = sorted({rid for rid in register_ids if rid not in push.registers})
     if not missing:
         return
-    rows = await Register.filter(id__in=missing).values("id", "meter_id", "unit", "digits")
-    loads, read_days = await _account_facts({r["meter_id"] for r in rows})
+    sql = Sql(get_connection("default"))
+    rows = await rows_in(sql, "SELECT id, meter_id, unit, digits FROM registers", "id", missing)
+    loads, read_days = await _account_facts(sql, sorted({int(r["meter_id"]) for r in rows}))
     for r in rows:
-        push.registers[r["id"]] = _register(push, r["id"], r["meter_id"], r, loads, read_days)
+        rid = int(r["id"])
+        push.registers[rid] = _register(push, rid, int(r["meter_id"]), r, loads, read_days)
 
 
 def _register(
     push: FieldPush,
     register_id: int,
     meter_id: int,
-    row: dict[str, object],
+    row: dict[str, Any],
     loads: dict[int, int],
     read_days: dict[int, int],
 ) -> FieldRegister:
@@ -236,32 +260,30 @@ def _register(
     )
 
 
-async def _account_facts(meter_ids: set[int]) -> tuple[dict[int, int], dict[int, int]]:
+async def _account_facts(
+    sql: Sql, meter_ids: Sequence[int]
+) -> tuple[dict[int, int], dict[int, int]]:
     """Per meter: the sanctioned load (W) of the account it bills, and its cycle's read day."""
-    if not meter_ids:
-        return {}, {}
-    installed = await MeterInstallation.filter(meter_id__in=meter_ids, removed_at=None).values(
-        "meter_id", "service_point_id"
+    installed = await rows_in(
+        sql,
+        "SELECT meter_id, service_point_id FROM meter_installations WHERE removed_at IS NULL",
+        "meter_id",
+        meter_ids,
     )
-    by_point = {i["service_point_id"]: i["meter_id"] for i in installed}
+    by_point = {int(i["service_point_id"]): int(i["meter_id"]) for i in installed}
     loads: dict[int, int] = {}
     read_days: dict[int, int] = {}
-    if by_point:
-        accounts = (
-            await Account.filter(service_point_id__in=list(by_point))
-            .order_by("id")
-            .values(
-                "service_point_id",
-                "status",
-                "sanctioned_load_w",
-                "contract_demand_va",
-                "billing_cycle__read_day",
-            )
-        )
-        for a in accounts:
-            meter = by_point[a["service_point_id"]]
-            if meter in loads and a["status"] != AccountStatus.ACTIVE:
-                continue
-            loads[meter] = max(a["sanctioned_load_w"] or 0, a["contract_demand_va"] or 0)
-            read_days[meter] = a["billing_cycle__read_day"] or 1
+    accounts = await rows_in(
+        sql,
+        "SELECT a.id, a.service_point_id, a.status, a.sanctioned_load_w, a.contract_demand_va, "
+        "c.read_day FROM accounts a LEFT JOIN billing_cycles c ON c.id = a.billing_cycle_id",
+        "a.service_point_id",
+        sorted(by_point),
+    )
+    for a in sorted(accounts, key=lambda a: int(a["id"])):
+        meter = by_point[int(a["service_point_id"])]
+        if meter in loads and a["status"] != AccountStatus.ACTIVE.value:
+            continue
+        loads[meter] = max(a["sanctioned_load_w"] or 0, a["contract_demand_va"] or 0)
+        read_days[meter] = a["read_day"] or 1
     return loads, read_days

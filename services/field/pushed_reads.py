@@ -10,7 +10,10 @@ database (a read UUID taken by a concurrent push) raises ``IntegrityError`` with
 written; the caller may then store its reads one by one.
 
 Once a push's records are committed, :func:`judge` runs the register-read VEE rules over
-the registers it touched.
+the registers it touched. A new read sends the register's judged reads back to be judged
+again (``FieldPush.rejudge``) only when a read is stored at or after it: the run's window
+holds every such read, and a read after the last one changes no verdict already given (a
+no-op ``UPDATE`` a register, thousands a push, saved).
 """
 
 from __future__ import annotations
@@ -23,18 +26,16 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q
-from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
 from domain.enums import ReadQuality, ReadSource, ReadType
 from domain.field_conflicts import ReadPoint
 from domain.field_reads import NEIGHBOUR_WINDOW, FieldRegister, ReadDecision, Window, decide_read
 from domain.vee import VeeConfig
-from services.field.push_facts import BilledRead, FieldPush, PushedRead, ReadRecord
+from services.field.push_facts import BilledRead, FieldPush, PushedRead, ReadRecord, rows_in
 from services.meter_data.vee_pending import validate_pending_reads
 from store.models import RegisterRead
-from store.sql import Sql
+from store.sql import Sql, as_dt, as_json
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,16 @@ RecordReads = Callable[[Any, dict[int, ReadResult]], Awaitable[None]]
 """Writes the caller's record of a run, in the run's transaction (the connection is given)."""
 
 READ_COLUMNS = (
-    "client_uuid", "register_id", "value_milli", "read_at", "read_type", "source", "quality",
-    "quality_flags", "estimation_method", "captured_by_id", "device_id", "device_captured_at",
-    "received_at", "latitude", "longitude", "raw_telegram", "photo_uuid", "notes", "revision",
-    "billed", "created_at", "updated_at",
+    ("client_uuid", "uuid"), ("register_id", "int8"), ("value_milli", "int8"),
+    ("read_at", "timestamptz"), ("read_type", "text"), ("source", "text"), ("quality", "text"),
+    ("quality_flags", "jsonb"), ("estimation_method", "text"), ("captured_by_id", "int8"),
+    ("device_id", "int8"), ("device_captured_at", "timestamptz"), ("received_at", "timestamptz"),
+    ("latitude", "float8"), ("longitude", "float8"), ("raw_telegram", "text"),
+    ("photo_uuid", "uuid"), ("notes", "text"), ("revision", "int4"), ("billed", "bool"),
+    ("created_at", "timestamptz"), ("updated_at", "timestamptz"),
 )  # fmt: skip
+"""The columns of a new read (PostgreSQL types: :meth:`store.sql.Sql.insert_columns`
+sends them as one array a column, one statement a run whatever its length)."""
 
 
 async def store_reads(
@@ -76,10 +82,15 @@ async def store_reads(
                 at = push.correction.correct(item.captured_at).astimezone(UTC)
                 starts[item.register_id] = min(at, starts.get(item.register_id, at))
         windows = await _load_windows(push, starts, conn)
+        last_stored = {
+            rid: max(p.read_at for p in window.points)
+            for rid, window in windows.items()
+            if window.points
+        }
         for key, item in reads:
             results[key] = _store_one(push, item, windows, new_reads)
         now = datetime.now(UTC)
-        await sql.insert(
+        await sql.insert_columns(
             "register_reads",
             READ_COLUMNS,
             [
@@ -99,7 +110,9 @@ async def store_reads(
         await record(conn, results)
     for read, _ in new_reads.values():
         push.existing_reads[read.client_uuid] = read
-        push.changed_at(read.register_id, read.read_at)
+        last = last_stored.get(read.register_id)
+        if last is not None and read.read_at <= last:  # reads judged after it: judge again
+            push.changed_at(read.register_id, read.read_at)
     for register_id, window in windows.items():
         for point in window.points:
             if point.uuid in window.changed:
@@ -162,7 +175,10 @@ def _store_one(
     return ReadResult(decision, read, item.captured_at, billed)
 
 
-_COLUMNS = ("client_uuid", "register_id", "read_at", "value_milli", "source", "quality_flags")
+_WINDOW = (
+    "SELECT client_uuid, register_id, read_at, value_milli, source, quality_flags "
+    "FROM register_reads r WHERE quality <> ? AND "
+)
 
 
 async def _load_windows(
@@ -174,49 +190,37 @@ async def _load_windows(
     if not starts:
         return {}
     ids = sorted(starts)
+    sql = Sql(conn)
     if push.postgres:
         await conn.execute_query(
             "SELECT id FROM registers WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE", [ids]
         )
     start = min(starts.values()) - NEIGHBOUR_WINDOW
-    rows = list(
-        await RegisterRead.filter(register_id__in=ids, read_at__gte=start)
-        .exclude(quality=ReadQuality.REJECTED)
-        .using_db(conn)
-        .values(*_COLUMNS)
+    rejected = ReadQuality.REJECTED.value
+    rows = await rows_in(
+        sql, _WINDOW + "read_at >= ?", "register_id", ids, [rejected, sql.ts(start)]
     )
     earliest: dict[int, datetime] = {}
     for row in rows:
-        rid = row["register_id"]
+        rid, row["read_at"] = int(row["register_id"]), as_dt(row["read_at"])
         earliest[rid] = min(row["read_at"], earliest.get(rid, row["read_at"]))
     missing = [rid for rid in ids if not (rid in earliest and earliest[rid] < starts[rid])]
-    if missing:
-        lasts = (
-            await RegisterRead.filter(register_id__in=missing, read_at__lt=start)
-            .exclude(quality=ReadQuality.REJECTED)
-            .using_db(conn)
-            .group_by("register_id")
-            .annotate(last=Max("read_at"))
-            .values("register_id", "last")
-        )
-        if lasts:
-            rows += await (
-                RegisterRead.filter(
-                    Q(
-                        *[Q(register_id=x["register_id"], read_at=x["last"]) for x in lasts],
-                        join_type="OR",
-                    )
-                )
-                .exclude(quality=ReadQuality.REJECTED)
-                .using_db(conn)
-                .values(*_COLUMNS)
-            )
+    for row in await rows_in(  # the last read before the window, where none is in it
+        sql,
+        _WINDOW + "read_at = (SELECT MAX(b.read_at) FROM register_reads b WHERE "  # noqa: S608
+        "b.register_id = r.register_id AND b.read_at < ? AND b.quality <> ?)",
+        "register_id",
+        missing,
+        [rejected, sql.ts(start), rejected],
+    ):
+        row["read_at"] = as_dt(row["read_at"])
+        rows.append(row)
     windows = {rid: Window([], {}) for rid in ids}
     for row in rows:
-        window = windows[row["register_id"]]
-        point = _point(push.registers[row["register_id"]], row)
-        window.points.append(point)
-        window.flags[point.uuid] = sorted(row["quality_flags"] or [])
+        rid = int(row["register_id"])
+        point = _point(push.registers[rid], row)
+        windows[rid].points.append(point)
+        windows[rid].flags[point.uuid] = sorted(as_json(row["quality_flags"]) or [])
     for window in windows.values():
         window.points.sort(key=lambda p: p.key)
     return windows

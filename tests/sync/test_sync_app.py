@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 from datetime import UTC, datetime, timedelta
 
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 from sync_helpers import World, batch_body, read_item
 
-from api.app import create_app
+from api.app import create_app, startup_heap_frozen
 from gridbill.settings import Settings
 from sync.routes import sync_routes
 
@@ -47,3 +48,11 @@ def test_a_push_over_one_mebibyte_through_the_application(
             "/sync/v1/push", json=batch_body(items, device_clock=now), headers=seeded.auth("a")
         )
         assert pushed.status_code == 200
+
+
+def test_the_start_up_heap_is_left_out_of_collection_while_a_production_app_serves() -> None:
+    """A production app freezes what start-up built (a large push no longer rescans it on
+    every full collection) and unfreezes it when it stops."""
+    with startup_heap_frozen():
+        assert gc.get_freeze_count() > 10_000
+    assert gc.get_freeze_count() == 0

@@ -17,14 +17,15 @@ def test_bench_pushes_a_realistic_mix_through_the_app(
     database_url: str, subprocess_env: dict[str, str]
 ) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "sync.py"), "--reads", "40", "--database-url", database_url],
+        [sys.executable, str(ROOT / "bench" / "sync.py"), "--reads", "40", "--database-url",
+         database_url, "--shuffle"],
         env=subprocess_env, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    # 40 meters: 4 resent, 4 second reads, 2 edits, 2 skips, 28 new reads
+    # 40 meters: 4 resent, 4 second reads, 2 edits, 2 skips, 28 new reads, interleaved
     assert figures["results"] == {"duplicate": 4, "conflict_resolved": 4, "accepted": 34}
-    assert figures["items"] == 42 and figures["push_s"] > 0
+    assert figures["items"] == 42 and figures["push_s"] > 0 and figures["order"] == "shuffled"
     assert figures["peak_mb"]["server"] > 0
 
 

@@ -1,12 +1,15 @@
 """A push decided in runs (``sync.push``: up to ``CHUNK`` items of one kind a transaction,
-decided in memory and written with multi-row statements) answers and stores exactly what
-applying the same items one at a time does.
+decided in memory and written with multi-row statements; skips, and edits no later read
+of the run touches, held in runs of their own while the reads around them go on)
+answers and stores exactly what applying the same items one at a time does.
 
 Hypothesis draws a reader's items in any order: new reads (on the reader's routes or not,
 before the billed read, lower, near the top of the register, too many digits, several at
 one moment), the same read sent again (in the same batch too), edits of reads sent before
-or after them, sent twice, skips sent twice, unknown meters and malformed items. The runs
-are cut small (``CHUNK`` = 3) so a batch spans several, of every kind. Compared with
+or after them, sent twice, followed by reads of the edited read's register and of others,
+skips sent twice, unknown meters and malformed items. The runs are cut small
+(``CHUNK`` = 3) so a batch spans several, of every kind, or long (``CHUNK`` = 100) so
+every edit and skip is held back past the reads after it. Compared with
 
 - the same batch applied in runs of one item (each its own transaction, everything it
   meets read back from the database): the same answers and the same stored state, VEE
@@ -43,6 +46,7 @@ from store.models import (
     ValidationException,
 )
 from sync import push
+from sync.protocol import EditItem, ReadItem, SkipItem
 
 HOURS = st.integers(min_value=1, max_value=24 * 75)  # back to before the billed read
 VALUES = st.one_of(
@@ -76,6 +80,11 @@ def pushes(draw: Any, world: World) -> list[dict[str, Any]]:
                      "base_revision": draw(st.integers(1, 2)), "value_milli": draw(VALUES),
                      "edited_at": NOW.isoformat()}
                 )  # fmt: skip
+            for _ in range(draw(st.integers(min_value=0, max_value=2))):  # reads after it
+                register = draw(st.sampled_from(registers))
+                at = NOW - timedelta(hours=draw(HOURS))
+                items.append(read_item(register, draw(VALUES), at))
+                reads.append(items[-1]["uuid"])
         elif kind == "skip":
             items.append(
                 {"kind": "skip", "uuid": str(uuid.uuid4()), "meter_id": draw(st.sampled_from(meters)),
@@ -149,14 +158,14 @@ def baseline(seeded: World, database_url: str) -> list[dict[str, Any]]:
 
 def assert_runs_equal_one_at_a_time(
     world: World, baseline: list[dict[str, Any]], database_url: str, backend: str,
-    monkeypatch: pytest.MonkeyPatch, items: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch, items: list[dict[str, Any]], chunk: int = 3,
 ) -> None:  # fmt: skip
     device = world.devices["a"]
     pg = backend == "postgres"
 
     async def run() -> None:
         async with open_database(database_url):
-            monkeypatch.setattr(push, "CHUNK", 3)
+            monkeypatch.setattr(push, "CHUNK", chunk)
             await reset(baseline)
             together = await push_body(device, batch_body(items), postgres=pg)
             state, sync_state = await stored_state(), await stored_state(verdicts=False)
@@ -183,7 +192,10 @@ def test_a_batch_in_runs_equals_its_items_pushed_one_at_a_time(
     monkeypatch: pytest.MonkeyPatch, data: st.DataObject,
 ) -> None:  # fmt: skip
     items = data.draw(pushes(seeded))
-    assert_runs_equal_one_at_a_time(seeded, baseline, database_url, backend, monkeypatch, items)
+    chunk = data.draw(st.sampled_from([3, 100]))
+    assert_runs_equal_one_at_a_time(
+        seeded, baseline, database_url, backend, monkeypatch, items, chunk
+    )
 
 
 def test_edits_of_neighbouring_reads_in_one_run(
@@ -201,3 +213,52 @@ def test_edits_of_neighbouring_reads_in_one_run(
 
     items = [a, b, edit(a, 10_500_000), edit(b, 10_460_000), edit(a, 10_440_000)]
     assert_runs_equal_one_at_a_time(seeded, baseline, database_url, backend, monkeypatch, items)
+
+
+def test_reads_after_an_edit_of_their_register_wait_for_it(
+    seeded: World, baseline: list[dict[str, Any]], database_url: str, backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """An edit held back past reads of other registers and a skip, then a read of the
+    edited read's register: that read meets the edited value, as if one at a time."""
+    r0, r1 = seeded.registers[0], seeded.registers[1]
+    a = read_item(r0, 10_400_000, NOW - timedelta(hours=5))
+    edit = {"kind": "edit", "uuid": str(uuid.uuid4()), "read_uuid": a["uuid"],
+            "base_revision": 1, "value_milli": 10_600_000, "edited_at": NOW.isoformat()}  # fmt: skip
+    skip = {"kind": "skip", "uuid": str(uuid.uuid4()), "meter_id": seeded.meters[2].id,
+            "visited_at": NOW.isoformat(), "skip_code": "no_access"}  # fmt: skip
+    items = [
+        a, edit, read_item(r1, 10_300_000, NOW - timedelta(hours=4)), skip,
+        read_item(r0, 10_500_000, NOW - timedelta(hours=3)),  # lower than the edited value
+    ]  # fmt: skip
+    assert_runs_equal_one_at_a_time(
+        seeded, baseline, database_url, backend, monkeypatch, items, chunk=100
+    )
+
+
+def _entries(items: list[Any]) -> list[Any]:
+    return [(p, item, {}) for p, item in enumerate(items)]
+
+
+def _positions(runs: Any) -> list[list[int]]:
+    return [[p for p, _, _ in run] for run in runs]
+
+
+def test_skips_and_edits_of_other_registers_do_not_cut_the_reads() -> None:
+    """Skips gather on their own; an edit is held until a read of its register or UUID."""
+    at = NOW - timedelta(hours=1)
+
+    def read(register: int) -> ReadItem:
+        return ReadItem(uuid.uuid4(), register, 1_000, at, "manual", None, None, None, None, "")
+
+    def skip() -> SkipItem:
+        return SkipItem(uuid.uuid4(), 7, at, "no_access", "", None, None, None)
+
+    stored = uuid.uuid4()  # a read stored before, on register 2
+    edit = EditItem(uuid.uuid4(), stored, 1, 2_000, at, None)
+    items = [read(1), skip(), edit, read(3), skip(), read(4), read(2), read(5), skip()]
+    runs = push._runs(_entries(items), {stored: {2}})
+    assert _positions(runs) == [[0, 3, 5], [2], [6, 7], [1, 4, 8]]
+    again = EditItem(edit.uuid, stored, 1, 2_000, at, None)  # the same edit twice: two runs
+    runs = push._runs(_entries([edit, read(1), again]), {stored: {2}})
+    assert _positions(runs) == [[1], [0], [2]]
