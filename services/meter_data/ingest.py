@@ -4,6 +4,10 @@
 :func:`ingest` with the delivery as a stream of bytes. Nothing holds the whole delivery:
 
 * bytes are cut into lines and lines into chunks of ``chunk_rows`` (20,000) rows;
+* on PostgreSQL a CSV delivery's chunk is first offered to the database itself
+  (:mod:`services.meter_data.staged_csv`: ``COPY`` of the lines into a text table, cast,
+  checked and shaped in SQL): a plainly clean chunk of fresh readings is stored with no
+  Python per row; any other chunk, and every chunk once stored rows were met, goes on:
 * each chunk of lines is shaped into plain records in a worker thread
   (:mod:`services.meter_data.row_shaping`: rows parsed by ``domain.readings_format``,
   meters and registers looked up, the timing VEE rules and the CT/PT multiplier
@@ -47,6 +51,7 @@ from services.meter_data import reads as ingest_reads
 from services.meter_data.intervals import ConcurrentChange
 from services.meter_data.registers import RegisterCatalog
 from services.meter_data.row_shaping import Batch, RowShaper
+from services.meter_data.staged_csv import NotClean, StagedCsv, chunk_payload
 from services.meter_data.vee_series import check_series
 from store.sql import Sql
 
@@ -87,6 +92,9 @@ class IngestResult:
     estimated: int = 0
     exceptions: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    staged_chunks: int = 0
+    """Chunks stored by the SQL fast path (not part of the summary: the bench and the
+    tests read it to know which way the rows went)."""
 
     def reject(self, row: int, reason: str) -> None:
         self.rejected_count += 1
@@ -122,9 +130,15 @@ async def ingest(
     label: str,
     chunk_rows: int = CHUNK_ROWS,
     series_checks: bool = True,
+    staged_csv: bool = True,
 ) -> IngestResult:
-    """Ingest a delivery; raises :class:`IngestError` only when it cannot be read at all."""
+    """Ingest a delivery; raises :class:`IngestError` only when it cannot be read at all.
+
+    ``staged_csv=False`` keeps a CSV delivery on PostgreSQL off the SQL fast path (the
+    bench and the equivalence tests compare the two ways).
+    """
     run = _Run(fmt=fmt, config=config, zone=zone, label=label, chunk_rows=chunk_rows)
+    run.staged_csv = staged_csv and fmt is Format.CSV and run.catalog.sql.postgres
     try:
         await run.run(source)
     except IngestError as exc:
@@ -163,11 +177,67 @@ class _Run:
             csv_format=fmt is Format.CSV,
         )  # fmt: skip
         self.fast = True  # try the fast path until a chunk meets stored rows
+        self.staged_csv = False
+        self._staged: StagedCsv | None = None
 
     async def run(self, source: AsyncIterable[bytes]) -> None:
+        """Offer chunks to the SQL fast path while they are fresh, then the pipeline."""
+        batches = _line_batches(source, self.chunk_rows)
+        if self.staged_csv:
+            async for first, lines in batches:
+                left = await self._offer(first, lines)
+                if left is not None:
+                    await self._write(await self._shape(*left))
+                if not self.fast:
+                    break  # stored rows met: the rest as before, parsed while written
+        await self._pipeline(batches)
+
+    async def _offer(self, first: int, lines: list[bytes]) -> tuple[int, list[bytes]] | None:
+        """Store a chunk by the SQL fast path; None if done, else the lines still to do."""
+        reader = self.shaper.lines
+        if reader.layout is None:  # the header: read by the Python reader, as always
+            if first != 1 or not lines[0].strip():
+                return first, lines
+            try:
+                reader.read(1, lines[:1], _no_rejection)
+            except FormatError as exc:
+                raise IngestError(str(exc)) from None
+            first, lines = 2, lines[1:]
+            if not lines:
+                return None
+        assert reader.layout is not None
+        payload = chunk_payload(lines)
+        if self.shaper.carry or not self.fast or not StagedCsv.offered(payload):
+            return first, lines
+        if self._staged is None:
+            self._staged = StagedCsv(
+                layout=reader.layout, catalog=self.catalog, config=self.config, zone=self.zone,
+                received_at=self.received_at, touched=self.shaper.touched,
+            )  # fmt: skip
+        try:
+            async with in_transaction() as client:
+                count = await self._staged.write(Sql(client), first, payload, datetime.now(UTC))
+        except NotClean:
+            return first, lines
+        self.result.rows += count
+        self.result.accepted += count
+        self.result.staged_chunks += 1
+        return None
+
+    async def _shape(self, first: int, lines: list[bytes]) -> Batch:
+        """A chunk of lines parsed and shaped in worker threads (the Python path)."""
+        batch = Batch()
+        try:
+            rows = await asyncio.to_thread(self.shaper.parse, first, lines, batch)
+        except FormatError as exc:
+            raise IngestError(str(exc)) from None
+        await self.catalog.load({row.serial for row in rows})
+        return await asyncio.to_thread(self.shaper.prepare, rows, batch)
+
+    async def _pipeline(self, batches: AsyncIterator[tuple[int, list[bytes]]]) -> None:
         """Parse in a worker thread while the event loop writes the previous chunk."""
         queue: asyncio.Queue[Batch | _Failed | None] = asyncio.Queue(maxsize=2)
-        producer = asyncio.create_task(self._produce(source, queue))
+        producer = asyncio.create_task(self._produce(batches, queue))
         try:
             while True:
                 item = await queue.get()
@@ -183,18 +253,14 @@ class _Run:
                 await producer
 
     async def _produce(
-        self, source: AsyncIterable[bytes], queue: asyncio.Queue[Batch | _Failed | None]
+        self,
+        batches: AsyncIterator[tuple[int, list[bytes]]],
+        queue: asyncio.Queue[Batch | _Failed | None],
     ) -> None:
         shaper = self.shaper
         try:
-            async for first, lines in _line_batches(source, self.chunk_rows):
-                batch = Batch()
-                try:
-                    rows = await asyncio.to_thread(shaper.parse, first, lines, batch)
-                except FormatError as exc:
-                    raise IngestError(str(exc)) from None
-                await self.catalog.load({row.serial for row in rows})
-                await queue.put(await asyncio.to_thread(shaper.prepare, rows, batch))
+            async for first, lines in batches:
+                await queue.put(await self._shape(first, lines))
             while shaper.carry:  # changed repeats of one interval, one version per chunk
                 await queue.put(shaper.finish(shaper.take_carry(Batch())))
         except asyncio.CancelledError:
@@ -258,6 +324,10 @@ class _Run:
         for rejected in (interval_outcome, read_outcome):
             for row, why in rejected.rejected if rejected is not None else ():
                 result.reject(row, why)
+
+
+def _no_rejection(row: int, reason: str) -> None:
+    """A header line is never rejected (it is read or the delivery is unreadable)."""
 
 
 async def _line_batches(
