@@ -147,3 +147,64 @@ def test_the_tou_table_is_the_calendars_period_at() -> None:
         index = ((local.month - 1) * 7 + local.weekday()) * 24 + local.hour
         assert table[index] == calendar.period_at(local)
         moment += STEP * 4 * 7 + STEP  # hops hours, weekdays and months
+
+
+# Lines the COPY and the SQL casts could read otherwise than the Python reader: each
+# goes into a small clean delivery (meter, obis, timestamp, kwh, minutes, quality) in
+# place of one row; both ways must give the same summary and the same stored rows.
+ODD_LINES = [
+    "",  # a blank line
+    "   ",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,0.1,15,valid,extra",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,0.1",
+    "{m},1.8.0,2026-03-01T24:00:00+05:30,0.1,15,",
+    "{m},1.8.0,2026-02-30T00:30:00+05:30,0.1,15,",
+    "{m},1.8.0,2026-03-01 00:30:00+05:30,0.1,15,",
+    "{m},1.8.0,2026-03-01T00:30:00+0530,0.1,15,",
+    "{m},1.8.0,2026-03-01T00:30:00.000+05:30,0.1,15,",
+    "{m},1.8.0,2026-03-01T00:30:30+05:30,0.1,15,",
+    "{m},1.8.0,2026-03-01T00:30:00,0.1,15,",
+    " {m},1.8.0,2026-03-01T00:30:00+05:30,0.1,15,",
+    "{m} ,1.8.0,2026-03-01T00:30:00+05:30,0.1,15,",
+    "{m},1-0:1.8.0*255,2026-03-01T00:30:00+05:30,0.1,15,",
+    "{m}, 1.8.0,2026-03-01T00:30:00+05:30,0.1,15,",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,5.,15,",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,.5,15,",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30, 0.1,15,",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,0.1234,15,",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,1e3,15,",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,\u0661,15,",  # an Arabic-Indic digit
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,0.1,015,",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,0.1,7,",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,0.1,30,",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,0.1,15,VALID",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,0.1,15,suspect",
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,0.1,15,estimated",
+    "{m},1.8.0,2025-06-01T00:30:00+05:30,0.1,15,",  # before the installation
+    "{m},1.8.0,2099-03-01T00:30:00+05:30,0.1,15,",  # the future
+    "{m},9.9.9,2026-03-01T00:30:00+05:30,0.1,15,",
+    "NOSUCH9,1.8.0,2026-03-01T00:30:00+05:30,0.1,15,",
+    "{m},1.8.0,2026-03-01T00:15:00+05:30,0.1,15,",  # a repeat, same value
+    "{m},1.8.0,2026-03-01T00:15:00+05:30,0.2,15,",  # a repeat, changed
+    "{m},1.8.0,2026-03-01T00:30:00+05:30,50,15,",  # a spike
+    "\\.",
+]
+
+
+async def test_odd_lines_are_read_the_same_both_ways(db: object) -> None:
+    for n, odd in enumerate(ODD_LINES):
+        serial_a, serial_b = f"ODA{n:04d}", f"ODB{n:04d}"
+        site_a, site_b = await smart_meter(serial_a), await smart_meter(serial_b)
+        data = []
+        for serial in (serial_a, serial_b):
+            lines = ["meter,obis,timestamp,kwh,minutes,quality"]
+            for i in range(24):
+                at = (START + i * STEP).isoformat()
+                lines.append(f"{serial},1.8.0,{at},{kwh(100 + i)},15,")
+            lines[14] = odd.format(m=serial)  # the chunk of lines 11–20 meets the odd one
+            data.append(("\n".join(lines) + "\n").encode())
+        staged = await run_ingest(data[0], Format.CSV, chunk_rows=10)
+        plain = await ingest_python(data[1], 10)
+        assert counts(staged, serial_a, 0) == counts(plain, serial_b, 0), odd
+        assert staged.staged_chunks >= 1, odd  # the other chunks went the SQL way
+        assert await stored(site_a) == await stored(site_b), odd
