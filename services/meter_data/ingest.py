@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,7 +52,7 @@ from services.meter_data import reads as ingest_reads
 from services.meter_data.intervals import ConcurrentChange
 from services.meter_data.registers import RegisterCatalog
 from services.meter_data.row_shaping import Batch, RowShaper
-from services.meter_data.staged_csv import NotClean, StagedCsv, chunk_payload
+from services.meter_data.staged_csv import Loaded, NotClean, StagedCsv, chunk_payload
 from services.meter_data.vee_series import check_series
 from store.sql import Sql
 
@@ -59,6 +60,7 @@ CHUNK_ROWS = 20_000
 MAX_REJECTIONS = 1_000
 MAX_LINE_BYTES = 1 << 20
 RETRIES = 3
+IN_FLIGHT = 2  # chunks loading at once on the SQL fast path (one per core)
 
 
 class Format(StrEnum):
@@ -184,45 +186,109 @@ class _Run:
         """Offer chunks to the SQL fast path while they are fresh, then the pipeline."""
         batches = _line_batches(source, self.chunk_rows)
         if self.staged_csv:
-            async for first, lines in batches:
-                left = await self._offer(first, lines)
-                if left is not None:
-                    await self._write(await self._shape(*left))
-                if not self.fast:
-                    break  # stored rows met: the rest as before, parsed while written
+            await self._staged_run(batches)
         await self._pipeline(batches)
 
-    async def _offer(self, first: int, lines: list[bytes]) -> tuple[int, list[bytes]] | None:
-        """Store a chunk by the SQL fast path; None if done, else the lines still to do."""
+    async def _staged_run(self, batches: AsyncIterator[tuple[int, list[bytes]]]) -> None:
+        """Chunks by the SQL fast path, :data:`IN_FLIGHT` at a time, settled in order.
+
+        Each chunk loads in a transaction of its own, on a connection of its own, while
+        the one ahead of it loads too (PostgreSQL then works on two cores); it moves the
+        usage and commits only after the one ahead came out. A chunk that is not plainly
+        clean takes the Python path once every chunk behind it has rolled back, and
+        those are offered again after it: the rows land as if one chunk after the other.
+        Once a chunk met stored rows, the rest goes to the pipeline as before.
+        """
+        flight: deque[tuple[int, list[bytes], asyncio.Task[Loaded | None]]] = deque()
+        redo: deque[tuple[int, list[bytes]]] = deque()
+        exhausted = False
+        try:
+            while True:
+                if not (self.fast or flight or redo):
+                    return  # stored rows met: the rest as before, parsed while written
+                item = redo.popleft() if redo else None
+                if item is None and not exhausted:
+                    item = await anext(batches, None)
+                    exhausted = item is None
+                if item is None:  # the delivery is in: settle what is in flight
+                    if not flight:
+                        return
+                    await self._settle(flight, redo)
+                    continue
+                first, lines = item
+                left = self._past_header(first, lines)
+                if left is None:
+                    continue
+                first, lines = left
+                payload = chunk_payload(lines)
+                if self.shaper.carry or not self.fast or not StagedCsv.offered(payload):
+                    if flight:  # the chunks ahead of it settle first, then decide again
+                        redo.appendleft(left)
+                        await self._settle(flight, redo)
+                        continue
+                    await self._write(await self._shape(first, lines))
+                    continue
+                before = flight[-1][2] if flight else None
+                task = asyncio.create_task(self._load(first, payload, before))
+                flight.append((first, lines, task))
+                if len(flight) >= IN_FLIGHT:
+                    await self._settle(flight, redo)
+        finally:
+            for _, _, task in flight:
+                task.cancel()
+            for _, _, task in flight:
+                with contextlib.suppress(asyncio.CancelledError, NotClean):
+                    await task
+
+    def _past_header(self, first: int, lines: list[bytes]) -> tuple[int, list[bytes]] | None:
+        """The chunk without the CSV header (read by the Python reader, as always)."""
         reader = self.shaper.lines
-        if reader.layout is None:  # the header: read by the Python reader, as always
-            if first != 1 or not lines[0].strip():
-                return first, lines
-            try:
-                reader.read(1, lines[:1], _no_rejection)
-            except FormatError as exc:
-                raise IngestError(str(exc)) from None
-            first, lines = 2, lines[1:]
-            if not lines:
-                return None
-        assert reader.layout is not None
-        payload = chunk_payload(lines)
-        if self.shaper.carry or not self.fast or not StagedCsv.offered(payload):
+        if reader.layout is not None or first != 1 or not lines[0].strip():
             return first, lines
+        try:
+            reader.read(1, lines[:1], _no_rejection)
+        except FormatError as exc:
+            raise IngestError(str(exc)) from None
+        return (2, lines[1:]) if len(lines) > 1 else None
+
+    async def _load(
+        self, first: int, payload: bytes, before: asyncio.Task[Loaded | None] | None
+    ) -> Loaded | None:
+        """One chunk by the SQL fast path; None (rolled back) if it is not plainly clean."""
+        layout = self.shaper.lines.layout
+        assert layout is not None
         if self._staged is None:
             self._staged = StagedCsv(
-                layout=reader.layout, catalog=self.catalog, config=self.config, zone=self.zone,
+                layout=layout, catalog=self.catalog, config=self.config, zone=self.zone,
                 received_at=self.received_at, touched=self.shaper.touched,
             )  # fmt: skip
         try:
             async with in_transaction() as client:
-                count = await self._staged.write(Sql(client), first, payload, datetime.now(UTC))
+                return await self._staged.write(Sql(client), first, payload, before)
         except NotClean:
-            return first, lines
-        self.result.rows += count
-        self.result.accepted += count
-        self.result.staged_chunks += 1
-        return None
+            return None
+
+    async def _settle(
+        self,
+        flight: deque[tuple[int, list[bytes], asyncio.Task[Loaded | None]]],
+        redo: deque[tuple[int, list[bytes]]],
+    ) -> None:
+        """The oldest chunk in flight: counted if stored, else the Python way (see above)."""
+        first, lines, task = flight.popleft()
+        loaded = await task
+        if loaded is not None:
+            assert self._staged is not None
+            self._staged.touch(loaded.spans)
+            self.result.rows += loaded.rows
+            self.result.accepted += loaded.rows
+            self.result.staged_chunks += 1
+            return
+        behind = list(flight)
+        flight.clear()
+        for _, _, later in behind:  # each rolls back, its chunk ahead having failed
+            await later
+        redo.extendleft((f, ls) for f, ls, _ in reversed(behind))
+        await self._write(await self._shape(first, lines))
 
     async def _shape(self, first: int, lines: list[bytes]) -> Batch:
         """A chunk of lines parsed and shaped in worker threads (the Python path)."""

@@ -31,8 +31,9 @@ same either way: the spans are read back from the staged rows.
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -78,6 +79,14 @@ _TIMESTAMP = (
 )
 _KWH = r"^[0-9]{1,9}(\.[0-9]{1,3})?$"
 _MINUTES = r"^[1-9][0-9]{0,3}$"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A chunk stored by the fast path: its rows, and each register's span in it."""
+
+    rows: int
+    spans: list[Any]
 
 
 class NotClean(Exception):
@@ -240,12 +249,18 @@ WHERE ends <= $16::timestamptz AND (plain_until IS NULL OR ends <= plain_until)
                        for i in infos],
         )  # fmt: skip
 
-    async def write(self, sql: Sql, first: int, payload: bytes, now: datetime) -> int:
-        """Load one chunk (inside the caller's transaction); returns its row count.
+    async def write(
+        self, sql: Sql, first: int, payload: bytes, before: Awaitable[Loaded | None] | None
+    ) -> Loaded:
+        """Load one chunk (inside the caller's transaction) and move the usage.
 
-        Raises :class:`NotClean` (the caller rolls back) when the chunk is not plainly
-        clean; nothing it wrote stays then.
+        The intervals go in first; then, when ``before`` (the chunk ahead of this one,
+        loading at the same time on another connection) has come out, the usage moves
+        (so two chunks never wait on each other's usage rows). Raises :class:`NotClean`
+        (the caller rolls back) when the chunk is not plainly clean or the chunk ahead
+        went the Python way; nothing it wrote stays then.
         """
+        now = datetime.now(UTC)
         async with sql.client.acquire_connection() as connection:
             try:
                 await connection.execute(f"{PG_STAGE};\n{_PG_RAW};\n{_PLANNER}")
@@ -282,9 +297,10 @@ WHERE ends <= $16::timestamptz AND (plain_until IS NULL OR ends <= plain_until)
                 )
             except asyncpg.PostgresError as exc:  # a cast, a refused line, a stored row
                 raise NotClean(str(exc)) from None
+        if before is not None and await before is None:
+            raise NotClean("the chunk ahead went the Python way: this one follows it")
         await aggregates.add_fresh_staged(sql, STAGE, now)
-        self._touch(spans)
-        return int(lines)
+        return Loaded(int(lines), spans)
 
     @property
     def _meter(self) -> int:
@@ -292,7 +308,7 @@ WHERE ends <= $16::timestamptz AND (plain_until IS NULL OR ends <= plain_until)
         assert position is not None  # CsvLayout.from_header requires the column
         return position
 
-    def _touch(self, spans: list[Any]) -> None:
+    def touch(self, spans: list[Any]) -> None:
         """Widen the delivery's touched spans as row shaping does (the series rules' input)."""
         for span in spans:
             register_id = int(span["register_id"])
