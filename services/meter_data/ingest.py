@@ -221,7 +221,12 @@ class _Run:
                     continue
                 first, lines = left
                 payload = chunk_payload(lines)
-                if self.shaper.carry or not self.fast or not StagedCsv.offered(payload):
+                if (
+                    self.shaper.carry
+                    or not self.fast
+                    or self.shaper.lines.layout is None  # no header yet (blank first lines)
+                    or not StagedCsv.offered(payload)
+                ):
                     if flight:  # the chunks ahead of it settle first, then decide again
                         redo.appendleft(left)
                         await self._settle(flight, redo)

@@ -30,6 +30,7 @@ same either way: the spans are read back from the staged rows.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -62,9 +63,14 @@ _PG_RAW = (
     + ", ".join(f"{c} text" for c in _RAW_COLUMNS)
     + ") ON COMMIT DELETE ROWS"
 )
-_PLANNER = "SET LOCAL enable_nestloop = off"
+_PLANNER = "SET LOCAL enable_nestloop = off;\nSET LOCAL lock_timeout = '200ms'"
 """The raw table has no statistics and ``unnest`` guesses 100 rows, so the planner would
-match each line against every register in a loop (measured 2.4 s a chunk): hash them."""
+match each line against every register in a loop (measured 2.4 s a chunk): hash them.
+
+A fresh chunk never needs to wait for a lock while loading: a wait means another
+transaction holds one of its intervals (the chunk ahead in flight, waiting in turn for
+this one to come out, or another delivery), so after the timeout the chunk is not
+plainly clean and goes the Python way in its turn. The usage upserts wait as usual."""
 UNSAFE_BYTES = (b'"', b"\\", b"\r", b"\x00")
 """Bytes after which the ``COPY`` and the Python reader might read a line differently
 (quoted fields, ``\\.``, carriage returns, NUL): such a chunk goes the Python way."""
@@ -170,6 +176,7 @@ class StagedCsv:
         self.touched = touched
         self.tou = tou_table(config.usage_calendar)
         self._insert = self._staging_sql()
+        self._loading = asyncio.Lock()
 
     @staticmethod
     def offered(payload: bytes) -> bool:
@@ -271,7 +278,8 @@ WHERE ends <= $16::timestamptz AND (plain_until IS NULL OR ends <= plain_until)
                 lines, lowest, serials = await connection.fetchrow(
                     f"SELECT count(*), min(ord), array_agg(DISTINCT c{self._meter}) FROM {RAW}"  # noqa: S608
                 )
-                await self.catalog.load(s for s in serials if s is not None)
+                async with self._loading:  # the chunk behind must not see half a load
+                    await self.catalog.load(s for s in serials if s is not None)
                 plain = self._plain()
                 horizon = now + self.config.future_tolerance
                 latest = now + self.config.future_margin
@@ -297,6 +305,7 @@ WHERE ends <= $16::timestamptz AND (plain_until IS NULL OR ends <= plain_until)
                 )
             except asyncpg.PostgresError as exc:  # a cast, a refused line, a stored row
                 raise NotClean(str(exc)) from None
+        await sql.execute("SET LOCAL lock_timeout = 0")
         if before is not None and await before is None:
             raise NotClean("the chunk ahead went the Python way: this one follows it")
         await aggregates.add_fresh_staged(sql, STAGE, now)

@@ -192,6 +192,7 @@ ODD_LINES = [
 
 
 async def test_odd_lines_are_read_the_same_both_ways(db: object) -> None:
+    staged_chunks = 0
     for n, odd in enumerate(ODD_LINES):
         serial_a, serial_b = f"ODA{n:04d}", f"ODB{n:04d}"
         site_a, site_b = await smart_meter(serial_a), await smart_meter(serial_b)
@@ -206,5 +207,25 @@ async def test_odd_lines_are_read_the_same_both_ways(db: object) -> None:
         staged = await run_ingest(data[0], Format.CSV, chunk_rows=10)
         plain = await ingest_python(data[1], 10)
         assert counts(staged, serial_a, 0) == counts(plain, serial_b, 0), odd
-        assert staged.staged_chunks >= 1, odd  # the other chunks went the SQL way
+        staged_chunks += staged.staged_chunks
         assert await stored(site_a) == await stored(site_b), odd
+    # Clean chunks around the odd ones went the SQL way (a repeat of a key in the chunk
+    # ahead, both in flight, may send both the Python way: equal, but not counted here).
+    assert staged_chunks >= len(ODD_LINES)
+
+
+@pytest.mark.parametrize("head", [b"\n \n", b"\xef\xbb\xbf", b"\n\n\n\n\n\n\n\n\n\n\n\n"])
+async def test_blank_lines_and_a_byte_order_mark_before_the_header(db: object, head: bytes) -> None:
+    """The header is wherever the Python reader finds it; the chunks after it go by SQL."""
+    site_a, site_b = await smart_meter("HDA0001"), await smart_meter("HDB0001")
+    results = []
+    for serial, staged_csv in (("HDA0001", True), ("HDB0001", False)):
+        rows = clean_delivery(random.Random(3), serial, utc=False)[:40]
+        data = head + csv_text(rows, ("meter", "obis", "timestamp", "kwh"))
+        results.append(
+            await ingest(stream(data), fmt=Format.CSV, config=VeeConfig(), zone=IST,
+                         label="test", chunk_rows=10, staged_csv=staged_csv)
+        )  # fmt: skip
+    assert counts(results[0], "HDA0001", 0) == counts(results[1], "HDB0001", 0)
+    assert results[0].staged_chunks >= 3 and results[0].accepted == 40
+    assert await stored(site_a) == await stored(site_b)
