@@ -278,8 +278,13 @@ WHERE ends <= $16::timestamptz AND (plain_until IS NULL OR ends <= plain_until)
                 lines, lowest, serials = await connection.fetchrow(
                     f"SELECT count(*), min(ord), array_agg(DISTINCT c{self._meter}) FROM {RAW}"  # noqa: S608
                 )
-                async with self._loading:  # the chunk behind must not see half a load
-                    await self.catalog.load(s for s in serials if s is not None)
+            except asyncpg.PostgresError as exc:  # a line COPY refuses
+                raise NotClean(str(exc)) from None
+        async with self._loading:  # the chunk behind must not see half a load
+            # on this transaction's connection: two chunks in flight need two, not three
+            await self.catalog.load((s for s in serials if s is not None), sql)
+        async with sql.client.acquire_connection() as connection:
+            try:
                 plain = self._plain()
                 horizon = now + self.config.future_tolerance
                 latest = now + self.config.future_margin

@@ -11,6 +11,7 @@ then run in one database (each on meters of its own).
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 from datetime import UTC
@@ -25,6 +26,7 @@ from test_meterdata_ingest_equivalence import COLUMNS, counts, delivery, stored
 from domain.vee import VeeConfig
 from services.meter_data.ingest import Format, IngestResult, ingest
 from services.meter_data.staged_csv import StagedCsv, tou_table
+from store.db import open_database
 
 pytestmark = pytest.mark.usefixtures("on_postgres")
 
@@ -229,3 +231,15 @@ async def test_blank_lines_and_a_byte_order_mark_before_the_header(db: object, h
     assert counts(results[0], "HDA0001", 0) == counts(results[1], "HDB0001", 0)
     assert results[0].staged_chunks >= 3 and results[0].accepted == 40
     assert await stored(site_a) == await stored(site_b)
+
+
+async def test_one_connection_is_enough(database_url: str) -> None:
+    """Two chunks in flight each read the catalog on their own transaction: with a pool
+    of one connection they take turns instead of waiting on each other for ever."""
+    async with open_database(database_url, pool_max=1):
+        site = await smart_meter("SQP0001")
+        rows = clean_delivery(random.Random(9), "SQP0001", utc=True)
+        data = csv_text(rows, ("meter", "obis", "timestamp", "kwh"))
+        result = await asyncio.wait_for(run_ingest(data, Format.CSV, chunk_rows=50), 60)
+        assert (result.accepted, result.staged_chunks) == (len(rows), -(-len(rows) // 50))
+        assert len((await stored(site))["intervals"]) == len(rows)
