@@ -14,6 +14,11 @@ on) and prints the ratio of the two.
     python bench/ingest.py --readings 2000 --meters 10 --pg-url postgres://…/postgres
     python bench/ingest.py --readings 200000 --database postgres --fk none
 
+On PostgreSQL a CSV delivery takes the SQL fast path (``services.meter_data.staged_csv``)
+chunk by chunk; ``--path python`` switches it off (the Python path alone, as before it)
+and ``--path both`` runs the two one after the other on the same file, each in a
+database of its own with its own ``COPY`` yardstick (the A/B of docs/meter-data.md).
+
 ``--fk none`` drops the foreign key of ``interval_readings.register_id`` in the scratch
 database before ingesting (what the check costs); ``--fk statement`` replaces it by one
 check per statement (an ``AFTER INSERT … FOR EACH STATEMENT`` trigger over the new rows,
@@ -78,6 +83,7 @@ class Figures:
     peak_rss_mb: float
     accepted: int
     copy_seconds: float | None = None
+    sql_chunks: int = 0
 
     @property
     def rate(self) -> float:
@@ -223,7 +229,14 @@ async def change_interval_fk(url: str, fk: str) -> None:
 
 
 async def run_ingest(
-    url: str, data: Path, readings: int, meters: int, chunk_rows: int, *, fk: str = "kept"
+    url: str,
+    data: Path,
+    readings: int,
+    meters: int,
+    chunk_rows: int,
+    *,
+    fk: str = "kept",
+    staged_csv: bool = True,
 ) -> Figures:
     await migrate(url)
     if fk != "kept":
@@ -235,14 +248,19 @@ async def run_ingest(
         began = time.perf_counter()
         result = await ingest(
             file_blocks(data, watch), fmt=Format.CSV, config=VeeConfig(), zone=ZONE,
-            label="bench", chunk_rows=chunk_rows,
+            label="bench", chunk_rows=chunk_rows, staged_csv=staged_csv,
         )  # fmt: skip
         seconds = time.perf_counter() - began
     name = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     name += {"kept": "", "none": " (no FK)", "statement": " (FK per statement)"}[fk]
+    if name.startswith("PostgreSQL") and not staged_csv:
+        name += " (Python path)"
     if result.accepted != readings:
         print(f"warning: {name} accepted {result.accepted:,} of {readings:,}: {result.as_dict()}")
-    return Figures(name, readings, seconds, watch.peak / 2**20, result.accepted)
+    return Figures(
+        name, readings, seconds, watch.peak / 2**20, result.accepted,
+        sql_chunks=result.staged_chunks,
+    )  # fmt: skip
 
 
 async def time_copy(url: str, data: Path, readings: int) -> float:
@@ -270,15 +288,18 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-async def postgres(admin_url: str, data: Path, args: argparse.Namespace) -> Figures:
+async def postgres(
+    admin_url: str, data: Path, args: argparse.Namespace, *, staged_csv: bool
+) -> Figures:
     name = f"gridbill_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(admin_url.replace("postgres://", "postgresql://", 1))
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
         url = with_database(admin_url, name)
         figures = await run_ingest(
-            url, data, args.readings, args.meters, args.chunk_rows, fk=args.fk
-        )
+            url, data, args.readings, args.meters, args.chunk_rows, fk=args.fk,
+            staged_csv=staged_csv,
+        )  # fmt: skip
         figures.copy_seconds = await time_copy(url, data, args.readings)
         return figures
     finally:
@@ -319,6 +340,7 @@ def as_json(rows: list[Figures]) -> str:
                 "copy_rows_per_s": round(f.copy_rate) if f.copy_rate else None,
                 "ratio": round(f.rate / f.copy_rate, 3) if f.copy_rate else None,
                 "peak_rss_mb": round(f.peak_rss_mb, 1),
+                "sql_chunks": f.sql_chunks,
             }
             for f in rows
         }
@@ -328,13 +350,16 @@ def as_json(rows: list[Figures]) -> str:
 async def main_async(args: argparse.Namespace, data: Path) -> list[Figures]:
     figures: list[Figures] = []
     if args.database in ("postgres", "both"):
+        ways = {"sql": [True], "python": [False], "both": [False, True]}[args.path]
         if args.pg_url:
-            figures.append(await postgres(args.pg_url, data, args))
+            for staged_csv in ways:
+                figures.append(await postgres(args.pg_url, data, args, staged_csv=staged_csv))
         else:
             from pg_cluster import TempPostgres
 
             with TempPostgres() as pg:
-                figures.append(await postgres(pg.url, data, args))
+                for staged_csv in ways:
+                    figures.append(await postgres(pg.url, data, args, staged_csv=staged_csv))
     if args.database in ("sqlite", "both"):
         figures.append(await sqlite(data, args))
     return figures
@@ -351,6 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         "--fk", choices=("kept", "none", "statement"), default="kept",
         help="interval_readings' foreign key in the scratch database: kept, dropped "
         "(what it costs) or checked once per statement (the alternative)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--path", choices=("sql", "python", "both"), default="sql",
+        help="PostgreSQL: the SQL fast path for CSV (default), the Python path alone, or both",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.readings < 1 or args.meters < 1:

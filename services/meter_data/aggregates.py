@@ -137,6 +137,46 @@ async def add_staged(sql: Sql, stage: str, now: datetime) -> None:
         await sql.execute(_upsert(table, column, source, postgres=sql.postgres), [sql.ts(now)])
 
 
+def _fresh_per_period(stage: str) -> str:
+    """A staged chunk of fresh rows summed per account, day and TOU period, once."""
+    counted = f"quality IN {_IN_COUNTED}"
+    return (
+        "SELECT account_id, day, month, tou, "  # noqa: S608
+        f"SUM(CASE WHEN direction = {_IMPORT} AND {counted} THEN value_wh ELSE 0 END) AS imp, "
+        f"SUM(CASE WHEN direction = {_EXPORT} AND {counted} THEN value_wh ELSE 0 END) AS exp, "
+        f"SUM(CASE WHEN direction = {_IMPORT} AND quality = {_ESTIMATED} THEN value_wh "
+        "ELSE 0 END) AS est, "
+        f"MAX(CASE WHEN direction = {_IMPORT} AND {counted} THEN demand_w ELSE 0 END) AS dem "
+        f"FROM {stage} WHERE account_id IS NOT NULL AND direction <> {_NONE} "
+        "GROUP BY account_id, day, month, tou"
+    )
+
+
+async def add_fresh_staged(sql: Sql, stage: str, now: datetime) -> None:
+    """:func:`add_staged` for a stage of fresh rows only (status ``pending``, no old
+    values), on PostgreSQL.
+
+    The rows are summed once per account, day and TOU period, and the whole days and the
+    months are summed from those sums, instead of every row being read four times (each
+    table, its periods and its whole days): the SQL fast path of a CSV delivery
+    (``services.meter_data.staged_csv``) spent more time here than staging the chunk.
+    """
+    whole = f"'{WHOLE_DAY}'"
+    sums = "SUM(imp), SUM(exp), SUM(est), MAX(dem), ?::timestamptz"
+    sources = {
+        "usage_daily": f"SELECT account_id, day, tou, imp, exp, est, dem, ?::timestamptz FROM per "  # noqa: S608
+        f"UNION ALL SELECT account_id, day, {whole}, {sums} FROM per GROUP BY account_id, day",
+        "usage_monthly": f"SELECT account_id, month, tou, {sums} FROM per "  # noqa: S608
+        f"GROUP BY account_id, month, tou UNION ALL SELECT account_id, month, {whole}, {sums} "
+        "FROM per GROUP BY account_id, month",
+    }
+    for table, column in TABLES:
+        statement = f"WITH per AS ({_fresh_per_period(stage)}) " + _upsert(
+            table, column, sources[table], postgres=True
+        )
+        await sql.execute(statement, [now, now])
+
+
 async def refresh_staged_revisions(
     sql: Sql, stage: str, zone: ZoneInfo, calendar: Calendar
 ) -> None:

@@ -4,6 +4,10 @@
 :func:`ingest` with the delivery as a stream of bytes. Nothing holds the whole delivery:
 
 * bytes are cut into lines and lines into chunks of ``chunk_rows`` (20,000) rows;
+* on PostgreSQL a CSV delivery's chunk is first offered to the database itself
+  (:mod:`services.meter_data.staged_csv`: ``COPY`` of the lines into a text table, cast,
+  checked and shaped in SQL): a plainly clean chunk of fresh readings is stored with no
+  Python per row; any other chunk, and every chunk once stored rows were met, goes on:
 * each chunk of lines is shaped into plain records in a worker thread
   (:mod:`services.meter_data.row_shaping`: rows parsed by ``domain.readings_format``,
   meters and registers looked up, the timing VEE rules and the CT/PT multiplier
@@ -28,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +52,7 @@ from services.meter_data import reads as ingest_reads
 from services.meter_data.intervals import ConcurrentChange
 from services.meter_data.registers import RegisterCatalog
 from services.meter_data.row_shaping import Batch, RowShaper
+from services.meter_data.staged_csv import Loaded, NotClean, StagedCsv, chunk_payload
 from services.meter_data.vee_series import check_series
 from store.sql import Sql
 
@@ -54,6 +60,7 @@ CHUNK_ROWS = 20_000
 MAX_REJECTIONS = 1_000
 MAX_LINE_BYTES = 1 << 20
 RETRIES = 3
+IN_FLIGHT = 2  # chunks loading at once on the SQL fast path (one per core)
 
 
 class Format(StrEnum):
@@ -87,6 +94,9 @@ class IngestResult:
     estimated: int = 0
     exceptions: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    staged_chunks: int = 0
+    """Chunks stored by the SQL fast path (not part of the summary: the bench and the
+    tests read it to know which way the rows went)."""
 
     def reject(self, row: int, reason: str) -> None:
         self.rejected_count += 1
@@ -122,9 +132,15 @@ async def ingest(
     label: str,
     chunk_rows: int = CHUNK_ROWS,
     series_checks: bool = True,
+    staged_csv: bool = True,
 ) -> IngestResult:
-    """Ingest a delivery; raises :class:`IngestError` only when it cannot be read at all."""
+    """Ingest a delivery; raises :class:`IngestError` only when it cannot be read at all.
+
+    ``staged_csv=False`` keeps a CSV delivery on PostgreSQL off the SQL fast path (the
+    bench and the equivalence tests compare the two ways).
+    """
     run = _Run(fmt=fmt, config=config, zone=zone, label=label, chunk_rows=chunk_rows)
+    run.staged_csv = staged_csv and fmt is Format.CSV and run.catalog.sql.postgres
     try:
         await run.run(source)
     except IngestError as exc:
@@ -163,11 +179,136 @@ class _Run:
             csv_format=fmt is Format.CSV,
         )  # fmt: skip
         self.fast = True  # try the fast path until a chunk meets stored rows
+        self.staged_csv = False
+        self._staged: StagedCsv | None = None
 
     async def run(self, source: AsyncIterable[bytes]) -> None:
+        """Offer chunks to the SQL fast path while they are fresh, then the pipeline."""
+        batches = _line_batches(source, self.chunk_rows)
+        if self.staged_csv:
+            await self._staged_run(batches)
+        await self._pipeline(batches)
+
+    async def _staged_run(self, batches: AsyncIterator[tuple[int, list[bytes]]]) -> None:
+        """Chunks by the SQL fast path, :data:`IN_FLIGHT` at a time, settled in order.
+
+        Each chunk loads in a transaction of its own, on a connection of its own, while
+        the one ahead of it loads too (PostgreSQL then works on two cores); it moves the
+        usage and commits only after the one ahead came out. A chunk that is not plainly
+        clean takes the Python path once every chunk behind it has rolled back, and
+        those are offered again after it: the rows land as if one chunk after the other.
+        Once a chunk met stored rows, the rest goes to the pipeline as before.
+        """
+        flight: deque[tuple[int, list[bytes], asyncio.Task[Loaded | None]]] = deque()
+        redo: deque[tuple[int, list[bytes]]] = deque()
+        exhausted = False
+        try:
+            while True:
+                if not (self.fast or flight or redo):
+                    return  # stored rows met: the rest as before, parsed while written
+                item = redo.popleft() if redo else None
+                if item is None and not exhausted:
+                    item = await anext(batches, None)
+                    exhausted = item is None
+                if item is None:  # the delivery is in: settle what is in flight
+                    if not flight:
+                        return
+                    await self._settle(flight, redo)
+                    continue
+                first, lines = item
+                left = self._past_header(first, lines)
+                if left is None:
+                    continue
+                first, lines = left
+                payload = chunk_payload(lines)
+                if (
+                    self.shaper.carry
+                    or not self.fast
+                    or self.shaper.lines.layout is None  # no header yet (blank first lines)
+                    or not StagedCsv.offered(payload)
+                ):
+                    if flight:  # the chunks ahead of it settle first, then decide again
+                        redo.appendleft(left)
+                        await self._settle(flight, redo)
+                        continue
+                    await self._write(await self._shape(first, lines))
+                    continue
+                before = flight[-1][2] if flight else None
+                task = asyncio.create_task(self._load(first, payload, before))
+                flight.append((first, lines, task))
+                if len(flight) >= IN_FLIGHT:
+                    await self._settle(flight, redo)
+        finally:
+            for _, _, task in flight:
+                task.cancel()
+            for _, _, task in flight:
+                with contextlib.suppress(asyncio.CancelledError, NotClean):
+                    await task
+
+    def _past_header(self, first: int, lines: list[bytes]) -> tuple[int, list[bytes]] | None:
+        """The chunk without the CSV header (read by the Python reader, as always)."""
+        reader = self.shaper.lines
+        if reader.layout is not None or first != 1 or not lines[0].strip():
+            return first, lines
+        try:
+            reader.read(1, lines[:1], _no_rejection)
+        except FormatError as exc:
+            raise IngestError(str(exc)) from None
+        return (2, lines[1:]) if len(lines) > 1 else None
+
+    async def _load(
+        self, first: int, payload: bytes, before: asyncio.Task[Loaded | None] | None
+    ) -> Loaded | None:
+        """One chunk by the SQL fast path; None (rolled back) if it is not plainly clean."""
+        layout = self.shaper.lines.layout
+        assert layout is not None
+        if self._staged is None:
+            self._staged = StagedCsv(
+                layout=layout, catalog=self.catalog, config=self.config, zone=self.zone,
+                received_at=self.received_at, touched=self.shaper.touched,
+            )  # fmt: skip
+        try:
+            async with in_transaction() as client:
+                return await self._staged.write(Sql(client), first, payload, before)
+        except NotClean:
+            return None
+
+    async def _settle(
+        self,
+        flight: deque[tuple[int, list[bytes], asyncio.Task[Loaded | None]]],
+        redo: deque[tuple[int, list[bytes]]],
+    ) -> None:
+        """The oldest chunk in flight: counted if stored, else the Python way (see above)."""
+        first, lines, task = flight.popleft()
+        loaded = await task
+        if loaded is not None:
+            assert self._staged is not None
+            self._staged.touch(loaded.spans)
+            self.result.rows += loaded.rows
+            self.result.accepted += loaded.rows
+            self.result.staged_chunks += 1
+            return
+        behind = list(flight)
+        flight.clear()
+        for _, _, later in behind:  # each rolls back, its chunk ahead having failed
+            await later
+        redo.extendleft((f, ls) for f, ls, _ in reversed(behind))
+        await self._write(await self._shape(first, lines))
+
+    async def _shape(self, first: int, lines: list[bytes]) -> Batch:
+        """A chunk of lines parsed and shaped in worker threads (the Python path)."""
+        batch = Batch()
+        try:
+            rows = await asyncio.to_thread(self.shaper.parse, first, lines, batch)
+        except FormatError as exc:
+            raise IngestError(str(exc)) from None
+        await self.catalog.load({row.serial for row in rows})
+        return await asyncio.to_thread(self.shaper.prepare, rows, batch)
+
+    async def _pipeline(self, batches: AsyncIterator[tuple[int, list[bytes]]]) -> None:
         """Parse in a worker thread while the event loop writes the previous chunk."""
         queue: asyncio.Queue[Batch | _Failed | None] = asyncio.Queue(maxsize=2)
-        producer = asyncio.create_task(self._produce(source, queue))
+        producer = asyncio.create_task(self._produce(batches, queue))
         try:
             while True:
                 item = await queue.get()
@@ -183,18 +324,14 @@ class _Run:
                 await producer
 
     async def _produce(
-        self, source: AsyncIterable[bytes], queue: asyncio.Queue[Batch | _Failed | None]
+        self,
+        batches: AsyncIterator[tuple[int, list[bytes]]],
+        queue: asyncio.Queue[Batch | _Failed | None],
     ) -> None:
         shaper = self.shaper
         try:
-            async for first, lines in _line_batches(source, self.chunk_rows):
-                batch = Batch()
-                try:
-                    rows = await asyncio.to_thread(shaper.parse, first, lines, batch)
-                except FormatError as exc:
-                    raise IngestError(str(exc)) from None
-                await self.catalog.load({row.serial for row in rows})
-                await queue.put(await asyncio.to_thread(shaper.prepare, rows, batch))
+            async for first, lines in batches:
+                await queue.put(await self._shape(first, lines))
             while shaper.carry:  # changed repeats of one interval, one version per chunk
                 await queue.put(shaper.finish(shaper.take_carry(Batch())))
         except asyncio.CancelledError:
@@ -258,6 +395,10 @@ class _Run:
         for rejected in (interval_outcome, read_outcome):
             for row, why in rejected.rejected if rejected is not None else ():
                 result.reject(row, why)
+
+
+def _no_rejection(row: int, reason: str) -> None:
+    """A header line is never rejected (it is read or the delivery is unreadable)."""
 
 
 async def _line_batches(

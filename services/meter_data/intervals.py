@@ -53,7 +53,7 @@ N_STAGE = len(STAGE_COLUMNS)
 ROW_NO = N_INSERT  # where the row number sits in a record
 
 STAGE = "gb_ingest_stage"
-_PG_TEMP = f"""
+PG_STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
     register_id integer NOT NULL, interval_start timestamptz NOT NULL,
     length_s integer NOT NULL, value_wh bigint NOT NULL, quality varchar(10) NOT NULL,
@@ -186,7 +186,7 @@ async def _fast_path(sql: Sql, records: Sequence[tuple[Any, ...]], copy_payload:
         import asyncpg
 
         async with sql.client.acquire_connection() as connection:
-            await connection.execute(f"{_PG_TEMP};\nSAVEPOINT gb_fast")
+            await connection.execute(f"{PG_STAGE};\nSAVEPOINT gb_fast")
             try:
                 await connection.copy_to_table(
                     "interval_readings", source=io.BytesIO(copy_payload),
@@ -264,7 +264,7 @@ async def _stage(sql: Sql, records: Sequence[tuple[Any, ...]]) -> None:
             # Staging has no statistics: make the planner probe the big table's unique
             # index row by row instead of hashing millions of stored intervals.
             await connection.execute(
-                f"{_PG_TEMP};\nSET LOCAL enable_hashjoin = off;\nSET LOCAL enable_mergejoin = off"
+                f"{PG_STAGE};\nSET LOCAL enable_hashjoin = off;\nSET LOCAL enable_mergejoin = off"
             )
             await connection.copy_records_to_table(STAGE, records=rows, columns=list(STAGE_COLUMNS))
         return

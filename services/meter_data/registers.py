@@ -144,12 +144,17 @@ class RegisterCatalog:
     def has_meter(self, serial: str) -> bool:
         return serial in self.known_serials
 
-    async def load(self, serials: Iterable[str]) -> None:
+    async def load(self, serials: Iterable[str], sql: Sql | None = None) -> None:
+        """Load the registers of these serials not known yet.
+
+        ``sql`` is the connection to read on (by default the catalog's own): a caller
+        inside a transaction passes its own, so that it needs no second connection.
+        """
         wanted = sorted(
             {s for s in serials if s not in self.known_serials and s not in self.unknown_serials}
         )
         for start in range(0, len(wanted), 2000):
-            await self._load(wanted[start : start + 2000])
+            await self._load(wanted[start : start + 2000], sql or self.sql)
 
     async def load_ids(self, register_ids: Iterable[int]) -> None:
         missing = sorted({i for i in register_ids if i not in self.by_id})
@@ -162,8 +167,7 @@ class RegisterCatalog:
         )
         await self.load(str(r["serial"]) for r in rows)
 
-    async def _load(self, serials: list[str]) -> None:
-        sql = self.sql
+    async def _load(self, serials: list[str], sql: Sql) -> None:
         meters = await sql.rows(
             f"SELECT id, serial, kind FROM meters WHERE serial IN ({Sql.marks(len(serials))})",  # noqa: S608
             serials,
@@ -190,7 +194,7 @@ class RegisterCatalog:
             "AND rr.billed = ? GROUP BY r.meter_id",
             [*meter_ids, sql.flag(True)],
         )
-        by_install = await self._installations(installs)
+        by_install = await self._installations(installs, sql)
         installs_by_meter: dict[int, list[InstallationInfo]] = defaultdict(list)
         for row in installs:
             installs_by_meter[int(row["meter_id"])].append(by_install[int(row["id"])])
@@ -214,7 +218,9 @@ class RegisterCatalog:
             self.by_key[info.serial, info.obis] = info
             self.by_id[info.id] = info
 
-    async def _installations(self, installs: list[dict[str, Any]]) -> dict[int, InstallationInfo]:
+    async def _installations(
+        self, installs: list[dict[str, Any]], sql: Sql
+    ) -> dict[int, InstallationInfo]:
         out: dict[int, InstallationInfo] = {}
         if not installs:
             return out
@@ -225,7 +231,7 @@ class RegisterCatalog:
                 service_point_id=int(row["service_point_id"]),
             )
         ids = list(out)
-        for m in await self.sql.rows(
+        for m in await sql.rows(
             "SELECT installation_id, effective_from, ct_primary_a, ct_secondary_a, "  # noqa: S608
             "pt_primary_v, pt_secondary_v FROM multiplier_changes "
             f"WHERE installation_id IN ({Sql.marks(len(ids))}) ORDER BY effective_from",
@@ -240,7 +246,7 @@ class RegisterCatalog:
             out[int(m["installation_id"])].multipliers.append((as_dt(m["effective_from"]), factor))
         points = sorted({i.service_point_id for i in out.values()})
         accounts: dict[int, list[AccountSpan]] = defaultdict(list)
-        for a in await self.sql.rows(
+        for a in await sql.rows(
             "SELECT id, service_point_id, status, connected_on, closed_on FROM accounts "  # noqa: S608
             f"WHERE service_point_id IN ({Sql.marks(len(points))}) ORDER BY connected_on, id",
             points,
