@@ -23,6 +23,8 @@ from tortoise.context import TortoiseContext
 
 from gateway import SandboxGateway
 from gridbill.settings import Settings, load_settings
+from jobs.inprocess import InProcessRunner
+from jobs.registry import Task
 from services.identity import throttle
 from store.db import migrate, open_database
 from tests.payment_sandbox import sandbox_config
@@ -207,6 +209,20 @@ def sandbox() -> Iterator[SandboxGateway]:
     on a free loopback port, for the real razorpay SDK; webhooks once a test sets a URL."""
     with SandboxGateway(sandbox_config()) as gateway:
         yield gateway
+
+
+@pytest.fixture(autouse=True)
+def _no_cron_timers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process runner's cron timers stay unstarted in tests (``cron_timers`` marks
+    the ones that test them): a cron instant falling inside a test would otherwise run a
+    periodic task beside it (a bill run at 20:30 UTC, VEE every 10 minutes), so what the
+    test sees would depend on the time of day. Tests run periodic tasks themselves."""
+    if request.node.get_closest_marker("cron_timers") is None:
+
+        async def no_timer(self: InProcessRunner, task: Task) -> None:
+            return None
+
+        monkeypatch.setattr(InProcessRunner, "_schedule", no_timer)
 
 
 @pytest.fixture(autouse=True)

@@ -287,6 +287,7 @@ async def test_inprocess_shutdown_timeout_cancels_a_stuck_job(
     assert run.succeeded is None and run.finished_at is None
 
 
+@pytest.mark.cron_timers
 async def test_inprocess_scheduler_defers_periodic_tasks(
     on_sqlite: None, db: TortoiseContext
 ) -> None:

@@ -6,7 +6,6 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,7 +14,6 @@ from tortoise.context import TortoiseContext
 
 from api.app import create_app
 from gridbill.settings import Settings
-from jobs.inprocess import InProcessRunner
 from notifications.mailcatcher import start
 from notifications.rendering import registration_texts
 from tests.api.api_helpers import Api
@@ -113,17 +111,12 @@ async def utility(db: TortoiseContext) -> Utility:
 
 
 @pytest.fixture
-def api(notify_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+def api(notify_settings: Settings) -> Iterator[Api]:
     """The real app (lifespan running) with the notification settings, in a TestClient.
 
-    Its in-process runner's cron timers are left unstarted: a minute boundary during a test
-    would otherwise run ``deliver_notifications`` between the test's own dispatcher runs
-    (with the process settings, not the test's). The tests run the dispatcher themselves.
+    Its in-process runner's cron timers are left unstarted (tests/conftest.py): a minute
+    boundary would otherwise run ``deliver_notifications`` between the test's own
+    dispatcher runs. The tests run the dispatcher themselves.
     """
-
-    async def no_timer(self: InProcessRunner, task: Any) -> None:
-        return None
-
-    monkeypatch.setattr(InProcessRunner, "_schedule", no_timer)
     with TestClient(create_app(notify_settings)) as client:
         yield Api(client, notify_settings)
