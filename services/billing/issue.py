@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
@@ -67,7 +67,7 @@ class IssueResult:
 async def draft_ids(*, cycle_code: str, period: str) -> list[int]:
     """The draft bills of a cycle's runs for a billing month, in id order."""
     month = BillingMonth.parse(period)
-    ids: list[int] = (
+    ids = (
         await Bill.filter(
             bill_run__cycle__code=cycle_code,
             bill_run__period_start=month.first,
@@ -76,7 +76,7 @@ async def draft_ids(*, cycle_code: str, period: str) -> list[int]:
         .order_by("id")
         .values_list("id", flat=True)
     )  # ids only: a cycle's drafts hold MBs of snapshots
-    return ids
+    return cast(list[int], ids)
 
 
 async def issue_bills(
