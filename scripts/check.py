@@ -64,10 +64,10 @@ def main(pytest_args: list[str]) -> None:
     lint()
     stop_on_sigterm()
     ensure_packages(("poppler-utils",), "the bill PDF review test (pdftoppm, pdftotext)")
-    with TempPostgres() as pg, VirtualDisplay() as display:
+    with TempPostgres() as pg, VirtualDisplay() as xvfb:
         print(f"\n==> throwaway PostgreSQL on port {pg.port} in {pg.root}", flush=True)
-        print(f"==> virtual display {display} for the field app's screen tests", flush=True)
-        env = {**os.environ, "GRIDBILL_TEST_PG_URL": pg.url, "DISPLAY": display}
+        print(f"==> virtual display {xvfb.display} for the field app's screen tests", flush=True)
+        env = {**os.environ, "GRIDBILL_TEST_PG_URL": pg.url, "DISPLAY": xvfb.display}
         step(
             "pytest (SQLite and PostgreSQL)",
             [str(BIN / "python"), "-m", "pytest", *parallel(pytest_args)],

@@ -12,9 +12,9 @@ import os
 import shutil
 import subprocess
 import time
-from types import TracebackType
+from typing import Self
 
-from throwaway import end_process
+from throwaway import Throwaway, end_process
 
 PACKAGES = ("xvfb", "libgl1-mesa-dri", "chromium")
 SCREEN = "720x1280x24"
@@ -46,10 +46,13 @@ def ensure_packages(
         subprocess.run(install, env=env, check=True)
 
 
-class VirtualDisplay:
-    """``with VirtualDisplay() as display: env["DISPLAY"] = display``."""
+class VirtualDisplay(Throwaway):
+    """``with VirtualDisplay() as xvfb: env["DISPLAY"] = xvfb.display``."""
 
-    def __enter__(self) -> str:
+    process: subprocess.Popen[bytes] | None = None
+    display = ""
+
+    def start(self) -> Self:
         ensure_packages()
         xvfb = shutil.which("Xvfb")
         if xvfb is None:
@@ -71,12 +74,8 @@ class VirtualDisplay:
                     raise RuntimeError("Xvfb did not report its display")
                 number += chunk
         self.display = f":{number.decode().strip()}"
-        return self.display
+        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        end_process(self.process)
+    def stop(self) -> None:
+        if self.process is not None:
+            end_process(self.process)
