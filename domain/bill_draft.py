@@ -507,7 +507,7 @@ def draft(
     wants_demand = any(v.tariff.demand_charges for v, _ in versions)
     # Demand charges per kVA are billed on the apparent-demand register (9.6.0), per kW on
     # 1.6.0: the bill's maximum demand is then in kVA (its column says VA, not W).
-    per_kva = _per_kva(versions)
+    per_kva = _in_kva([v for v, _ in versions])
     demand_registers = p.demand_kva if per_kva else p.demand
     reads: list[BillReadData] = []
     try:
@@ -707,10 +707,6 @@ def _history(account: AccountInputs) -> list[Period]:
             )
         )
     return periods
-
-
-def _per_kva(versions: Sequence[tuple[Version, Any]]) -> bool:
-    return _in_kva([v for v, _ in versions])
 
 
 def _in_kva(tariffs: Sequence[Version]) -> bool:
